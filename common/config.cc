@@ -1,0 +1,195 @@
+#include "common/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace kentra {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::TextFormat;
+using kentra::config::v1::CentreConfig;
+
+class FirstErrorCollector final : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (error_.empty()) error_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string error_;
+};
+
+// Finds where `path` ("a[1].b.c[0]") was written, as "LINE:COL", or "" if unknown.
+std::string LocateField(const TextFormat::ParseInfoTree* tree, const Descriptor* descriptor,
+                        absl::string_view path) {
+  std::string location;
+  for (absl::string_view segment : absl::StrSplit(path, '.')) {
+    if (tree == nullptr || descriptor == nullptr) break;
+    int index = -1;
+    size_t bracket = segment.find('[');
+    absl::string_view name = segment.substr(0, bracket);
+    if (bracket != absl::string_view::npos) {
+      if (!absl::SimpleAtoi(segment.substr(bracket + 1, segment.size() - bracket - 2), &index)) break;
+    }
+    const FieldDescriptor* field = descriptor->FindFieldByName(std::string(name));
+    if (field == nullptr) break;
+    if (!field->is_repeated()) index = -1;
+    auto loc = tree->GetLocation(field, index);
+    if (loc.line >= 0) location = absl::StrCat(loc.line + 1, ":", loc.column + 1);
+    if (field->type() != FieldDescriptor::TYPE_MESSAGE) break;
+    tree = tree->GetTreeForNested(field, index);
+    descriptor = field->message_type();
+  }
+  return location;
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+bool IsHourMinute(absl::string_view s, int* minutes) {
+  int h, m;
+  if (s.size() != 5 || s[2] != ':' || !absl::SimpleAtoi(s.substr(0, 2), &h) ||
+      !absl::SimpleAtoi(s.substr(3, 2), &m) || h < 0 || h > 23 || m < 0 || m > 59) {
+    return false;
+  }
+  *minutes = h * 60 + m;
+  return true;
+}
+
+absl::Status ValidateCentreMessage(const google::protobuf::Message& m) {
+  return ValidateCentreConfig(static_cast<const CentreConfig&>(m));
+}
+
+}  // namespace
+
+bool IsValidSlug(absl::string_view id) {
+  if (id.empty() || id.size() > 64 || !(id[0] >= 'a' && id[0] <= 'z')) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+absl::Status LoadTextProtoFile(const std::string& path, google::protobuf::Message* message,
+                               ConfigValidator validate) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the file"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+
+  TextFormat::Parser parser;
+  FirstErrorCollector errors;
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(buffer.str(), message)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", errors.error()));
+  }
+  if (validate == nullptr) return absl::OkStatus();
+  absl::Status status = validate(*message);
+  if (status.ok()) return status;
+  std::string text(status.message());
+  std::string field = text.substr(0, text.find(':'));
+  std::string where = LocateField(&tree, message->GetDescriptor(), field);
+  if (where.empty()) where = "1:1";
+  return absl::Status(status.code(), absl::StrCat(path, ":", where, ": ", text));
+}
+
+absl::Status ValidateCentreConfig(const CentreConfig& c) {
+  if (!IsValidSlug(c.id())) {
+    return Invalid("id", "must be 1-64 of [a-z0-9-] starting with a letter (e.g. \"kassandra\")");
+  }
+  if (c.name().el().empty()) return Invalid("name", "the Greek name (el) is required");
+  if (c.name().latin().empty()) return Invalid("name", "the Latin-script name (latin) is required");
+  if (c.municipality().el().empty()) return Invalid("municipality", "the Greek name (el) is required");
+  if (!IsValidSlug(c.region())) {
+    return Invalid("region", "must be a region id such as \"central-macedonia\"");
+  }
+  if (c.operation().programme_el().empty()) {
+    return Invalid("operation", "programme_el (the operational programme) is required");
+  }
+  const auto& mis = c.operation().mis_code();
+  for (char ch : mis) {
+    if (ch < '0' || ch > '9') return Invalid("operation.mis_code", "must be digits only");
+  }
+  if (c.operation().budget_eur_cents() < 0 || c.operation().amended_budget_eur_cents() < 0) {
+    return Invalid("operation.budget_eur_cents", "must not be negative");
+  }
+  if (c.sites_size() == 0) return Invalid("sites", "a centre needs at least one site");
+  std::vector<std::string> site_ids;
+  for (int i = 0; i < c.sites_size(); ++i) {
+    const auto& site = c.sites(i);
+    std::string at = absl::StrCat("sites[", i, "]");
+    if (!IsValidSlug(site.id())) return Invalid(at + ".id", "must be 1-64 of [a-z0-9-]");
+    for (const auto& seen : site_ids) {
+      if (seen == site.id()) return Invalid(at + ".id", absl::StrCat("duplicate site id '", site.id(), "'"));
+    }
+    site_ids.push_back(site.id());
+    if (site.address_el().empty()) return Invalid(at + ".address_el", "is required");
+    for (int h = 0; h < site.hours_size(); ++h) {
+      const auto& hours = site.hours(h);
+      std::string hat = absl::StrCat(at, ".hours[", h, "]");
+      if (hours.first_weekday() < 1 || hours.first_weekday() > 7 ||
+          hours.last_weekday() < hours.first_weekday() || hours.last_weekday() > 7) {
+        return Invalid(hat + ".first_weekday", "weekdays must be 1 (Monday) to 7, first <= last");
+      }
+      int opens, closes;
+      if (!IsHourMinute(hours.opens(), &opens)) return Invalid(hat + ".opens", "must be HH:MM");
+      if (!IsHourMinute(hours.closes(), &closes)) return Invalid(hat + ".closes", "must be HH:MM");
+      if (closes <= opens) return Invalid(hat + ".closes", "must be after opens");
+    }
+    for (int b = 0; b < site.branches_size(); ++b) {
+      if (site.branches(b) == kentra::config::v1::BRANCH_UNSPECIFIED) {
+        return Invalid(absl::StrCat(at, ".branches[", b, "]"), "BRANCH_UNSPECIFIED is not a branch");
+      }
+    }
+  }
+  if (c.services_size() == 0) return Invalid("services", "list the services the centre offers");
+  for (int i = 0; i < c.services_size(); ++i) {
+    if (c.services(i) == kentra::type::v1::SERVICE_TYPE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("services[", i, "]"), "SERVICE_TYPE_UNSPECIFIED is not a service");
+    }
+  }
+  for (int i = 0; i < c.staff_size(); ++i) {
+    if (c.staff(i).count() < 0) return Invalid(absl::StrCat("staff[", i, "].count"), "must not be negative");
+  }
+  const auto& node = c.node();
+  if (node.max_page_size() < 0 || node.max_page_size() > 1000) {
+    return Invalid("node.max_page_size", "must be 1 to 1000 (0 for the default, 200)");
+  }
+  if (node.max_request_bytes() < 0 || node.max_request_bytes() > (16 << 20)) {
+    return Invalid("node.max_request_bytes", "must be at most 16 MiB (0 for the default, 1 MiB)");
+  }
+  if (node.max_request_bytes() != 0 && node.max_request_bytes() < 4096) {
+    return Invalid("node.max_request_bytes", "must be at least 4096");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CentreConfig> LoadCentreConfig(const std::string& path) {
+  CentreConfig config;
+  absl::Status status = LoadTextProtoFile(path, &config, &ValidateCentreMessage);
+  if (!status.ok()) return status;
+  return config;
+}
+
+kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {
+  kentra::config::v1::NodeSettings s = c.node();
+  if (s.max_page_size() == 0) s.set_max_page_size(200);
+  if (s.max_request_bytes() == 0) s.set_max_request_bytes(1 << 20);
+  return s;
+}
+
+}  // namespace kentra

@@ -1,0 +1,56 @@
+// How every kentra server is started and stopped: listen address checks, health
+// checking and reflection, a request-size limit, and shutdown on SIGTERM/SIGINT.
+#ifndef KENTRA_COMMON_SERVER_H_
+#define KENTRA_COMMON_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace kentra {
+
+struct ServerOptions {
+  // "HOST:PORT"; port 0 picks a free port.
+  std::string listen_address;
+  // Largest request accepted; bigger ones get RESOURCE_EXHAUSTED.
+  int max_receive_bytes = 1 << 20;
+  // Plaintext, allowed only on a loopback address.
+  bool insecure = false;
+};
+
+struct RunningServer {
+  std::unique_ptr<grpc::Server> server;
+  // The port actually bound.
+  int port = 0;
+};
+
+// Splits "HOST:PORT" ("[::1]:0" for IPv6). INVALID_ARGUMENT if malformed.
+absl::Status ParseListenAddress(const std::string& address, std::string* host, int* port);
+
+// Whether `host` is 127.0.0.0/8, ::1 or "localhost".
+bool IsLoopbackHost(const std::string& host);
+
+// Builds and starts a server for `services` (not owned; must outlive the server).
+// FAILED_PRECONDITION if plaintext is asked for off loopback or TLS is not yet set
+// up; UNAVAILABLE if the address cannot be bound.
+absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
+                                          const std::vector<grpc::Service*>& services);
+
+// Blocks SIGTERM and SIGINT in this thread and every thread it starts later.
+// Call at the top of main, before any thread exists.
+void BlockTerminationSignals();
+
+// Waits until SIGTERM or SIGINT arrives; returns its number.
+int WaitForTerminationSignal();
+
+// Stops accepting calls, lets running ones finish for up to `grace`, then cancels them.
+void ShutdownServer(grpc::Server* server, absl::Duration grace);
+
+}  // namespace kentra
+
+#endif  // KENTRA_COMMON_SERVER_H_

@@ -1,0 +1,130 @@
+#include "common/storage.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace kentra {
+namespace {
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// The one place rocksdb::Status becomes absl::Status.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": the data directory is in use by another process; stop it first"));
+  }
+  if (s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat(what, ": stored data is corrupt (", s.ToString(), ")"));
+  }
+  if (s.IsNoSpace()) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": the disk is full"));
+  }
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+class RocksIterator final : public StoreIterator {
+ public:
+  explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  void Seek(absl::string_view key) override { it_->Seek(ToSlice(key)); }
+  void SeekForPrev(absl::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  absl::string_view key() const override { return ToView(it_->key()); }
+  absl::string_view value() const override { return ToView(it_->value()); }
+  absl::Status status() const override { return FromRocks(it_->status(), "reading the store"); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+void WriteBatch::Put(int cf, absl::string_view key, absl::string_view value) {
+  ops_.push_back(Op{cf, false, std::string(key), std::string(value)});
+}
+
+void WriteBatch::Delete(int cf, absl::string_view key) {
+  ops_.push_back(Op{cf, true, std::string(key), std::string()});
+}
+
+int WriteBatch::Count() const { return static_cast<int>(ops_.size()); }
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const std::vector<std::string>& column_families,
+                                                   const Options& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 5;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kNoCompression;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const auto& name : column_families) descriptors.emplace_back(name, cf_options);
+
+  auto store = std::unique_ptr<Store>(new Store());
+  store->sync_writes_ = options.sync_writes;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &store->db_);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("Column famil") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the data directory holds column families this version does not know (",
+          s.ToString(), "); it was written by a newer kentra"));
+    }
+    return FromRocks(s, "opening the data directory");
+  }
+  // handles[0] is "default", which kentra does not use; the caller's index i is handles[i+1].
+  store->handles_.assign(handles.begin() + 1, handles.end());
+  store->db_->DestroyColumnFamilyHandle(handles[0]);
+  return store;
+}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+  delete db_;
+}
+
+absl::StatusOr<std::optional<std::string>> Store::Get(int cf, absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_.at(cf), ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading the store");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status Store::Write(WriteBatch& batch) {
+  rocksdb::WriteBatch rb;
+  for (const auto& op : batch.ops_) {
+    rocksdb::Status s = op.is_delete ? rb.Delete(handles_.at(op.cf), ToSlice(op.key))
+                                     : rb.Put(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value));
+    if (!s.ok()) return FromRocks(s, "preparing a write");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &rb), "writing to the store");
+}
+
+std::unique_ptr<StoreIterator> Store::NewIterator(int cf) const {
+  return std::make_unique<RocksIterator>(db_->NewIterator(rocksdb::ReadOptions(), handles_.at(cf)));
+}
+
+}  // namespace kentra

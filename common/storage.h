@@ -1,0 +1,112 @@
+// The storage layer: one RocksDB database per process, with column families chosen
+// by index. This is the only code that sees RocksDB; it turns rocksdb::Status into
+// absl::Status with messages that say what to do.
+#ifndef KENTRA_COMMON_STORAGE_H_
+#define KENTRA_COMMON_STORAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Iterator;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace kentra {
+
+// The changes of one logical operation; applied all together or not at all by
+// Store::Write. Not thread-safe.
+class WriteBatch {
+ public:
+  WriteBatch() = default;
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  // Sets `key` to `value` in column family `cf`.
+  void Put(int cf, absl::string_view key, absl::string_view value);
+  // Removes `key` from column family `cf` (no error if absent).
+  void Delete(int cf, absl::string_view key);
+  // Number of operations queued.
+  int Count() const;
+
+ private:
+  friend class Store;
+  struct Op {
+    int cf;
+    bool is_delete;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Op> ops_;
+};
+
+// A forward/backward cursor over one column family, ordered by key bytes.
+// Not thread-safe; must not outlive its Store.
+class StoreIterator {
+ public:
+  virtual ~StoreIterator() = default;
+  // Positions at the first key >= `key`.
+  virtual void Seek(absl::string_view key) = 0;
+  // Positions at the last key <= `key`.
+  virtual void SeekForPrev(absl::string_view key) = 0;
+  // Whether the cursor is on an entry.
+  virtual bool Valid() const = 0;
+  // Moves to the next / previous entry. Requires Valid().
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  // The current entry. Requires Valid(); views stay valid until the cursor moves.
+  virtual absl::string_view key() const = 0;
+  virtual absl::string_view value() const = 0;
+  // OK unless reading failed.
+  virtual absl::Status status() const = 0;
+};
+
+// A RocksDB database. Thread-safe. Writes are synced to disk before Write returns
+// (unless opened with sync_writes = false, which only benchmarks do).
+class Store {
+ public:
+  struct Options {
+    // fsync the WAL on every Write: a write that returned OK survives a crash.
+    bool sync_writes = true;
+    // Block cache for reads, in bytes.
+    int64_t block_cache_bytes = 32 << 20;
+  };
+
+  // Opens (creating if needed) the database in `dir` with exactly these column
+  // families, in this order; index i in every call means column_families[i].
+  // FAILED_PRECONDITION if another process holds the directory.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     const std::vector<std::string>& column_families,
+                                                     const Options& options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     const std::vector<std::string>& column_families) {
+    return Open(dir, column_families, Options());
+  }
+  ~Store();  // Flushes nothing; the WAL already holds every acknowledged write.
+
+  // The value of `key` in `cf`, or nullopt if absent.
+  absl::StatusOr<std::optional<std::string>> Get(int cf, absl::string_view key) const;
+  // Applies `batch` atomically (and durably, see Options).
+  absl::Status Write(WriteBatch& batch);
+  // A cursor over `cf` seeing a consistent snapshot taken now.
+  std::unique_ptr<StoreIterator> NewIterator(int cf) const;
+
+ private:
+  Store() = default;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  bool sync_writes_ = true;
+};
+
+}  // namespace kentra
+
+#endif  // KENTRA_COMMON_STORAGE_H_

@@ -1,0 +1,53 @@
+// A whole kentra-node in one object: its store, records and gRPC server, started
+// from a centre config. main.cc runs one; tests start several in one process.
+#ifndef KENTRA_NODE_NODE_SERVER_H_
+#define KENTRA_NODE_NODE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/server.h"
+#include "common/storage.h"
+#include "kentra/config/v1/centre.pb.h"
+#include "node/records.h"
+#include "node/staff_service.h"
+
+namespace kentra::node {
+
+struct NodeOptions {
+  kentra::config::v1::CentreConfig centre;
+  std::string data_dir;
+  std::string listen_address = "127.0.0.1:0";
+  bool insecure = false;
+  const Clock* clock = SystemClock::Get();
+};
+
+class NodeServer {
+ public:
+  // Opens the store in options.data_dir and starts serving. Errors say what to fix.
+  static absl::StatusOr<std::unique_ptr<NodeServer>> Start(const NodeOptions& options);
+  // Shuts down (if not already) and closes the store.
+  ~NodeServer();
+
+  int port() const { return port_; }
+  const std::string& centre_id() const { return centre_id_; }
+  CentreRecords* records() { return records_.get(); }
+  // Stops accepting calls, lets running ones finish for up to `grace`.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  NodeServer() = default;
+  std::string centre_id_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<CentreRecords> records_;
+  std::unique_ptr<StaffServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace kentra::node
+
+#endif  // KENTRA_NODE_NODE_SERVER_H_

@@ -1,0 +1,287 @@
+// CentreRecords: opening, shared helpers, scanning, the audit log and the
+// consistency check. Beneficiaries and cases live in records_*.cc.
+#include "node/records.h"
+
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "kentra/storage/v1/records.pb.h"
+#include "node/schema.h"
+#include "node/validation.h"
+
+namespace kentra::node {
+namespace {
+
+// A page examines at most this many entries, then returns what it has with a token.
+constexpr int kMaxExaminedPerPage = 20000;
+
+absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view key) {
+  KENTRA_ASSIGN_OR_RETURN(auto existing, store->Get(kMeta, key));
+  if (existing) return *existing;
+  WriteBatch batch;
+  std::string secret = RandomBytes(32);
+  batch.Put(kMeta, key, secret);
+  KENTRA_RETURN_IF_ERROR(store->Write(batch));
+  return secret;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
+                                                                   int max_page_size) {
+  KENTRA_RETURN_IF_ERROR(InitCrypto());
+  KENTRA_ASSIGN_OR_RETURN(auto version, store->Get(kMeta, kMetaSchemaVersion));
+  const std::string ours = absl::StrCat(kSchemaVersion);
+  if (!version) {
+    WriteBatch batch;
+    batch.Put(kMeta, kMetaSchemaVersion, ours);
+    KENTRA_RETURN_IF_ERROR(store->Write(batch));
+  } else if (*version != ours) {
+    return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
+                                                      *version, "; this kentra-node reads version ",
+                                                      ours));
+  }
+  KENTRA_ASSIGN_OR_RETURN(std::string page_key, GetOrCreateSecret(store, kMetaPageTokenKey));
+  KENTRA_ASSIGN_OR_RETURN(std::string id_key, GetOrCreateSecret(store, kMetaIdentifierKey));
+  auto records = std::unique_ptr<CentreRecords>(
+      new CentreRecords(store, clock, max_page_size, std::move(page_key), std::move(id_key)));
+  KENTRA_RETURN_IF_ERROR(records->LoadCounters());
+  return records;
+}
+
+CentreRecords::CentreRecords(Store* store, const Clock* clock, int max_page_size,
+                             std::string page_key, std::string identifier_key)
+    : store_(store),
+      clock_(clock),
+      max_page_size_(max_page_size),
+      page_tokens_(std::move(page_key), clock),
+      identifier_key_(std::move(identifier_key)) {}
+
+absl::Status CentreRecords::LoadCounters() {
+  // The highest id in use is the last key of each record family (or index).
+  auto last = [&](int cf, absl::string_view prefix, size_t width) -> absl::StatusOr<uint64_t> {
+    auto it = store_->NewIterator(cf);
+    it->SeekForPrev(absl::StrCat(prefix, std::string(width, '9'), "\xff"));
+    KENTRA_RETURN_IF_ERROR(it->status());
+    if (!it->Valid() || !absl::StartsWith(it->key(), prefix)) return uint64_t{0};
+    auto id = keys::ParsePadded(it->key().substr(prefix.size(), width), width);
+    if (!id) return absl::DataLossError(absl::StrCat("unreadable key in ", ColumnFamilyNames()[cf]));
+    return *id;
+  };
+  KENTRA_ASSIGN_OR_RETURN(uint64_t b, last(kBeneficiaries, "", 16));
+  KENTRA_ASSIGN_OR_RETURN(uint64_t c, last(kCases, "", 16));
+  KENTRA_ASSIGN_OR_RETURN(uint64_t e, last(kIndexes, kIdxEvent, 16));
+  KENTRA_ASSIGN_OR_RETURN(uint64_t a, last(kAudit, "", 20));
+  last_beneficiary_id_ = b;
+  last_case_id_ = c;
+  last_event_id_ = e;
+  last_audit_seq_ = a;
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::StatusOr<std::optional<T>> CentreRecords::Read(int cf, absl::string_view key) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(cf, key));
+  if (!bytes) return std::optional<T>();
+  T message;
+  if (!message.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("a stored record in ", ColumnFamilyNames()[cf],
+                                            " cannot be read; run the consistency check"));
+  }
+  return std::optional<T>(std::move(message));
+}
+
+absl::StatusOr<v1::Beneficiary> CentreRecords::LoadBeneficiary(uint64_t id,
+                                                               absl::string_view field) const {
+  KENTRA_ASSIGN_OR_RETURN(auto b, Read<v1::Beneficiary>(kBeneficiaries, BeneficiaryKey(id)));
+  if (!b) return absl::NotFoundError(absl::StrCat(field, ": ", BeneficiaryName(id), " does not exist"));
+  return *std::move(b);
+}
+
+absl::StatusOr<v1::Case> CentreRecords::LoadCase(uint64_t id, absl::string_view field) const {
+  KENTRA_ASSIGN_OR_RETURN(auto c, Read<v1::Case>(kCases, CaseKey(id)));
+  if (!c) return absl::NotFoundError(absl::StrCat(field, ": ", CaseName(id), " does not exist"));
+  return *std::move(c);
+}
+
+absl::StatusOr<std::optional<std::string>> CentreRecords::PriorRequest(
+    absl::string_view method, absl::string_view request_id, absl::string_view body_digest) const {
+  if (request_id.empty()) return std::optional<std::string>();
+  KENTRA_ASSIGN_OR_RETURN(auto prior, Read<kentra::storage::v1::RequestRecord>(
+                                          kRequests, RequestKey(method, request_id)));
+  if (!prior) return std::optional<std::string>();
+  if (prior->body_digest() != body_digest) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: '", request_id, "' was already used for a different ", method,
+        " request; use a new request_id for a new request"));
+  }
+  return std::optional<std::string>(prior->resource());
+}
+
+void CentreRecords::PutRequest(WriteBatch& batch, absl::string_view method,
+                               absl::string_view request_id, absl::string_view body_digest,
+                               absl::string_view resource) const {
+  if (request_id.empty()) return;
+  kentra::storage::v1::RequestRecord record;
+  record.set_body_digest(std::string(body_digest));
+  record.set_resource(std::string(resource));
+  record.set_create_time_seconds(absl::ToUnixSeconds(clock_->Now()));
+  batch.Put(kRequests, RequestKey(method, request_id), record.SerializeAsString());
+}
+
+void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
+                             absl::string_view resource, absl::string_view detail) {
+  const uint64_t seq = ++last_audit_seq_;
+  v1::AuditEntry entry;
+  entry.set_name(AuditEntryName(seq));
+  *entry.mutable_time() = ToTimestamp(clock_->Now());
+  entry.set_actor(actor.name);
+  entry.set_action(std::string(action));
+  entry.set_resource(std::string(resource));
+  entry.set_peer(actor.peer);
+  entry.set_detail(std::string(detail));
+  batch.Put(kAudit, AuditKey(seq), entry.SerializeAsString());
+  for (const auto& [k, v] : IndexEntriesFor(seq, entry)) batch.Put(kIndexes, k, v);
+}
+
+absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, const std::string& hi,
+                                                bool reverse, const std::string& resume_after,
+                                                int limit, const Visitor& visit) const {
+  auto it = store_->NewIterator(cf);
+  if (!reverse) {
+    it->Seek(resume_after.empty() ? lo : resume_after);
+  } else {
+    it->SeekForPrev(resume_after.empty() ? hi : resume_after);
+  }
+  auto in_range = [&](absl::string_view k) { return k >= lo && (hi.empty() || k < hi); };
+  auto advance = [&] { reverse ? it->Prev() : it->Next(); };
+  // Skip the resume key itself and, going backwards, the exclusive upper bound.
+  while (it->Valid() && (it->key() == resume_after || (!hi.empty() && it->key() >= hi))) advance();
+  int accepted = 0;
+  int examined = 0;
+  std::string last;
+  while (it->Valid() && in_range(it->key())) {
+    if (accepted == limit || examined == kMaxExaminedPerPage) return last;
+    KENTRA_ASSIGN_OR_RETURN(bool took, visit(it->key(), it->value()));
+    if (took) ++accepted;
+    ++examined;
+    last = std::string(it->key());
+    advance();
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return std::string();  // nothing after this page
+}
+
+absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
+    const v1::ListAuditEntriesRequest& request) const {
+  KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
+  KENTRA_RETURN_IF_ERROR(ValidateText(request.resource(), kMaxFilterChars, "resource"));
+  KENTRA_RETURN_IF_ERROR(ValidateText(request.actor(), kMaxFilterChars, "actor"));
+  const std::string digest = PageTokens::FilterDigest(request);
+  KENTRA_ASSIGN_OR_RETURN(std::string resume,
+                          page_tokens_.Resume(request.page_token(), "ListAuditEntries", digest));
+  v1::ListAuditEntriesResponse response;
+  auto add = [&](absl::string_view seq_key) -> absl::StatusOr<bool> {
+    KENTRA_ASSIGN_OR_RETURN(auto entry, Read<v1::AuditEntry>(kAudit, seq_key));
+    if (!entry) return absl::DataLossError("the audit index names a missing entry");
+    if (!request.actor().empty() && entry->actor() != request.actor()) return false;
+    *response.add_audit_entries() = *std::move(entry);
+    return true;
+  };
+  std::string next;
+  if (request.resource().empty() && request.actor().empty()) {
+    KENTRA_ASSIGN_OR_RETURN(next, Scan(kAudit, "", "", false, resume, page_size,
+                                       [&](absl::string_view k, absl::string_view) { return add(k); }));
+  } else {
+    const std::string nul(1, '\0');
+    const std::string prefix = request.resource().empty()
+                                   ? absl::StrCat(kIdxAuditActor, request.actor(), nul)
+                                   : absl::StrCat(kIdxAuditResource, request.resource(), nul);
+    KENTRA_ASSIGN_OR_RETURN(
+        next, Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), false, resume, page_size,
+                   [&](absl::string_view k, absl::string_view) { return add(k.substr(prefix.size())); }));
+  }
+  if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListAuditEntries", digest, next));
+  return response;
+}
+
+absl::Status CentreRecords::CheckConsistency() const {
+  std::map<std::string, std::string> expected;
+  auto expect = [&](const std::vector<IndexEntry>& entries) {
+    for (const auto& [k, v] : entries) expected.emplace(k, v);
+  };
+  // Calls `fn` on every entry of `cf`.
+  auto for_each = [&](int cf, const auto& fn) -> absl::Status {
+    auto it = store_->NewIterator(cf);
+    for (it->Seek(""); it->Valid(); it->Next()) KENTRA_RETURN_IF_ERROR(fn(it->key(), it->value()));
+    return it->status();
+  };
+  auto unreadable = [](absl::string_view what, absl::string_view key) {
+    return absl::DataLossError(absl::StrCat("unreadable ", what, " at key ", key));
+  };
+  KENTRA_RETURN_IF_ERROR(for_each(kBeneficiaries, [&](absl::string_view k, absl::string_view v) {
+    v1::Beneficiary b;
+    auto id = keys::ParsePadded(k, 16);
+    if (!id || !b.ParseFromArray(v.data(), static_cast<int>(v.size()))) return unreadable("beneficiary", k);
+    expect(IndexEntriesFor(identifier_key_, *id, b));
+    return absl::OkStatus();
+  }));
+  KENTRA_RETURN_IF_ERROR(for_each(kCases, [&](absl::string_view k, absl::string_view v) {
+    v1::Case c;
+    auto id = keys::ParsePadded(k, 16);
+    if (!id || !c.ParseFromArray(v.data(), static_cast<int>(v.size()))) return unreadable("case", k);
+    expect(IndexEntriesFor(*id, c));
+    return absl::OkStatus();
+  }));
+  KENTRA_RETURN_IF_ERROR(for_each(kServiceEvents, [&](absl::string_view k, absl::string_view) {
+    auto case_id = keys::ParsePadded(k.substr(0, 16), 16);
+    auto event_id = k.size() < 16 ? std::nullopt : keys::ParsePadded(k.substr(k.size() - 16), 16);
+    if (!case_id || !event_id) return unreadable("service event", k);
+    KENTRA_ASSIGN_OR_RETURN(auto owner, store_->Get(kCases, CaseKey(*case_id)));
+    if (!owner) {
+      return absl::DataLossError(absl::StrCat(ServiceEventName(*case_id, *event_id),
+                                              " belongs to a case that does not exist"));
+    }
+    expect(IndexEntriesFor(*event_id, std::string(k)));
+    return absl::OkStatus();
+  }));
+  KENTRA_RETURN_IF_ERROR(for_each(kAudit, [&](absl::string_view k, absl::string_view v) {
+    v1::AuditEntry e;
+    auto seq = keys::ParsePadded(k, 20);
+    if (!seq || !e.ParseFromArray(v.data(), static_cast<int>(v.size()))) return unreadable("audit entry", k);
+    expect(IndexEntriesFor(*seq, e));
+    return absl::OkStatus();
+  }));
+
+  auto it = store_->NewIterator(kIndexes);
+  size_t seen = 0;
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    auto found = expected.find(std::string(it->key()));
+    if (found == expected.end()) {
+      return absl::DataLossError(absl::StrCat("index entry '", HexEncode(it->key().substr(0, 24)),
+                                              "...' has no record behind it"));
+    }
+    if (found->second != it->value()) {
+      return absl::DataLossError(absl::StrCat("index entry '", HexEncode(it->key().substr(0, 24)),
+                                              "...' points to the wrong record"));
+    }
+    ++seen;
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  if (seen != expected.size()) {
+    return absl::DataLossError(absl::StrCat(expected.size() - seen, " index entries are missing"));
+  }
+  return absl::OkStatus();
+}
+
+// Explicit instantiations used by records_*.cc.
+template absl::StatusOr<std::optional<v1::Beneficiary>> CentreRecords::Read(int, absl::string_view) const;
+template absl::StatusOr<std::optional<v1::Case>> CentreRecords::Read(int, absl::string_view) const;
+template absl::StatusOr<std::optional<v1::ServiceEvent>> CentreRecords::Read(int, absl::string_view) const;
+
+}  // namespace kentra::node

@@ -1,0 +1,113 @@
+// CentreRecords: a centre's beneficiaries, cases, service events and audit log in
+// RocksDB. It validates every request, keeps the secondary indexes, honours
+// request_ids, and commits each change (record, indexes, request id, audit entry)
+// as one synced WriteBatch. Thread-safe. The gRPC layer is a thin shell over it.
+#ifndef KENTRA_NODE_RECORDS_H_
+#define KENTRA_NODE_RECORDS_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/lock_table.h"
+#include "common/storage.h"
+#include "kentra/node/v1/staff_service.pb.h"
+#include "node/page_token.h"
+
+namespace kentra::node {
+
+// Who makes a call, as the audit log records it.
+struct Actor {
+  // "staff/<user>" (or "system/<what>" for the node itself).
+  std::string name;
+  // The network peer, e.g. "ipv4:127.0.0.1:51234".
+  std::string peer;
+};
+
+class CentreRecords {
+ public:
+  // Opens the records in `store` (not owned), creating the node-local keys and the
+  // schema version on first use. FAILED_PRECONDITION if the store was written with
+  // another schema version.
+  static absl::StatusOr<std::unique_ptr<CentreRecords>> Open(Store* store, const Clock* clock,
+                                                             int max_page_size);
+
+  // Beneficiaries. Create: ALREADY_EXISTS naming the existing record if the national
+  // id is taken; a repeated request_id with the same body returns the first result,
+  // with a different body INVALID_ARGUMENT.
+  absl::StatusOr<v1::Beneficiary> CreateBeneficiary(const Actor& actor,
+                                                    const v1::CreateBeneficiaryRequest& request);
+  absl::StatusOr<v1::Beneficiary> GetBeneficiary(absl::string_view name) const;
+  absl::StatusOr<v1::Beneficiary> UpdateBeneficiary(const Actor& actor,
+                                                    const v1::UpdateBeneficiaryRequest& request);
+  absl::StatusOr<v1::ListBeneficiariesResponse> ListBeneficiaries(
+      const v1::ListBeneficiariesRequest& request) const;
+  absl::StatusOr<v1::SearchBeneficiariesResponse> SearchBeneficiaries(
+      const v1::SearchBeneficiariesRequest& request) const;
+  absl::StatusOr<v1::Beneficiary> RecordConsent(const Actor& actor,
+                                                const v1::RecordConsentRequest& request);
+
+  // Cases. Close/Reopen: FAILED_PRECONDITION when the case is not open/closed.
+  absl::StatusOr<v1::Case> OpenCase(const Actor& actor, const v1::OpenCaseRequest& request);
+  absl::StatusOr<v1::Case> GetCase(absl::string_view name) const;
+  absl::StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& request) const;
+  absl::StatusOr<v1::Case> CloseCase(const Actor& actor, const v1::CloseCaseRequest& request);
+  absl::StatusOr<v1::Case> ReopenCase(const Actor& actor, const v1::ReopenCaseRequest& request);
+
+  // Service events. Record: FAILED_PRECONDITION on a closed case.
+  absl::StatusOr<v1::ServiceEvent> RecordServiceEvent(const Actor& actor,
+                                                      const v1::RecordServiceEventRequest& request);
+  absl::StatusOr<v1::ListServiceEventsResponse> ListServiceEvents(
+      const v1::ListServiceEventsRequest& request) const;
+
+  // The audit log.
+  absl::StatusOr<v1::ListAuditEntriesResponse> ListAuditEntries(
+      const v1::ListAuditEntriesRequest& request) const;
+
+  // Checks that the indexes hold exactly the entries the records imply and that
+  // every service event belongs to a case. DATA_LOSS describing the first mismatch.
+  absl::Status CheckConsistency() const;
+
+ private:
+  // Visits index or record entries in [lo, hi) after `resume_after`; see records.cc.
+  using Visitor = std::function<absl::StatusOr<bool>(absl::string_view key, absl::string_view value)>;
+
+  CentreRecords(Store* store, const Clock* clock, int max_page_size, std::string page_key,
+                std::string identifier_key);
+
+  absl::Status LoadCounters();
+  template <typename T>
+  absl::StatusOr<std::optional<T>> Read(int cf, absl::string_view key) const;
+  absl::StatusOr<v1::Beneficiary> LoadBeneficiary(uint64_t id, absl::string_view field) const;
+  absl::StatusOr<v1::Case> LoadCase(uint64_t id, absl::string_view field) const;
+  absl::StatusOr<std::optional<std::string>> PriorRequest(absl::string_view method,
+                                                          absl::string_view request_id,
+                                                          absl::string_view body_digest) const;
+  void PutRequest(WriteBatch& batch, absl::string_view method, absl::string_view request_id,
+                  absl::string_view body_digest, absl::string_view resource) const;
+  void PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
+                absl::string_view resource, absl::string_view detail);
+  absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi, bool reverse,
+                                   const std::string& resume_after, int limit,
+                                   const Visitor& visit) const;
+  absl::Status PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after);
+
+  Store* store_;
+  const Clock* clock_;
+  int max_page_size_;
+  PageTokens page_tokens_;
+  std::string identifier_key_;
+  LockTable locks_;
+  std::atomic<uint64_t> last_beneficiary_id_{0};
+  std::atomic<uint64_t> last_case_id_{0};
+  std::atomic<uint64_t> last_event_id_{0};
+  std::atomic<uint64_t> last_audit_seq_{0};
+};
+
+}  // namespace kentra::node
+
+#endif  // KENTRA_NODE_RECORDS_H_

@@ -1,0 +1,262 @@
+// CentreRecords: cases (open, get, list, close, reopen) and their service events.
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/proto_util.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "node/records.h"
+#include "node/schema.h"
+#include "node/validation.h"
+
+namespace kentra::node {
+namespace {
+
+int64_t DayStartMicros(const kentra::type::v1::Date& date) {
+  return absl::ToUnixMicros(absl::FromCivil(ToCivilDay(date), CentreTimeZone()));
+}
+
+int32_t YyyyMmDd(const kentra::type::v1::Date& d) { return d.year() * 10000 + d.month() * 100 + d.day(); }
+
+}  // namespace
+
+absl::Status CentreRecords::PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before,
+                                    const v1::Case& after) {
+  std::set<std::string> keep;
+  const auto after_entries = IndexEntriesFor(id, after);
+  for (const auto& [k, v] : after_entries) keep.insert(k);
+  if (before != nullptr) {
+    for (const auto& [k, v] : IndexEntriesFor(id, *before)) {
+      if (!keep.count(k)) batch.Delete(kIndexes, k);
+    }
+  }
+  for (const auto& [k, v] : after_entries) batch.Put(kIndexes, k, v);
+  batch.Put(kCases, CaseKey(id), after.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::OpenCaseRequest& request) {
+  KENTRA_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  if (!request.has_case_()) return absl::InvalidArgumentError("case: is required");
+  KENTRA_RETURN_IF_ERROR(ValidateNewCase(request.case_(), "case"));
+  auto ben_id = ParseBeneficiaryName(request.case_().beneficiary());
+  if (!ben_id) {
+    return absl::InvalidArgumentError("case.beneficiary: must be a beneficiary name (beneficiaries/{id})");
+  }
+  const std::string digest = DigestWithout(request, {"request_id"});
+  auto guard = locks_.Lock({RequestKey("OpenCase", request.request_id())});
+  KENTRA_ASSIGN_OR_RETURN(auto prior, PriorRequest("OpenCase", request.request_id(), digest));
+  if (prior) return GetCase(*prior);
+  KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary ben, LoadBeneficiary(*ben_id, "case.beneficiary"));
+
+  const absl::Time now = clock_->Now();
+  const uint64_t id = ++last_case_id_;
+  v1::Case c;
+  c.set_name(CaseName(id));
+  c.set_beneficiary(ben.name());
+  c.set_state(v1::CASE_STATE_OPEN);
+  c.set_assigned_worker(request.case_().assigned_worker());
+  *c.mutable_needs() = request.case_().needs();
+  c.set_notes(request.case_().notes());
+  *c.mutable_open_time() = ToTimestamp(now);
+  *c.mutable_update_time() = ToTimestamp(now);
+  *c.mutable_target_groups() = ben.target_groups();
+
+  WriteBatch batch;
+  KENTRA_RETURN_IF_ERROR(PutCase(batch, id, nullptr, c));
+  PutRequest(batch, "OpenCase", request.request_id(), digest, c.name());
+  PutAudit(batch, actor, "OpenCase", c.name(), absl::StrCat("for ", ben.name(), ", assigned to ", c.assigned_worker()));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return c;
+}
+
+absl::StatusOr<v1::Case> CentreRecords::GetCase(absl::string_view name) const {
+  auto id = ParseCaseName(name);
+  if (!id) return absl::InvalidArgumentError(absl::StrCat("name: '", name, "' is not a case name (cases/{id})"));
+  return LoadCase(*id, "name");
+}
+
+absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const v1::ListCasesRequest& request) const {
+  KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
+  if (!v1::CaseState_IsValid(request.state())) {
+    return absl::InvalidArgumentError("state: must be CASE_STATE_OPEN or CASE_STATE_CLOSED");
+  }
+  if (!kentra::type::v1::TargetGroup_IsValid(request.target_group())) {
+    return absl::InvalidArgumentError("target_group: must be one of the TARGET_GROUP_ values");
+  }
+  if (!request.assigned_worker().empty()) {
+    KENTRA_RETURN_IF_ERROR(ValidateUserName(request.assigned_worker(), "assigned_worker"));
+  }
+  auto check_date = [](bool present, const kentra::type::v1::Date& date, absl::string_view field) {
+    absl::Status s = present ? ValidateDate(date) : absl::OkStatus();
+    return s.ok() ? s : absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+  };
+  KENTRA_RETURN_IF_ERROR(check_date(request.has_opened_from(), request.opened_from(), "opened_from"));
+  KENTRA_RETURN_IF_ERROR(check_date(request.has_opened_to(), request.opened_to(), "opened_to"));
+  if (request.has_opened_from() && request.has_opened_to() &&
+      ToCivilDay(request.opened_to()) < ToCivilDay(request.opened_from())) {
+    return absl::InvalidArgumentError("opened_to: must not be before opened_from");
+  }
+  const std::string digest = PageTokens::FilterDigest(request);
+  KENTRA_ASSIGN_OR_RETURN(std::string resume, page_tokens_.Resume(request.page_token(), "ListCases", digest));
+
+  // Walk the most selective index, newest first, within the opening period.
+  std::string prefix;
+  if (request.state() != v1::CASE_STATE_UNSPECIFIED) {
+    prefix = CaseStatePrefix(request.state());
+  } else if (!request.assigned_worker().empty()) {
+    prefix = CaseWorkerPrefix(request.assigned_worker());
+  } else {
+    prefix = std::string(kIdxCaseOpened);
+  }
+  const std::string lo = request.has_opened_from()
+                             ? prefix + TimeOrderKey(DayStartMicros(request.opened_from()))
+                             : prefix;
+  const std::string hi =
+      request.has_opened_to()
+          ? prefix + TimeOrderKey(absl::ToUnixMicros(absl::FromCivil(
+                                      ToCivilDay(request.opened_to()) + 1, CentreTimeZone())))
+          : keys::PrefixSuccessor(prefix);
+  v1::ListCasesResponse response;
+  KENTRA_ASSIGN_OR_RETURN(
+      std::string next,
+      Scan(kIndexes, lo, hi, true, resume, page_size,
+           [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
+             auto id = keys::ParsePadded(key.substr(key.size() - 16), 16);
+             if (!id) return absl::DataLossError("a case index entry cannot be read");
+             KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*id, "cases"));
+             if (!request.assigned_worker().empty() && c.assigned_worker() != request.assigned_worker()) {
+               return false;
+             }
+             if (request.target_group() != kentra::type::v1::TARGET_GROUP_UNSPECIFIED &&
+                 std::find(c.target_groups().begin(), c.target_groups().end(), request.target_group()) ==
+                     c.target_groups().end()) {
+               return false;
+             }
+             *response.add_cases() = std::move(c);
+             return true;
+           }));
+  if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListCases", digest, next));
+  return response;
+}
+
+absl::StatusOr<v1::Case> CentreRecords::CloseCase(const Actor& actor, const v1::CloseCaseRequest& request) {
+  auto id = ParseCaseName(request.name());
+  if (!id) return absl::InvalidArgumentError("name: must be a case name (cases/{id})");
+  if (!v1::CloseReason_IsValid(request.reason()) || request.reason() == v1::CLOSE_REASON_UNSPECIFIED) {
+    return absl::InvalidArgumentError("reason: must be one of the CLOSE_REASON_ values");
+  }
+  KENTRA_RETURN_IF_ERROR(ValidateText(request.note(), kMaxNotesChars, "note"));
+  if (request.reason() == v1::CLOSE_REASON_OTHER && request.note().empty()) {
+    return absl::InvalidArgumentError("note: is required when the reason is CLOSE_REASON_OTHER");
+  }
+  auto guard = locks_.Lock({CaseKey(*id)});
+  KENTRA_ASSIGN_OR_RETURN(v1::Case before, LoadCase(*id, "name"));
+  if (before.state() != v1::CASE_STATE_OPEN) {
+    return absl::FailedPreconditionError(absl::StrCat(before.name(), " is already closed"));
+  }
+  const absl::Time now = clock_->Now();
+  v1::Case after = before;
+  after.set_state(v1::CASE_STATE_CLOSED);
+  after.set_close_reason(request.reason());
+  after.set_close_note(request.note());
+  *after.mutable_close_time() = ToTimestamp(now);
+  *after.mutable_update_time() = ToTimestamp(now);
+  WriteBatch batch;
+  KENTRA_RETURN_IF_ERROR(PutCase(batch, *id, &before, after));
+  PutAudit(batch, actor, "CloseCase", after.name(), v1::CloseReason_Name(request.reason()));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return after;
+}
+
+absl::StatusOr<v1::Case> CentreRecords::ReopenCase(const Actor& actor, const v1::ReopenCaseRequest& request) {
+  auto id = ParseCaseName(request.name());
+  if (!id) return absl::InvalidArgumentError("name: must be a case name (cases/{id})");
+  if (request.note().empty()) return absl::InvalidArgumentError("note: say why the case is reopened");
+  KENTRA_RETURN_IF_ERROR(ValidateText(request.note(), kMaxNotesChars, "note"));
+  auto guard = locks_.Lock({CaseKey(*id)});
+  KENTRA_ASSIGN_OR_RETURN(v1::Case before, LoadCase(*id, "name"));
+  if (before.state() != v1::CASE_STATE_CLOSED) {
+    return absl::FailedPreconditionError(absl::StrCat(before.name(), " is open; only a closed case can be reopened"));
+  }
+  v1::Case after = before;
+  after.set_state(v1::CASE_STATE_OPEN);
+  after.clear_close_time();
+  after.set_reopen_count(before.reopen_count() + 1);
+  *after.mutable_update_time() = ToTimestamp(clock_->Now());
+  WriteBatch batch;
+  KENTRA_RETURN_IF_ERROR(PutCase(batch, *id, &before, after));
+  PutAudit(batch, actor, "ReopenCase", after.name(), absl::StrCat("reopened (", after.reopen_count(), ")"));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return after;
+}
+
+absl::StatusOr<v1::ServiceEvent> CentreRecords::RecordServiceEvent(
+    const Actor& actor, const v1::RecordServiceEventRequest& request) {
+  KENTRA_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  auto case_id = ParseCaseName(request.parent());
+  if (!case_id) return absl::InvalidArgumentError("parent: must be a case name (cases/{id})");
+  if (!request.has_service_event()) return absl::InvalidArgumentError("service_event: is required");
+  const absl::Time now = clock_->Now();
+  KENTRA_RETURN_IF_ERROR(ValidateServiceEvent(request.service_event(), now, "service_event"));
+  const std::string digest = DigestWithout(request, {"request_id"});
+
+  auto guard = locks_.Lock({CaseKey(*case_id), RequestKey("RecordServiceEvent", request.request_id())});
+  KENTRA_ASSIGN_OR_RETURN(auto prior, PriorRequest("RecordServiceEvent", request.request_id(), digest));
+  if (prior) {
+    KENTRA_ASSIGN_OR_RETURN(auto key, store_->Get(kIndexes, *prior));
+    if (!key) return absl::DataLossError("a remembered service event is missing from the index");
+    KENTRA_ASSIGN_OR_RETURN(auto event, Read<v1::ServiceEvent>(kServiceEvents, *key));
+    if (!event) return absl::DataLossError("a remembered service event is missing");
+    return *std::move(event);
+  }
+  KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*case_id, "parent"));
+  if (c.state() != v1::CASE_STATE_OPEN) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(c.name(), " is closed; reopen it before recording a service"));
+  }
+  const uint64_t event_id = ++last_event_id_;
+  v1::ServiceEvent e = request.service_event();
+  e.set_name(ServiceEventName(*case_id, event_id));
+  e.set_axis(AxisOf(e.service_type()));
+  *e.mutable_record_time() = ToTimestamp(now);
+  const std::string key = EventKey(*case_id, YyyyMmDd(e.service_date()), event_id);
+
+  WriteBatch batch;
+  batch.Put(kServiceEvents, key, e.SerializeAsString());
+  const auto index = IndexEntriesFor(event_id, key);
+  for (const auto& [k, v] : index) batch.Put(kIndexes, k, v);
+  // The request record remembers the event's index key, from which a retry finds it.
+  PutRequest(batch, "RecordServiceEvent", request.request_id(), digest, index.front().first);
+  PutAudit(batch, actor, "RecordServiceEvent", e.name(),
+           kentra::type::v1::ServiceType_Name(e.service_type()));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return e;
+}
+
+absl::StatusOr<v1::ListServiceEventsResponse> CentreRecords::ListServiceEvents(
+    const v1::ListServiceEventsRequest& request) const {
+  auto case_id = ParseCaseName(request.parent());
+  if (!case_id) return absl::InvalidArgumentError("parent: must be a case name (cases/{id})");
+  KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
+  const std::string digest = PageTokens::FilterDigest(request);
+  KENTRA_ASSIGN_OR_RETURN(std::string resume,
+                          page_tokens_.Resume(request.page_token(), "ListServiceEvents", digest));
+  KENTRA_RETURN_IF_ERROR(LoadCase(*case_id, "parent").status());
+  const std::string prefix = EventPrefix(*case_id);
+  v1::ListServiceEventsResponse response;
+  KENTRA_ASSIGN_OR_RETURN(
+      std::string next,
+      Scan(kServiceEvents, prefix, keys::PrefixSuccessor(prefix), false, resume, page_size,
+           [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
+             if (!response.add_service_events()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+               return absl::DataLossError("a stored service event cannot be read");
+             }
+             return true;
+           }));
+  if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListServiceEvents", digest, next));
+  return response;
+}
+
+}  // namespace kentra::node

@@ -1,0 +1,128 @@
+#include "node/schema.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/text_fold.h"
+#include "common/time_util.h"
+
+namespace kentra::node {
+namespace {
+
+using kentra::node::v1::AuditEntry;
+using kentra::node::v1::Beneficiary;
+using kentra::node::v1::Case;
+
+std::optional<uint64_t> ParseIdAfter(absl::string_view name, absl::string_view prefix) {
+  if (!absl::StartsWith(name, prefix)) return std::nullopt;
+  absl::string_view digits = name.substr(prefix.size());
+  if (digits.empty() || digits.size() > 15 || digits[0] == '0') return std::nullopt;
+  uint64_t id = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return id;
+}
+
+int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.open_time())); }
+
+}  // namespace
+
+const std::vector<std::string>& ColumnFamilyNames() {
+  static const auto* names = new std::vector<std::string>{
+      "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit"};
+  return *names;
+}
+
+std::string BeneficiaryName(uint64_t id) { return absl::StrCat("beneficiaries/", id); }
+std::string CaseName(uint64_t id) { return absl::StrCat("cases/", id); }
+std::string ServiceEventName(uint64_t case_id, uint64_t event_id) {
+  return absl::StrCat("cases/", case_id, "/serviceEvents/", event_id);
+}
+std::string AuditEntryName(uint64_t seq) { return absl::StrCat("auditEntries/", keys::PaddedSequence(seq)); }
+
+std::optional<uint64_t> ParseBeneficiaryName(absl::string_view name) {
+  return ParseIdAfter(name, "beneficiaries/");
+}
+std::optional<uint64_t> ParseCaseName(absl::string_view name) { return ParseIdAfter(name, "cases/"); }
+
+std::string BeneficiaryKey(uint64_t id) { return keys::PaddedId(id); }
+std::string CaseKey(uint64_t id) { return keys::PaddedId(id); }
+
+std::string EventPrefix(uint64_t case_id) { return keys::PaddedId(case_id) + "/"; }
+
+std::string EventKey(uint64_t case_id, int32_t yyyymmdd, uint64_t event_id) {
+  return absl::StrCat(EventPrefix(case_id), yyyymmdd, "/", keys::PaddedId(event_id));
+}
+
+std::string AuditKey(uint64_t seq) { return keys::PaddedSequence(seq); }
+
+std::string RequestKey(absl::string_view method, absl::string_view request_id) {
+  return absl::StrCat(method, "/", request_id);
+}
+
+std::string IdentifierIndexKey(absl::string_view identifier_key,
+                               const kentra::node::v1::NationalId& national_id) {
+  return absl::StrCat(kIdxIdentifier,
+                      HmacSha256(identifier_key, absl::StrCat(static_cast<int>(national_id.type()),
+                                                              ":", national_id.value())));
+}
+
+std::string TimeOrderKey(int64_t unix_micros) {
+  std::string out;
+  keys::AppendInt64(&out, unix_micros);
+  return out;
+}
+
+std::string CaseStatePrefix(kentra::node::v1::CaseState state) {
+  return absl::StrCat(kIdxCaseState, std::string(1, static_cast<char>('0' + state)));
+}
+
+std::string CaseWorkerPrefix(absl::string_view worker) {
+  return absl::StrCat(kIdxCaseWorker, worker, std::string(1, '\0'));
+}
+
+std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64_t id,
+                                        const Beneficiary& b) {
+  std::vector<IndexEntry> out;
+  const std::string key = BeneficiaryKey(id);
+  if (!b.national_id().value().empty()) {
+    out.emplace_back(IdentifierIndexKey(identifier_key, b.national_id()), key);
+  }
+  const std::string family = FoldForSearch(b.family_name());
+  const std::string given = FoldForSearch(b.given_name());
+  const std::string nul(1, '\0');
+  out.emplace_back(absl::StrCat(kIdxName, family, " ", given, nul, key), "");
+  out.emplace_back(absl::StrCat(kIdxName, given, " ", family, nul, key), "");
+  return out;
+}
+
+std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const Case& c) {
+  const std::string key = CaseKey(id);
+  const std::string time = TimeOrderKey(OpenMicros(c));
+  std::vector<IndexEntry> out;
+  out.emplace_back(absl::StrCat(CaseStatePrefix(c.state()), time, key), "");
+  out.emplace_back(absl::StrCat(CaseWorkerPrefix(c.assigned_worker()), time, key), "");
+  out.emplace_back(absl::StrCat(kIdxCaseOpened, time, key), "");
+  auto ben = ParseBeneficiaryName(c.beneficiary());
+  out.emplace_back(absl::StrCat(kIdxCaseOfBen, BeneficiaryKey(ben.value_or(0)), key), "");
+  return out;
+}
+
+std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& event_key) {
+  return {IndexEntry(absl::StrCat(kIdxEvent, keys::PaddedId(event_id)), event_key)};
+}
+
+std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const AuditEntry& e) {
+  const std::string nul(1, '\0');
+  std::vector<IndexEntry> out;
+  if (!e.resource().empty()) {
+    out.emplace_back(absl::StrCat(kIdxAuditResource, e.resource(), nul, AuditKey(seq)), "");
+  }
+  out.emplace_back(absl::StrCat(kIdxAuditActor, e.actor(), nul, AuditKey(seq)), "");
+  return out;
+}
+
+}  // namespace kentra::node

@@ -1,0 +1,95 @@
+// The node's RocksDB schema: its column families and every key layout, in one
+// place. Index entries are computed from records by IndexEntriesFor(), which both
+// the write path and the consistency check use, so the two cannot disagree.
+#ifndef KENTRA_NODE_SCHEMA_H_
+#define KENTRA_NODE_SCHEMA_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "kentra/node/v1/audit.pb.h"
+#include "kentra/node/v1/beneficiary.pb.h"
+#include "kentra/node/v1/case.pb.h"
+#include "kentra/node/v1/service_event.pb.h"
+
+namespace kentra::node {
+
+// Bumped when a layout changes; a node refuses a data dir of another version.
+inline constexpr int kSchemaVersion = 1;
+
+// Column families, by the index the Store takes.
+enum Cf : int {
+  kMeta = 0,          // schema version, node-local secrets
+  kBeneficiaries,     // PaddedId(id) -> Beneficiary
+  kCases,             // PaddedId(id) -> Case
+  kServiceEvents,     // EventKey(case, date, id) -> ServiceEvent
+  kIndexes,           // secondary indexes (below) -> "" or a primary key
+  kRequests,          // RequestKey(method, request_id) -> storage.v1.RequestRecord
+  kAudit,             // PaddedSequence(seq) -> AuditEntry
+  kCfCount,
+};
+
+// Column family names in Cf order.
+const std::vector<std::string>& ColumnFamilyNames();
+
+// Meta keys.
+inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
+inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
+inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
+
+// One secondary-index entry: key and value in kIndexes.
+using IndexEntry = std::pair<std::string, std::string>;
+
+// Index key prefixes.
+inline constexpr absl::string_view kIdxIdentifier = "id:";    // + MAC(id) -> ben key
+inline constexpr absl::string_view kIdxName = "nm:";          // + folded name \0 ben key
+inline constexpr absl::string_view kIdxCaseState = "cs:";     // + state byte + time + case key
+inline constexpr absl::string_view kIdxCaseWorker = "cw:";    // + worker \0 time + case key
+inline constexpr absl::string_view kIdxCaseOpened = "co:";    // + time + case key
+inline constexpr absl::string_view kIdxCaseOfBen = "cb:";     // + ben key + case key
+inline constexpr absl::string_view kIdxEvent = "ev:";         // + event key id -> event primary key
+inline constexpr absl::string_view kIdxAuditResource = "ar:"; // + resource \0 seq
+inline constexpr absl::string_view kIdxAuditActor = "aa:";    // + actor \0 seq
+
+// Resource names <-> numeric ids.
+std::string BeneficiaryName(uint64_t id);
+std::string CaseName(uint64_t id);
+std::string ServiceEventName(uint64_t case_id, uint64_t event_id);
+std::string AuditEntryName(uint64_t seq);
+// The id in "beneficiaries/{id}" / "cases/{id}", or nullopt if `name` is not one.
+std::optional<uint64_t> ParseBeneficiaryName(absl::string_view name);
+std::optional<uint64_t> ParseCaseName(absl::string_view name);
+
+// Primary keys.
+std::string BeneficiaryKey(uint64_t id);
+std::string CaseKey(uint64_t id);
+std::string EventKey(uint64_t case_id, int32_t yyyymmdd, uint64_t event_id);
+std::string EventPrefix(uint64_t case_id);
+std::string AuditKey(uint64_t seq);
+std::string RequestKey(absl::string_view method, absl::string_view request_id);
+
+// The identifier index key of a national id, MAC'ed with the node's identifier key
+// so that the raw ΑΜΚΑ appears in no key.
+std::string IdentifierIndexKey(absl::string_view identifier_key,
+                               const kentra::node::v1::NationalId& national_id);
+
+// Every index entry a record implies.
+std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64_t id,
+                                        const kentra::node::v1::Beneficiary& b);
+std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const kentra::node::v1::Case& c);
+std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& event_key);
+std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const kentra::node::v1::AuditEntry& e);
+
+// Case-index key prefixes for listing.
+std::string CaseStatePrefix(kentra::node::v1::CaseState state);
+std::string CaseWorkerPrefix(absl::string_view worker);
+// The 8-byte order key of a case's open time (micros, sign-flipped big-endian).
+std::string TimeOrderKey(int64_t unix_micros);
+
+}  // namespace kentra::node
+
+#endif  // KENTRA_NODE_SCHEMA_H_
