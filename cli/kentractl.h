@@ -1,0 +1,41 @@
+// kentractl, the command line of staff, authority and operator, as a library: the
+// binary's main and the tests both call RunKentractl.
+#ifndef KENTRA_CLI_KENTRACTL_H_
+#define KENTRA_CLI_KENTRACTL_H_
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "cli/args.h"
+#include "cli/output.h"
+#include "kentra/node/v1/staff_service.grpc.pb.h"
+
+namespace kentra::cli {
+
+// What every staff command needs: a connection, who is calling and how to print.
+struct StaffSession {
+  std::unique_ptr<kentra::node::v1::StaffService::Stub> stub;
+  std::string user;
+  Format format = Format::kTable;
+  absl::Duration timeout = absl::Seconds(10);
+  std::ostream* out = nullptr;
+
+  // A client context with the deadline and the user's metadata set.
+  std::unique_ptr<grpc::ClientContext> Context() const;
+};
+
+// Runs one kentractl command (argv without the program name). Returns the exit
+// code: 0 on success, 2 for a usage error, 1 for an error from the server, whose
+// message is printed to `err`.
+int RunKentractl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The staff commands (beneficiary, case, service, audit), dispatched on the noun.
+absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSession& session);
+
+}  // namespace kentra::cli
+
+#endif  // KENTRA_CLI_KENTRACTL_H_
