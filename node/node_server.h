@@ -34,6 +34,8 @@ class NodeServer {
   int port() const { return port_; }
   const std::string& centre_id() const { return centre_id_; }
   CentreRecords* records() { return records_.get(); }
+  // The node's store, for tests that inspect it.
+  Store* store() { return store_.get(); }
   // Stops accepting calls, lets running ones finish for up to `grace`.
   void Shutdown(absl::Duration grace);
 

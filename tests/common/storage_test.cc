@@ -1,0 +1,58 @@
+#include "common/storage.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/test_util.h"
+
+namespace kentra {
+namespace {
+
+using ::kentra::testing::StatusIs;
+using ::kentra::testing::TempDir;
+
+TEST(StoreTest, BatchIsAtomicAndSurvivesReopen) {
+  TempDir dir;
+  {
+    auto store = Store::Open(dir.path(), {"a", "b"});
+    ASSERT_OK(store);
+    WriteBatch batch;
+    batch.Put(0, "k1", "v1");
+    batch.Put(1, "k2", "v2");
+    batch.Delete(0, "missing");
+    ASSERT_OK((*store)->Write(batch));
+  }
+  auto store = Store::Open(dir.path(), {"a", "b"});
+  ASSERT_OK(store);
+  EXPECT_EQ(*(*store)->Get(0, "k1"), std::optional<std::string>("v1"));
+  EXPECT_EQ(*(*store)->Get(1, "k2"), std::optional<std::string>("v2"));
+  EXPECT_EQ(*(*store)->Get(1, "k1"), std::optional<std::string>());  // families are separate
+}
+
+TEST(StoreTest, SecondOpenOfSameDirectoryIsRefused) {
+  TempDir dir;
+  auto first = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(first);
+  EXPECT_THAT(Store::Open(dir.path(), {"a"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "in use by another process"));
+}
+
+TEST(StoreTest, IteratesInBothDirections) {
+  TempDir dir;
+  auto store = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(store);
+  WriteBatch batch;
+  for (const char* k : {"b", "d", "f"}) batch.Put(0, k, k);
+  ASSERT_OK((*store)->Write(batch));
+  auto it = (*store)->NewIterator(0);
+  it->Seek("c");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "d");
+  it->SeekForPrev("e");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "d");
+  it->Prev();
+  EXPECT_EQ(it->key(), "b");
+}
+
+}  // namespace
+}  // namespace kentra

@@ -1,0 +1,244 @@
+// Every kind of bad input gets its precise status, names the field, and leaves the
+// store byte-for-byte as it was.
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "node/validation.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::node {
+namespace {
+
+using ::kentra::testing::GrpcStatusIs;
+using ::kentra::testing::SampleBeneficiary;
+using ::kentra::testing::TestNode;
+namespace nv1 = kentra::node::v1;
+namespace tv1 = kentra::type::v1;
+
+class BadInputTest : public ::testing::Test {
+ public:  // the table's lambdas read the fixture's records
+  void SetUp() override {
+    stub_ = node_.NewStub();
+    nv1::CreateBeneficiaryRequest create;
+    *create.mutable_beneficiary() = SampleBeneficiary(1);
+    create.set_request_id("known-request");
+    ASSERT_TRUE(stub_->CreateBeneficiary(TestNode::Context().get(), create, &ben_).ok());
+    nv1::OpenCaseRequest open;
+    open.mutable_case_()->set_beneficiary(ben_.name());
+    open.mutable_case_()->set_assigned_worker("m.papadaki");
+    open.mutable_case_()->add_needs(nv1::NEED_INCOME);
+    ASSERT_TRUE(stub_->OpenCase(TestNode::Context().get(), open, &open_case_).ok());
+    open.mutable_case_()->add_needs(nv1::NEED_HOUSING);
+    ASSERT_TRUE(stub_->OpenCase(TestNode::Context().get(), open, &closed_case_).ok());
+    nv1::CloseCaseRequest close;
+    close.set_name(closed_case_.name());
+    close.set_reason(nv1::CLOSE_REASON_GOALS_MET);
+    ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &closed_case_).ok());
+  }
+
+  nv1::RecordServiceEventRequest ValidEvent() const {
+    nv1::RecordServiceEventRequest r;
+    r.set_parent(open_case_.name());
+    auto* e = r.mutable_service_event();
+    e->mutable_service_date()->set_year(2026);
+    e->mutable_service_date()->set_month(11);
+    e->mutable_service_date()->set_day(2);
+    e->set_service_type(tv1::SERVICE_TYPE_COUNSELLING);
+    e->set_counselling_topic(tv1::COUNSELLING_TOPIC_LEGAL);
+    e->set_worker("m.papadaki");
+    return r;
+  }
+
+  TestNode node_;
+  std::unique_ptr<nv1::StaffService::Stub> stub_;
+  nv1::Beneficiary ben_;
+  nv1::Case open_case_;
+  nv1::Case closed_case_;
+};
+
+struct BadCase {
+  std::string name;
+  grpc::StatusCode code;
+  std::string message;  // must appear in the status message (usually the field path)
+  std::function<grpc::Status(BadInputTest*, nv1::StaffService::Stub*)> call;
+};
+
+grpc::Status Create(nv1::StaffService::Stub* stub, const std::function<void(nv1::CreateBeneficiaryRequest&)>& edit) {
+  nv1::CreateBeneficiaryRequest r;
+  *r.mutable_beneficiary() = SampleBeneficiary(7);
+  edit(r);
+  nv1::Beneficiary out;
+  return stub->CreateBeneficiary(TestNode::Context().get(), r, &out);
+}
+
+TEST_F(BadInputTest, EachGetsItsStatusAndChangesNothing) {
+  using G = grpc::StatusCode;
+  const std::string long_name(kMaxNameChars + 1, 'x');
+  std::vector<BadCase> cases = {
+      {"missing beneficiary", G::INVALID_ARGUMENT, "beneficiary: is required",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.clear_beneficiary(); }); }},
+      {"missing given name", G::INVALID_ARGUMENT, "beneficiary.given_name: is required",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->clear_given_name(); }); }},
+      {"missing birth date", G::INVALID_ARGUMENT, "beneficiary.birth_date: is required",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->clear_birth_date(); }); }},
+      {"impossible birth date", G::INVALID_ARGUMENT, "beneficiary.birth_date: 1985-02-30 is not a calendar day",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_birth_date()->set_month(2);
+                                                              r.mutable_beneficiary()->mutable_birth_date()->set_day(30); }); }},
+      {"future birth date", G::INVALID_ARGUMENT, "beneficiary.birth_date: is in the future",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_birth_date()->set_year(2030); }); }},
+      {"ΑΜΚΑ checksum", G::INVALID_ARGUMENT, "beneficiary.national_id.value: ΑΜΚΑ check digit",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { auto* v = r.mutable_beneficiary()->mutable_national_id()->mutable_value();
+                                                              (*v)[10] = (*v)[10] == '9' ? '0' : (*v)[10] + 1; }); }},
+      {"ΑΜΚΑ impossible date", G::INVALID_ARGUMENT, "beneficiary.national_id.value: ΑΜΚΑ must start with a birth date",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_national_id()->set_value("31028512340"); }); }},
+      {"national id type unspecified", G::INVALID_ARGUMENT, "beneficiary.national_id.type",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_national_id()->set_type(nv1::NATIONAL_ID_TYPE_UNSPECIFIED); }); }},
+      {"gender unspecified", G::INVALID_ARGUMENT, "beneficiary.gender",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->set_gender(tv1::GENDER_UNSPECIFIED); }); }},
+      {"gender unknown value", G::INVALID_ARGUMENT, "beneficiary.gender",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->set_gender(static_cast<tv1::Gender>(77)); }); }},
+      {"target group unknown value", G::INVALID_ARGUMENT, "beneficiary.target_groups[1]",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->add_target_groups(static_cast<tv1::TargetGroup>(99)); }); }},
+      {"target group twice", G::INVALID_ARGUMENT, "beneficiary.target_groups[1]: is listed twice",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->add_target_groups(tv1::TARGET_GROUP_KEA_BENEFICIARY); }); }},
+      {"name over its limit", G::INVALID_ARGUMENT, "beneficiary.family_name: is longer than 100",
+       [long_name](auto*, auto* s) { return Create(s, [&](auto& r) { r.mutable_beneficiary()->set_family_name(long_name); }); }},
+      {"household size", G::INVALID_ARGUMENT, "beneficiary.household_size",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->set_household_size(-1); }); }},
+      {"bad phone", G::INVALID_ARGUMENT, "beneficiary.contact.phone",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_contact()->set_phone("call me"); }); }},
+      {"control characters", G::INVALID_ARGUMENT, "beneficiary.municipality: must be UTF-8",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->set_municipality("Κασσάνδρα\x01"); }); }},
+      {"consent purpose unspecified", G::INVALID_ARGUMENT, "beneficiary.consents[0].purpose",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->add_consents()->set_state(nv1::CONSENT_STATE_GIVEN); }); }},
+      {"ΑΜΚΑ already registered", G::ALREADY_EXISTS, "already registered to beneficiaries/1",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { *r.mutable_beneficiary() = SampleBeneficiary(1); }); }},
+      {"request_id reused with another body", G::INVALID_ARGUMENT, "request_id: 'known-request' was already used",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.set_request_id("known-request"); }); }},
+      {"request_id malformed", G::INVALID_ARGUMENT, "request_id: must be",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.set_request_id("not a uuid!"); }); }},
+      {"message over the size limit", G::RESOURCE_EXHAUSTED, "",
+       [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_contact()->set_address(std::string(2 << 20, 'a')); }); }},
+      {"get unknown id", G::NOT_FOUND, "beneficiaries/999 does not exist",
+       [](auto*, auto* s) { nv1::GetBeneficiaryRequest r; r.set_name("beneficiaries/999"); nv1::Beneficiary o;
+                            return s->GetBeneficiary(TestNode::Context().get(), r, &o); }},
+      {"get malformed name", G::INVALID_ARGUMENT, "name: 'cases/1' is not a beneficiary name",
+       [](auto*, auto* s) { nv1::GetBeneficiaryRequest r; r.set_name("cases/1"); nv1::Beneficiary o;
+                            return s->GetBeneficiary(TestNode::Context().get(), r, &o); }},
+      {"update without mask", G::INVALID_ARGUMENT, "update_mask",
+       [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_; nv1::Beneficiary o;
+                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+      {"update of an output-only field", G::INVALID_ARGUMENT, "update_mask: 'create_time' cannot be changed",
+       [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_;
+                                      r.mutable_update_mask()->add_paths("create_time"); nv1::Beneficiary o;
+                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+      {"update making the record invalid", G::INVALID_ARGUMENT, "beneficiary.given_name: is required",
+       [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_;
+                                      r.mutable_beneficiary()->clear_given_name();
+                                      r.mutable_update_mask()->add_paths("given_name"); nv1::Beneficiary o;
+                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+      {"negative page size", G::INVALID_ARGUMENT, "page_size: must not be negative",
+       [](auto*, auto* s) { nv1::ListBeneficiariesRequest r; r.set_page_size(-1); nv1::ListBeneficiariesResponse o;
+                            return s->ListBeneficiaries(TestNode::Context().get(), r, &o); }},
+      {"page size over the maximum", G::INVALID_ARGUMENT, "page_size: must be at most 200",
+       [](auto*, auto* s) { nv1::ListCasesRequest r; r.set_page_size(201); nv1::ListCasesResponse o;
+                            return s->ListCases(TestNode::Context().get(), r, &o); }},
+      {"forged page token", G::INVALID_ARGUMENT, "page_token: is not a token this node issued",
+       [](auto*, auto* s) { nv1::ListCasesRequest r; r.set_page_token("AAAAforgedAAAA"); nv1::ListCasesResponse o;
+                            return s->ListCases(TestNode::Context().get(), r, &o); }},
+      {"case on unknown beneficiary", G::NOT_FOUND, "case.beneficiary: beneficiaries/404 does not exist",
+       [](auto*, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary("beneficiaries/404");
+                            r.mutable_case_()->set_assigned_worker("a.b"); r.mutable_case_()->add_needs(nv1::NEED_LEGAL);
+                            nv1::Case o; return s->OpenCase(TestNode::Context().get(), r, &o); }},
+      {"case without needs", G::INVALID_ARGUMENT, "case.needs",
+       [](BadInputTest* t, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary(t->ben_.name());
+                                      r.mutable_case_()->set_assigned_worker("a.b"); nv1::Case o;
+                                      return s->OpenCase(TestNode::Context().get(), r, &o); }},
+      {"case with a bad worker name", G::INVALID_ARGUMENT, "case.assigned_worker",
+       [](BadInputTest* t, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary(t->ben_.name());
+                                      r.mutable_case_()->set_assigned_worker("Μαρία"); r.mutable_case_()->add_needs(nv1::NEED_LEGAL);
+                                      nv1::Case o; return s->OpenCase(TestNode::Context().get(), r, &o); }},
+      {"close an already closed case", G::FAILED_PRECONDITION, "is already closed",
+       [](BadInputTest* t, auto* s) { nv1::CloseCaseRequest r; r.set_name(t->closed_case_.name());
+                                      r.set_reason(nv1::CLOSE_REASON_GOALS_MET); nv1::Case o;
+                                      return s->CloseCase(TestNode::Context().get(), r, &o); }},
+      {"reopen an open case", G::FAILED_PRECONDITION, "only a closed case can be reopened",
+       [](BadInputTest* t, auto* s) { nv1::ReopenCaseRequest r; r.set_name(t->open_case_.name()); r.set_note("why");
+                                      nv1::Case o; return s->ReopenCase(TestNode::Context().get(), r, &o); }},
+      {"close with reason other and no note", G::INVALID_ARGUMENT, "note: is required",
+       [](BadInputTest* t, auto* s) { nv1::CloseCaseRequest r; r.set_name(t->open_case_.name());
+                                      r.set_reason(nv1::CLOSE_REASON_OTHER); nv1::Case o;
+                                      return s->CloseCase(TestNode::Context().get(), r, &o); }},
+      {"service on a closed case", G::FAILED_PRECONDITION, "is closed; reopen it",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.set_parent(t->closed_case_.name()); nv1::ServiceEvent o;
+                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"service type unspecified", G::INVALID_ARGUMENT, "service_event.service_type",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_service_type(); nv1::ServiceEvent o;
+                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"counselling without topic", G::INVALID_ARGUMENT, "service_event.counselling_topic: is required",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_counselling_topic(); nv1::ServiceEvent o;
+                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"benefit support without programme", G::INVALID_ARGUMENT, "service_event.programme: is required",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_counselling_topic();
+                                      r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT);
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"service in the future", G::INVALID_ARGUMENT, "service_event.service_date: is in the future",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->mutable_service_date()->set_year(2027);
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"service notes over the limit", G::INVALID_ARGUMENT, "service_event.notes: is longer than 4000",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->set_notes(std::string(4001, 'n'));
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"service on unknown case", G::NOT_FOUND, "parent: cases/999 does not exist",
+       [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.set_parent("cases/999"); nv1::ServiceEvent o;
+                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+      {"search with both keys", G::INVALID_ARGUMENT, "give exactly one",
+       [](auto*, auto* s) { nv1::SearchBeneficiariesRequest r; r.set_national_id("x"); r.set_name_prefix("ab");
+                            nv1::SearchBeneficiariesResponse o; return s->SearchBeneficiaries(TestNode::Context().get(), r, &o); }},
+      {"search prefix too short", G::INVALID_ARGUMENT, "name_prefix: give at least 2",
+       [](auto*, auto* s) { nv1::SearchBeneficiariesRequest r; r.set_name_prefix("Ά"); nv1::SearchBeneficiariesResponse o;
+                            return s->SearchBeneficiaries(TestNode::Context().get(), r, &o); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string before = node_.StoreFingerprint();
+    grpc::Status status = c.call(this, stub_.get());
+    EXPECT_THAT(status, GrpcStatusIs(c.code, c.message));
+    EXPECT_EQ(node_.StoreFingerprint(), before) << "the store changed";
+  }
+}
+
+TEST_F(BadInputTest, PageTokenForOtherFiltersOrExpiredIsRefused) {
+  for (int i = 2; i < 6; ++i) {
+    nv1::CreateBeneficiaryRequest r;
+    *r.mutable_beneficiary() = SampleBeneficiary(i);
+    nv1::Beneficiary out;
+    ASSERT_TRUE(stub_->CreateBeneficiary(TestNode::Context().get(), r, &out).ok());
+  }
+  nv1::ListBeneficiariesRequest r;
+  r.set_page_size(2);
+  nv1::ListBeneficiariesResponse page;
+  ASSERT_TRUE(stub_->ListBeneficiaries(TestNode::Context().get(), r, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+
+  nv1::ListBeneficiariesRequest other = r;
+  other.set_page_token(page.next_page_token());
+  other.set_municipality("Θεσσαλονίκη");
+  EXPECT_THAT(stub_->ListBeneficiaries(TestNode::Context().get(), other, &page),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: was issued for different filters"));
+
+  nv1::ListCasesRequest wrong_listing;
+  wrong_listing.set_page_token(other.page_token());
+  nv1::ListCasesResponse cases;
+  EXPECT_THAT(stub_->ListCases(TestNode::Context().get(), wrong_listing, &cases),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: was issued by ListBeneficiaries"));
+
+  node_.clock().Advance(absl::Hours(25));
+  nv1::ListBeneficiariesRequest stale = r;
+  stale.set_page_token(other.page_token());
+  EXPECT_THAT(stub_->ListBeneficiaries(TestNode::Context().get(), stale, &page),
+              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: has expired"));
+}
+
+}  // namespace
+}  // namespace kentra::node

@@ -1,0 +1,245 @@
+// Behaviour of the staff API against a real node over loopback gRPC.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "common/time_util.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::node {
+namespace {
+
+using ::kentra::testing::GrpcStatusIs;
+using ::kentra::testing::SampleBeneficiary;
+using ::kentra::testing::TestNode;
+namespace nv1 = kentra::node::v1;
+namespace tv1 = kentra::type::v1;
+
+class RecordsTest : public ::testing::Test {
+ protected:
+  RecordsTest() : stub_(node_.NewStub()) {}
+
+  nv1::Beneficiary Create(const nv1::Beneficiary& b, const std::string& request_id = "") {
+    nv1::CreateBeneficiaryRequest r;
+    *r.mutable_beneficiary() = b;
+    r.set_request_id(request_id);
+    nv1::Beneficiary out;
+    grpc::Status s = stub_->CreateBeneficiary(TestNode::Context().get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  nv1::Case Open(const std::string& ben, const std::string& worker = "m.papadaki") {
+    nv1::OpenCaseRequest r;
+    r.mutable_case_()->set_beneficiary(ben);
+    r.mutable_case_()->set_assigned_worker(worker);
+    r.mutable_case_()->add_needs(nv1::NEED_INCOME);
+    nv1::Case out;
+    EXPECT_TRUE(stub_->OpenCase(TestNode::Context().get(), r, &out).ok());
+    return out;
+  }
+
+  TestNode node_;
+  std::unique_ptr<nv1::StaffService::Stub> stub_;
+};
+
+TEST_F(RecordsTest, CreateSetsServerFieldsAndGetReturnsIt) {
+  nv1::Beneficiary b = SampleBeneficiary();
+  b.set_name("beneficiaries/999");  // ignored
+  b.add_consents()->set_purpose(nv1::CONSENT_PURPOSE_REFERRAL_SHARING);
+  b.mutable_consents(0)->set_state(nv1::CONSENT_STATE_GIVEN);
+  nv1::Beneficiary created = Create(b);
+  EXPECT_EQ(created.name(), "beneficiaries/1");
+  EXPECT_GT(created.create_time().seconds(), 0);
+  EXPECT_EQ(created.consents(0).recorded_by(), "staff/m.papadaki");
+  nv1::GetBeneficiaryRequest get;
+  get.set_name(created.name());
+  nv1::Beneficiary fetched;
+  ASSERT_TRUE(stub_->GetBeneficiary(TestNode::Context().get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.SerializeAsString(), created.SerializeAsString());
+}
+
+TEST_F(RecordsTest, RetriedCreateReturnsTheFirstResultOnce) {
+  nv1::Beneficiary first = Create(SampleBeneficiary(3), "6f1c2a1e-0000-4000-8000-000000000001");
+  const std::string fingerprint = node_.StoreFingerprint();
+  nv1::Beneficiary again = Create(SampleBeneficiary(3), "6f1c2a1e-0000-4000-8000-000000000001");
+  EXPECT_EQ(again.name(), first.name());
+  EXPECT_EQ(node_.StoreFingerprint(), fingerprint);
+  node_.Restart();  // request ids survive a restart
+  stub_ = node_.NewStub();
+  EXPECT_EQ(Create(SampleBeneficiary(3), "6f1c2a1e-0000-4000-8000-000000000001").name(), first.name());
+}
+
+TEST_F(RecordsTest, SearchIgnoresCaseAndAccentsAndFindsByAmka) {
+  nv1::Beneficiary b = SampleBeneficiary(1);
+  b.set_family_name("ΠΑΠΑΔΟΠΟΎΛΟΣ");
+  b.set_given_name("Νίκος");
+  nv1::Beneficiary created = Create(b);
+  nv1::Beneficiary other = SampleBeneficiary(2);
+  other.set_family_name("Παπαγεωργίου");
+  Create(other);
+
+  auto search = [&](const std::string& prefix) {
+    nv1::SearchBeneficiariesRequest r;
+    r.set_name_prefix(prefix);
+    nv1::SearchBeneficiariesResponse out;
+    EXPECT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), r, &out).ok());
+    std::vector<std::string> names;
+    for (const auto& x : out.beneficiaries()) names.push_back(x.name());
+    return names;
+  };
+  EXPECT_EQ(search("παπαδοπουλος"), std::vector<std::string>{created.name()});
+  EXPECT_EQ(search("νικος παπαδ"), std::vector<std::string>{created.name()});
+  EXPECT_EQ(search("ΠΑΠΑ").size(), 2u);
+  EXPECT_TRUE(search("Γιαννόπουλος").empty());
+
+  nv1::SearchBeneficiariesRequest by_amka;
+  by_amka.set_national_id(b.national_id().value());
+  nv1::SearchBeneficiariesResponse found;
+  ASSERT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), by_amka, &found).ok());
+  ASSERT_EQ(found.beneficiaries_size(), 1);
+  EXPECT_EQ(found.beneficiaries(0).name(), created.name());
+}
+
+TEST_F(RecordsTest, UpdateChangesOnlyMaskedFieldsAndMovesIndexes) {
+  nv1::Beneficiary created = Create(SampleBeneficiary(1));
+  nv1::UpdateBeneficiaryRequest r;
+  r.mutable_beneficiary()->set_name(created.name());
+  r.mutable_beneficiary()->set_family_name("Ιωάννου");
+  r.mutable_beneficiary()->set_municipality("ignored because not in the mask");
+  r.mutable_update_mask()->add_paths("family_name");
+  nv1::Beneficiary updated;
+  ASSERT_TRUE(stub_->UpdateBeneficiary(TestNode::Context().get(), r, &updated).ok());
+  EXPECT_EQ(updated.family_name(), "Ιωάννου");
+  EXPECT_EQ(updated.municipality(), created.municipality());
+  nv1::SearchBeneficiariesRequest old_name;
+  old_name.set_name_prefix("Παπαδοπ");
+  nv1::SearchBeneficiariesResponse out;
+  ASSERT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), old_name, &out).ok());
+  EXPECT_EQ(out.beneficiaries_size(), 0);
+  EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
+}
+
+TEST_F(RecordsTest, UpdateToATakenAmkaIsAlreadyExists) {
+  nv1::Beneficiary a = Create(SampleBeneficiary(1));
+  nv1::Beneficiary b = Create(SampleBeneficiary(2));
+  nv1::UpdateBeneficiaryRequest r;
+  *r.mutable_beneficiary() = b;
+  *r.mutable_beneficiary()->mutable_national_id() = a.national_id();
+  r.mutable_update_mask()->add_paths("national_id");
+  nv1::Beneficiary out;
+  EXPECT_THAT(stub_->UpdateBeneficiary(TestNode::Context().get(), r, &out),
+              GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS, "already registered to beneficiaries/1"));
+}
+
+TEST_F(RecordsTest, ListingsPageThroughEverythingExactlyOnce) {
+  std::set<std::string> created;
+  for (int i = 1; i <= 23; ++i) created.insert(Create(SampleBeneficiary(i)).name());
+  std::set<std::string> seen;
+  nv1::ListBeneficiariesRequest r;
+  r.set_page_size(5);
+  int pages = 0;
+  do {
+    nv1::ListBeneficiariesResponse page;
+    ASSERT_TRUE(stub_->ListBeneficiaries(TestNode::Context().get(), r, &page).ok());
+    for (const auto& b : page.beneficiaries()) EXPECT_TRUE(seen.insert(b.name()).second) << b.name();
+    r.set_page_token(page.next_page_token());
+    ++pages;
+  } while (!r.page_token().empty());
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 5);
+}
+
+TEST_F(RecordsTest, CaseListsFilterByStateWorkerGroupAndPeriod) {
+  nv1::Beneficiary kea = Create(SampleBeneficiary(1));
+  nv1::Beneficiary plain = SampleBeneficiary(2);
+  plain.clear_target_groups();
+  plain = Create(plain);
+  nv1::Case c1 = Open(kea.name(), "m.papadaki");
+  node_.clock().Advance(absl::Hours(24 * 40));
+  nv1::Case c2 = Open(plain.name(), "g.nikolaou");
+  nv1::Case c3 = Open(kea.name(), "g.nikolaou");
+  nv1::CloseCaseRequest close;
+  close.set_name(c3.name());
+  close.set_reason(nv1::CLOSE_REASON_MOVED_AWAY);
+  ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &c3).ok());
+
+  auto list = [&](const std::function<void(nv1::ListCasesRequest&)>& edit) {
+    nv1::ListCasesRequest r;
+    edit(r);
+    nv1::ListCasesResponse out;
+    EXPECT_TRUE(stub_->ListCases(TestNode::Context().get(), r, &out).ok());
+    std::vector<std::string> names;
+    for (const auto& c : out.cases()) names.push_back(c.name());
+    return names;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(list([](auto&) {}), (V{c3.name(), c2.name(), c1.name()}));  // newest first
+  EXPECT_EQ(list([](auto& r) { r.set_state(nv1::CASE_STATE_OPEN); }), (V{c2.name(), c1.name()}));
+  EXPECT_EQ(list([](auto& r) { r.set_assigned_worker("g.nikolaou"); }), (V{c3.name(), c2.name()}));
+  EXPECT_EQ(list([](auto& r) { r.set_state(nv1::CASE_STATE_CLOSED); r.set_assigned_worker("g.nikolaou"); }),
+            (V{c3.name()}));
+  EXPECT_EQ(list([](auto& r) { r.set_target_group(tv1::TARGET_GROUP_KEA_BENEFICIARY); }), (V{c3.name(), c1.name()}));
+  EXPECT_EQ(list([](auto& r) { *r.mutable_opened_to() = kentra::ToDate(absl::CivilDay(2026, 11, 20)); }),
+            (V{c1.name()}));
+  EXPECT_EQ(list([](auto& r) { *r.mutable_opened_from() = kentra::ToDate(absl::CivilDay(2026, 12, 1)); }),
+            (V{c3.name(), c2.name()}));
+}
+
+TEST_F(RecordsTest, CloseReopenAndTimelineInDateOrder) {
+  nv1::Case c = Open(Create(SampleBeneficiary()).name());
+  for (int day : {15, 3, 9}) {
+    nv1::RecordServiceEventRequest r;
+    r.set_parent(c.name());
+    *r.mutable_service_event()->mutable_service_date() = kentra::ToDate(absl::CivilDay(2026, 10, day));
+    r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_REFERRAL_OUT);
+    r.mutable_service_event()->set_worker("m.papadaki");
+    nv1::ServiceEvent e;
+    ASSERT_TRUE(stub_->RecordServiceEvent(TestNode::Context().get(), r, &e).ok());
+    EXPECT_EQ(e.axis(), tv1::AXIS_COOPERATION_REFERRAL);
+  }
+  nv1::ListServiceEventsRequest timeline;
+  timeline.set_parent(c.name());
+  nv1::ListServiceEventsResponse events;
+  ASSERT_TRUE(stub_->ListServiceEvents(TestNode::Context().get(), timeline, &events).ok());
+  ASSERT_EQ(events.service_events_size(), 3);
+  EXPECT_EQ(events.service_events(0).service_date().day(), 3);
+  EXPECT_EQ(events.service_events(2).service_date().day(), 15);
+
+  nv1::CloseCaseRequest close;
+  close.set_name(c.name());
+  close.set_reason(nv1::CLOSE_REASON_GOALS_MET);
+  ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &c).ok());
+  nv1::ReopenCaseRequest reopen;
+  reopen.set_name(c.name());
+  reopen.set_note("came back with a new need");
+  ASSERT_TRUE(stub_->ReopenCase(TestNode::Context().get(), reopen, &c).ok());
+  EXPECT_EQ(c.state(), nv1::CASE_STATE_OPEN);
+  EXPECT_EQ(c.reopen_count(), 1);
+  EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
+}
+
+TEST_F(RecordsTest, EveryChangeIsAuditedWithActorAndResource) {
+  nv1::Beneficiary b = Create(SampleBeneficiary());
+  nv1::Case c = Open(b.name());
+  nv1::ListAuditEntriesRequest r;
+  r.set_resource(b.name());
+  nv1::ListAuditEntriesResponse out;
+  ASSERT_TRUE(stub_->ListAuditEntries(TestNode::Context().get(), r, &out).ok());
+  ASSERT_EQ(out.audit_entries_size(), 1);
+  EXPECT_EQ(out.audit_entries(0).action(), "CreateBeneficiary");
+  EXPECT_EQ(out.audit_entries(0).actor(), "staff/m.papadaki");
+  EXPECT_NE(out.audit_entries(0).peer().find("127.0.0.1"), std::string::npos);
+  nv1::ListAuditEntriesRequest all;
+  ASSERT_TRUE(stub_->ListAuditEntries(TestNode::Context().get(), all, &out).ok());
+  EXPECT_EQ(out.audit_entries_size(), 2);
+  EXPECT_EQ(out.audit_entries(1).resource(), c.name());
+  // No personal data in the audit log: the ΑΜΚΑ and names appear nowhere.
+  for (const auto& e : out.audit_entries()) {
+    EXPECT_EQ(e.DebugString().find(b.national_id().value()), std::string::npos);
+    EXPECT_EQ(e.DebugString().find("Παπαδοπούλου"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace kentra::node

@@ -1,0 +1,103 @@
+#include "tests/testing/test_util.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/crypto.h"
+#include "node/schema.h"
+#include "node/synthetic/synthetic.h"
+
+namespace kentra::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern = absl::StrCat(base != nullptr ? base : "/tmp", "/kentra-test-XXXXXX");
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  char* made = mkdtemp(buf.data());
+  if (made == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed for " << pattern;
+  } else {
+    path_ = made;
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+std::string SourceDir() { return KENTRA_SOURCE_DIR; }
+
+kentra::config::v1::CentreConfig CentreConfig(const std::string& id) {
+  auto c = LoadCentreConfig(absl::StrCat(SourceDir(), "/configs/centres/", id, ".textproto"));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : kentra::config::v1::CentreConfig();
+}
+
+TestNode::TestNode(const std::string& centre_id, absl::Time start)
+    : clock_(start), centre_(CentreConfig(centre_id)) {
+  Start();
+}
+
+TestNode::~TestNode() = default;
+
+void TestNode::Start() {
+  kentra::node::NodeOptions options;
+  options.centre = centre_;
+  options.data_dir = dir_.path() + "/db";
+  options.listen_address = "127.0.0.1:0";
+  options.insecure = true;
+  options.clock = &clock_;
+  auto server = kentra::node::NodeServer::Start(options);
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (server.ok()) server_ = *std::move(server);
+}
+
+void TestNode::Restart() {
+  server_.reset();
+  Start();
+}
+
+std::unique_ptr<kentra::node::v1::StaffService::Stub> TestNode::NewStub() const {
+  return kentra::node::v1::StaffService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<grpc::ClientContext> TestNode::Context(const std::string& user) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx->AddMetadata("x-kentra-user", user);
+  return ctx;
+}
+
+std::string TestNode::StoreFingerprint() const {
+  std::string all;
+  for (int cf = 0; cf < kentra::node::kCfCount; ++cf) {
+    auto it = server_->store()->NewIterator(cf);
+    for (it->Seek(""); it->Valid(); it->Next()) {
+      absl::StrAppend(&all, cf, ":", it->key().size(), ":", it->key(), it->value().size(), ":", it->value());
+    }
+  }
+  return Digest(all);
+}
+
+kentra::node::v1::Beneficiary SampleBeneficiary(int serial) {
+  kentra::node::v1::Beneficiary b;
+  b.set_given_name("Ελένη");
+  b.set_family_name("Παπαδοπούλου");
+  b.mutable_birth_date()->set_year(1985);
+  b.mutable_birth_date()->set_month(3);
+  b.mutable_birth_date()->set_day(25);
+  b.set_gender(kentra::type::v1::GENDER_FEMALE);
+  b.set_municipality("Κασσάνδρα");
+  b.set_household_size(3);
+  b.mutable_national_id()->set_type(kentra::node::v1::NATIONAL_ID_TYPE_AMKA);
+  b.mutable_national_id()->set_value(synthetic::MakeAmka(absl::CivilDay(1985, 3, 25), serial));
+  b.add_target_groups(kentra::type::v1::TARGET_GROUP_KEA_BENEFICIARY);
+  return b;
+}
+
+}  // namespace kentra::testing
