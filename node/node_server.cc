@@ -1,5 +1,8 @@
 #include "node/node_server.h"
 
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "node/schema.h"
@@ -10,6 +13,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   const auto settings = EffectiveNodeSettings(options.centre);
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
   node->centre_id_ = options.centre.id();
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the data directory ", options.data_dir, ": ", ec.message()));
+  }
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size()));
@@ -25,7 +34,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
 }
 
 void NodeServer::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
+  if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   ShutdownServer(server_.get(), grace);
 }

@@ -243,3 +243,29 @@ TEST_F(RecordsTest, EveryChangeIsAuditedWithActorAndResource) {
 
 }  // namespace
 }  // namespace kentra::node
+
+namespace kentra::node {
+namespace {
+
+TEST(NodeServerTest, StartFailuresAreCleanErrors) {
+  ::kentra::testing::TempDir dir;
+  NodeOptions options;
+  options.centre = ::kentra::testing::CentreConfig("ermionida");
+  options.data_dir = dir.path() + "/nested/dirs/db";  // parents are created
+  options.insecure = true;
+  options.listen_address = "not-an-address";
+  EXPECT_THAT(NodeServer::Start(options),
+              ::kentra::testing::StatusIs(absl::StatusCode::kInvalidArgument, "must be HOST:PORT"));
+  options.listen_address = "0.0.0.0:0";
+  EXPECT_THAT(NodeServer::Start(options),
+              ::kentra::testing::StatusIs(absl::StatusCode::kFailedPrecondition, "only on loopback"));
+  options.listen_address = "127.0.0.1:0";
+  auto node = NodeServer::Start(options);
+  ASSERT_TRUE(node.ok()) << node.status();
+  // A second node on the same data directory is refused, not corrupted.
+  EXPECT_THAT(NodeServer::Start(options),
+              ::kentra::testing::StatusIs(absl::StatusCode::kFailedPrecondition, "in use by another process"));
+}
+
+}  // namespace
+}  // namespace kentra::node
