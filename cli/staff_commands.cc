@@ -1,6 +1,4 @@
 // kentractl's staff commands: beneficiary, case, service, audit.
-#include <google/protobuf/util/time_util.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -53,7 +51,6 @@ std::string Time(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%d %H:%M", FromTimestamp(ts), CentreTimeZone());
 }
 
-template <typename E>
 std::string Words(const google::protobuf::RepeatedField<int>& values, const google::protobuf::EnumDescriptor* d) {
   std::vector<std::string> words;
   for (int v : values) words.push_back(EnumWord(d, v));
@@ -90,7 +87,7 @@ void PrintBeneficiaries(const StaffSession& s, const std::vector<const nv1::Bene
   for (const auto* b : list) {
     t.rows.push_back({ShortName(b->name()), b->family_name(), b->given_name(), FormatDate(b->birth_date()),
                       EnumWord(tv1::Gender_descriptor(), b->gender()), b->municipality(),
-                      b->national_id().value(), Words<int>(b->target_groups(), tv1::TargetGroup_descriptor())});
+                      b->national_id().value(), Words(b->target_groups(), tv1::TargetGroup_descriptor())});
   }
   PrintTable(t, s.format, *s.out);
 }
@@ -103,7 +100,7 @@ void PrintCases(const StaffSession& s, const std::vector<const nv1::Case*>& list
   Table t{{"CASE", "BENEFICIARY", "STATE", "WORKER", "NEEDS", "OPENED", "CLOSED", "CLOSE REASON"}, {}};
   for (const auto* c : list) {
     t.rows.push_back({ShortName(c->name()), ShortName(c->beneficiary()), EnumWord(nv1::CaseState_descriptor(), c->state()),
-                      c->assigned_worker(), Words<int>(c->needs(), nv1::Need_descriptor()), Time(c->open_time()),
+                      c->assigned_worker(), Words(c->needs(), nv1::Need_descriptor()), Time(c->open_time()),
                       Time(c->close_time()),
                       c->close_reason() ? EnumWord(nv1::CloseReason_descriptor(), c->close_reason()) : ""});
   }

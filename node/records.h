@@ -94,7 +94,8 @@ class CentreRecords {
   absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi, bool reverse,
                                    const std::string& resume_after, int limit,
                                    const Visitor& visit) const;
-  absl::Status PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after);
+  // Queues a case record and its index changes (before is null for a new case).
+  void PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after);
 
   Store* store_;
   const Clock* clock_;

@@ -31,16 +31,6 @@ const std::set<std::string>& UpdatableFields() {
   return *fields;
 }
 
-void ApplyIndexChanges(WriteBatch& batch, const std::vector<IndexEntry>& before,
-                       const std::vector<IndexEntry>& after) {
-  std::set<std::string> keep;
-  for (const auto& [k, v] : after) keep.insert(k);
-  for (const auto& [k, v] : before) {
-    if (!keep.count(k)) batch.Delete(kIndexes, k);
-  }
-  for (const auto& [k, v] : after) batch.Put(kIndexes, k, v);
-}
-
 }  // namespace
 
 absl::StatusOr<v1::Beneficiary> CentreRecords::CreateBeneficiary(

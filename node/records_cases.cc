@@ -1,6 +1,4 @@
 // CentreRecords: cases (open, get, list, close, reopen) and their service events.
-#include <set>
-
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
 #include "common/proto_util.h"
@@ -21,19 +19,10 @@ int32_t YyyyMmDd(const kentra::type::v1::Date& d) { return d.year() * 10000 + d.
 
 }  // namespace
 
-absl::Status CentreRecords::PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before,
-                                    const v1::Case& after) {
-  std::set<std::string> keep;
-  const auto after_entries = IndexEntriesFor(id, after);
-  for (const auto& [k, v] : after_entries) keep.insert(k);
-  if (before != nullptr) {
-    for (const auto& [k, v] : IndexEntriesFor(id, *before)) {
-      if (!keep.count(k)) batch.Delete(kIndexes, k);
-    }
-  }
-  for (const auto& [k, v] : after_entries) batch.Put(kIndexes, k, v);
+void CentreRecords::PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after) {
+  ApplyIndexChanges(batch, before == nullptr ? std::vector<IndexEntry>() : IndexEntriesFor(id, *before),
+                    IndexEntriesFor(id, after));
   batch.Put(kCases, CaseKey(id), after.SerializeAsString());
-  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::OpenCaseRequest& request) {
@@ -64,7 +53,7 @@ absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::O
   *c.mutable_target_groups() = ben.target_groups();
 
   WriteBatch batch;
-  KENTRA_RETURN_IF_ERROR(PutCase(batch, id, nullptr, c));
+  PutCase(batch, id, nullptr, c);
   PutRequest(batch, "OpenCase", request.request_id(), digest, c.name());
   PutAudit(batch, actor, "OpenCase", c.name(), absl::StrCat("for ", ben.name(), ", assigned to ", c.assigned_worker()));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
@@ -164,7 +153,7 @@ absl::StatusOr<v1::Case> CentreRecords::CloseCase(const Actor& actor, const v1::
   *after.mutable_close_time() = ToTimestamp(now);
   *after.mutable_update_time() = ToTimestamp(now);
   WriteBatch batch;
-  KENTRA_RETURN_IF_ERROR(PutCase(batch, *id, &before, after));
+  PutCase(batch, *id, &before, after);
   PutAudit(batch, actor, "CloseCase", after.name(), v1::CloseReason_Name(request.reason()));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   return after;
@@ -186,7 +175,7 @@ absl::StatusOr<v1::Case> CentreRecords::ReopenCase(const Actor& actor, const v1:
   after.set_reopen_count(before.reopen_count() + 1);
   *after.mutable_update_time() = ToTimestamp(clock_->Now());
   WriteBatch batch;
-  KENTRA_RETURN_IF_ERROR(PutCase(batch, *id, &before, after));
+  PutCase(batch, *id, &before, after);
   PutAudit(batch, actor, "ReopenCase", after.name(), absl::StrCat("reopened (", after.reopen_count(), ")"));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   return after;

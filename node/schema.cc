@@ -1,5 +1,7 @@
 #include "node/schema.h"
 
+#include <set>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -123,6 +125,16 @@ std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const AuditEntry& e) {
   }
   out.emplace_back(absl::StrCat(kIdxAuditActor, e.actor(), nul, AuditKey(seq)), "");
   return out;
+}
+
+void ApplyIndexChanges(WriteBatch& batch, const std::vector<IndexEntry>& before,
+                       const std::vector<IndexEntry>& after) {
+  std::set<std::string> keep;
+  for (const auto& [k, v] : after) keep.insert(k);
+  for (const auto& [k, v] : before) {
+    if (!keep.count(k)) batch.Delete(kIndexes, k);
+  }
+  for (const auto& [k, v] : after) batch.Put(kIndexes, k, v);
 }
 
 }  // namespace kentra::node

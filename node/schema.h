@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/storage.h"
 #include "kentra/node/v1/audit.pb.h"
 #include "kentra/node/v1/beneficiary.pb.h"
 #include "kentra/node/v1/case.pb.h"
@@ -83,6 +84,11 @@ std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64
 std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const kentra::node::v1::Case& c);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& event_key);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const kentra::node::v1::AuditEntry& e);
+
+// Queues into `batch` the index changes from `before` to `after`: deletes the
+// entries no longer implied, (re)puts the ones that are.
+void ApplyIndexChanges(WriteBatch& batch, const std::vector<IndexEntry>& before,
+                       const std::vector<IndexEntry>& after);
 
 // Case-index key prefixes for listing.
 std::string CaseStatePrefix(kentra::node::v1::CaseState state);
