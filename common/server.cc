@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace kentra {
 
@@ -52,6 +53,8 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   RunningServer running;
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &running.port);
   builder.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);
   for (grpc::Service* service : services) builder.RegisterService(service);
   running.server = builder.BuildAndStart();
   if (running.server == nullptr || running.port == 0) {
@@ -62,7 +65,8 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   return running;
 }
 
-void BlockTerminationSignals() {
+void InitServerProcess() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);

@@ -41,9 +41,11 @@ bool IsLoopbackHost(const std::string& host);
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services);
 
-// Blocks SIGTERM and SIGINT in this thread and every thread it starts later.
-// Call at the top of main, before any thread exists.
-void BlockTerminationSignals();
+// Prepares a server process; call at the top of main, before any thread exists.
+// Blocks SIGTERM and SIGINT in this thread and every thread it starts later (see
+// WaitForTerminationSignal), and turns off Abseil's mutex deadlock detection, which
+// Debian's Abseil leaves on and which records a stack trace on every lock.
+void InitServerProcess();
 
 // Waits until SIGTERM or SIGINT arrives; returns its number.
 int WaitForTerminationSignal();

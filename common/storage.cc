@@ -6,6 +6,7 @@
 #include <rocksdb/utilities/options_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace kentra {
 namespace {
@@ -113,14 +114,28 @@ absl::StatusOr<std::optional<std::string>> Store::Get(int cf, absl::string_view 
 
 absl::Status Store::Write(WriteBatch& batch) {
   rocksdb::WriteBatch rb;
+  int64_t bytes = 0;
   for (const auto& op : batch.ops_) {
+    bytes += static_cast<int64_t>(op.key.size() + op.value.size());
     rocksdb::Status s = op.is_delete ? rb.Delete(handles_.at(op.cf), ToSlice(op.key))
                                      : rb.Put(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value));
     if (!s.ok()) return FromRocks(s, "preparing a write");
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Write(wo, &rb), "writing to the store");
+  KENTRA_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &rb), "writing to the store"));
+  written_batches_.fetch_add(1, std::memory_order_relaxed);
+  written_operations_.fetch_add(static_cast<int64_t>(batch.ops_.size()), std::memory_order_relaxed);
+  written_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+Store::WriteStats Store::write_stats() const {
+  WriteStats stats;
+  stats.batches = written_batches_.load(std::memory_order_relaxed);
+  stats.operations = written_operations_.load(std::memory_order_relaxed);
+  stats.bytes = written_bytes_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 std::unique_ptr<StoreIterator> Store::NewIterator(int cf) const {

@@ -4,6 +4,7 @@
 #ifndef KENTRA_COMMON_STORAGE_H_
 #define KENTRA_COMMON_STORAGE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -100,11 +101,23 @@ class Store {
   // A cursor over `cf` seeing a consistent snapshot taken now.
   std::unique_ptr<StoreIterator> NewIterator(int cf) const;
 
+  // What Write has applied since Open: for operators' status and for benchmarks
+  // that replay the same shape of write against bare RocksDB.
+  struct WriteStats {
+    int64_t batches = 0;
+    int64_t operations = 0;
+    int64_t bytes = 0;  // keys plus values
+  };
+  WriteStats write_stats() const;
+
  private:
   Store() = default;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool sync_writes_ = true;
+  std::atomic<int64_t> written_batches_{0};
+  std::atomic<int64_t> written_operations_{0};
+  std::atomic<int64_t> written_bytes_{0};
 };
 
 }  // namespace kentra

@@ -16,7 +16,7 @@ ABSL_FLAG(bool, insecure, false, "Serve plaintext (allowed only on a loopback ad
 ABSL_FLAG(bool, check, false, "Check that every index agrees with its records, then exit.");
 
 int main(int argc, char** argv) {
-  kentra::BlockTerminationSignals();
+  kentra::InitServerProcess();
   absl::SetProgramUsageMessage("kentra-node --config=FILE --data_dir=DIR [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_data_dir).empty()) {

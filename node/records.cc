@@ -150,18 +150,12 @@ void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string
 }
 
 absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, const std::string& hi,
-                                                bool reverse, const std::string& resume_after,
-                                                int limit, const Visitor& visit) const {
+                                                const std::string& resume_after, int limit,
+                                                const Visitor& visit) const {
   auto it = store_->NewIterator(cf);
-  if (!reverse) {
-    it->Seek(resume_after.empty() ? lo : resume_after);
-  } else {
-    it->SeekForPrev(resume_after.empty() ? hi : resume_after);
-  }
+  it->Seek(resume_after.empty() || resume_after < lo ? lo : resume_after);
   auto in_range = [&](absl::string_view k) { return k >= lo && (hi.empty() || k < hi); };
-  auto advance = [&] { reverse ? it->Prev() : it->Next(); };
-  // Skip the resume key itself and, going backwards, the exclusive upper bound.
-  while (it->Valid() && (it->key() == resume_after || (!hi.empty() && it->key() >= hi))) advance();
+  if (it->Valid() && !resume_after.empty() && it->key() == resume_after) it->Next();
   int accepted = 0;
   int examined = 0;
   std::string last;
@@ -171,7 +165,7 @@ absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, c
     if (took) ++accepted;
     ++examined;
     last = std::string(it->key());
-    advance();
+    it->Next();
   }
   KENTRA_RETURN_IF_ERROR(it->status());
   return std::string();  // nothing after this page
@@ -195,7 +189,7 @@ absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
   };
   std::string next;
   if (request.resource().empty() && request.actor().empty()) {
-    KENTRA_ASSIGN_OR_RETURN(next, Scan(kAudit, "", "", false, resume, page_size,
+    KENTRA_ASSIGN_OR_RETURN(next, Scan(kAudit, "", "", resume, page_size,
                                        [&](absl::string_view k, absl::string_view) { return add(k); }));
   } else {
     const std::string nul(1, '\0');
@@ -203,7 +197,7 @@ absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
                                    ? absl::StrCat(kIdxAuditActor, request.actor(), nul)
                                    : absl::StrCat(kIdxAuditResource, request.resource(), nul);
     KENTRA_ASSIGN_OR_RETURN(
-        next, Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), false, resume, page_size,
+        next, Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), resume, page_size,
                    [&](absl::string_view k, absl::string_view) { return add(k.substr(prefix.size())); }));
   }
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListAuditEntries", digest, next));

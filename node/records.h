@@ -91,7 +91,7 @@ class CentreRecords {
                   absl::string_view body_digest, absl::string_view resource) const;
   void PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
                 absl::string_view resource, absl::string_view detail);
-  absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi, bool reverse,
+  absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi,
                                    const std::string& resume_after, int limit,
                                    const Visitor& visit) const;
   // Queues a case record and its index changes (before is null for a new case).

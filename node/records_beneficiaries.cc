@@ -153,7 +153,7 @@ absl::StatusOr<v1::ListBeneficiariesResponse> CentreRecords::ListBeneficiaries(
   v1::ListBeneficiariesResponse response;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
-      Scan(kBeneficiaries, "", "", false, resume, page_size,
+      Scan(kBeneficiaries, "", "", resume, page_size,
            [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
              v1::Beneficiary b;
              if (!b.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -211,7 +211,7 @@ absl::StatusOr<v1::SearchBeneficiariesResponse> CentreRecords::SearchBeneficiari
   const std::string prefix = absl::StrCat(kIdxName, folded);
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
-      Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), false, resume, page_size,
+      Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), resume, page_size,
            [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
              auto id = keys::ParsePadded(key.substr(key.size() - 16), 16);
              if (!id) return absl::DataLossError("a name index entry cannot be read");

@@ -90,7 +90,8 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const v1::ListCas
   const std::string digest = PageTokens::FilterDigest(request);
   KENTRA_ASSIGN_OR_RETURN(std::string resume, page_tokens_.Resume(request.page_token(), "ListCases", digest));
 
-  // Walk the most selective index, newest first, within the opening period.
+  // Walk the most selective index (newest first) within the opening period: times in
+  // [from's midnight, the midnight after `to`) are keys in [lo, hi).
   std::string prefix;
   if (request.state() != v1::CASE_STATE_UNSPECIFIED) {
     prefix = CaseStatePrefix(request.state());
@@ -99,20 +100,20 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const v1::ListCas
   } else {
     prefix = std::string(kIdxCaseOpened);
   }
-  const std::string lo = request.has_opened_from()
-                             ? prefix + TimeOrderKey(DayStartMicros(request.opened_from()))
-                             : prefix;
-  const std::string hi =
+  const std::string lo =
       request.has_opened_to()
-          ? prefix + TimeOrderKey(absl::ToUnixMicros(absl::FromCivil(
-                                      ToCivilDay(request.opened_to()) + 1, CentreTimeZone())))
-          : keys::PrefixSuccessor(prefix);
+          ? prefix + NewestFirstKey(absl::ToUnixMicros(absl::FromCivil(ToCivilDay(request.opened_to()) + 1,
+                                                                       CentreTimeZone())) - 1)
+          : prefix;
+  const std::string hi = request.has_opened_from()
+                             ? keys::PrefixSuccessor(prefix + NewestFirstKey(DayStartMicros(request.opened_from())))
+                             : keys::PrefixSuccessor(prefix);
   v1::ListCasesResponse response;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
-      Scan(kIndexes, lo, hi, true, resume, page_size,
+      Scan(kIndexes, lo, hi, resume, page_size,
            [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
-             auto id = keys::ParsePadded(key.substr(key.size() - 16), 16);
+             auto id = CaseIdOfOrderKey(key);
              if (!id) return absl::DataLossError("a case index entry cannot be read");
              KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*id, "cases"));
              if (!request.assigned_worker().empty() && c.assigned_worker() != request.assigned_worker()) {
@@ -237,7 +238,7 @@ absl::StatusOr<v1::ListServiceEventsResponse> CentreRecords::ListServiceEvents(
   v1::ListServiceEventsResponse response;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
-      Scan(kServiceEvents, prefix, keys::PrefixSuccessor(prefix), false, resume, page_size,
+      Scan(kServiceEvents, prefix, keys::PrefixSuccessor(prefix), resume, page_size,
            [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
              if (!response.add_service_events()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
                return absl::DataLossError("a stored service event cannot be read");

@@ -72,10 +72,23 @@ std::string IdentifierIndexKey(absl::string_view identifier_key,
                                                               ":", national_id.value())));
 }
 
-std::string TimeOrderKey(int64_t unix_micros) {
+std::string NewestFirstKey(int64_t unix_micros) {
   std::string out;
-  keys::AppendInt64(&out, unix_micros);
+  keys::AppendInt64(&out, ~unix_micros);  // ~x == -x - 1: reverses the order, never overflows
   return out;
+}
+
+std::string CaseOrderSuffix(int64_t open_micros, uint64_t case_id) {
+  std::string out = NewestFirstKey(open_micros);
+  keys::AppendUint64(&out, ~case_id);
+  return out;
+}
+
+std::optional<uint64_t> CaseIdOfOrderKey(absl::string_view key) {
+  if (key.size() < 8) return std::nullopt;
+  auto inverted = keys::ReadUint64(key, key.size() - 8);
+  if (!inverted) return std::nullopt;
+  return ~*inverted;
 }
 
 std::string CaseStatePrefix(kentra::node::v1::CaseState state) {
@@ -103,11 +116,11 @@ std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64
 
 std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const Case& c) {
   const std::string key = CaseKey(id);
-  const std::string time = TimeOrderKey(OpenMicros(c));
+  const std::string order = CaseOrderSuffix(OpenMicros(c), id);
   std::vector<IndexEntry> out;
-  out.emplace_back(absl::StrCat(CaseStatePrefix(c.state()), time, key), "");
-  out.emplace_back(absl::StrCat(CaseWorkerPrefix(c.assigned_worker()), time, key), "");
-  out.emplace_back(absl::StrCat(kIdxCaseOpened, time, key), "");
+  out.emplace_back(absl::StrCat(CaseStatePrefix(c.state()), order), "");
+  out.emplace_back(absl::StrCat(CaseWorkerPrefix(c.assigned_worker()), order), "");
+  out.emplace_back(absl::StrCat(kIdxCaseOpened, order), "");
   auto ben = ParseBeneficiaryName(c.beneficiary());
   out.emplace_back(absl::StrCat(kIdxCaseOfBen, BeneficiaryKey(ben.value_or(0)), key), "");
   return out;

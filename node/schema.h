@@ -48,9 +48,9 @@ using IndexEntry = std::pair<std::string, std::string>;
 // Index key prefixes.
 inline constexpr absl::string_view kIdxIdentifier = "id:";    // + MAC(id) -> ben key
 inline constexpr absl::string_view kIdxName = "nm:";          // + folded name \0 ben key
-inline constexpr absl::string_view kIdxCaseState = "cs:";     // + state byte + time + case key
-inline constexpr absl::string_view kIdxCaseWorker = "cw:";    // + worker \0 time + case key
-inline constexpr absl::string_view kIdxCaseOpened = "co:";    // + time + case key
+inline constexpr absl::string_view kIdxCaseState = "cs:";     // + state byte + CaseOrderSuffix
+inline constexpr absl::string_view kIdxCaseWorker = "cw:";    // + worker \0 CaseOrderSuffix
+inline constexpr absl::string_view kIdxCaseOpened = "co:";    // + CaseOrderSuffix
 inline constexpr absl::string_view kIdxCaseOfBen = "cb:";     // + ben key + case key
 inline constexpr absl::string_view kIdxEvent = "ev:";         // + event key id -> event primary key
 inline constexpr absl::string_view kIdxAuditResource = "ar:"; // + resource \0 seq
@@ -93,8 +93,14 @@ void ApplyIndexChanges(WriteBatch& batch, const std::vector<IndexEntry>& before,
 // Case-index key prefixes for listing.
 std::string CaseStatePrefix(kentra::node::v1::CaseState state);
 std::string CaseWorkerPrefix(absl::string_view worker);
-// The 8-byte order key of a case's open time (micros, sign-flipped big-endian).
-std::string TimeOrderKey(int64_t unix_micros);
+// The 8-byte key of a case's open time that sorts newest first, so listings walk
+// forward (RocksDB's forward iteration is much cheaper than its reverse).
+std::string NewestFirstKey(int64_t unix_micros);
+// What follows a case-index prefix: NewestFirstKey(open time), then the case id so
+// that of cases opened in the same microsecond the later one comes first.
+std::string CaseOrderSuffix(int64_t open_micros, uint64_t case_id);
+// The case id at the end of a key made with CaseOrderSuffix.
+std::optional<uint64_t> CaseIdOfOrderKey(absl::string_view key);
 
 }  // namespace kentra::node
 

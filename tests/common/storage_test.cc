@@ -28,6 +28,22 @@ TEST(StoreTest, BatchIsAtomicAndSurvivesReopen) {
   EXPECT_EQ(*(*store)->Get(1, "k1"), std::optional<std::string>());  // families are separate
 }
 
+TEST(StoreTest, CountsWhatItWrote) {
+  TempDir dir;
+  auto store = Store::Open(dir.path(), {"a", "b"});
+  ASSERT_OK(store);
+  WriteBatch batch;
+  batch.Put(0, "key", "value");   // 8 bytes
+  batch.Put(1, "k", "");          // 1 byte
+  batch.Delete(0, "gone");        // 4 bytes
+  ASSERT_OK((*store)->Write(batch));
+  ASSERT_OK((*store)->Write(batch));
+  const Store::WriteStats stats = (*store)->write_stats();
+  EXPECT_EQ(stats.batches, 2);
+  EXPECT_EQ(stats.operations, 6);
+  EXPECT_EQ(stats.bytes, 26);
+}
+
 TEST(StoreTest, SecondOpenOfSameDirectoryIsRefused) {
   TempDir dir;
   auto first = Store::Open(dir.path(), {"a"});
