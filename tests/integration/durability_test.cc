@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "tests/integration/process.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::testing {

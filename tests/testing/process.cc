@@ -1,4 +1,4 @@
-#include "tests/integration/process.h"
+#include "tests/testing/process.h"
 
 #include <fcntl.h>
 #include <poll.h>

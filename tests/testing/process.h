@@ -1,6 +1,6 @@
-// Starting and killing real kentra processes from tests.
-#ifndef KENTRA_TESTS_INTEGRATION_PROCESS_H_
-#define KENTRA_TESTS_INTEGRATION_PROCESS_H_
+// Starting and killing real kentra processes from tests and benchmarks.
+#ifndef KENTRA_TESTS_TESTING_PROCESS_H_
+#define KENTRA_TESTS_TESTING_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -20,6 +20,8 @@ class ChildProcess {
 
   // 0 if the port line never came.
   int port() const { return port_; }
+  // The child's process id (-1 once stopped).
+  pid_t pid() const { return pid_; }
   // Sends `signal` and waits for the exit; returns the wait status.
   int Stop(int signal);
 
@@ -33,4 +35,4 @@ int RunToExit(const std::vector<std::string>& argv);
 
 }  // namespace kentra::testing
 
-#endif  // KENTRA_TESTS_INTEGRATION_PROCESS_H_
+#endif  // KENTRA_TESTS_TESTING_PROCESS_H_

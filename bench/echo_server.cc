@@ -1,0 +1,47 @@
+#include "bench/echo_server.h"
+
+#include <cstdio>
+#include <string>
+
+#include "common/server.h"
+#include "kentra/bench/v1/echo.grpc.pb.h"
+
+namespace kentra::bench {
+namespace {
+
+namespace bv1 = kentra::bench::v1;
+
+// Largest answer the echo server builds, so a bad request cannot exhaust memory.
+constexpr int kMaxResponseBytes = 1 << 20;
+
+class EchoServiceImpl final : public bv1::EchoService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const bv1::EchoRequest* request, bv1::EchoResponse* response) override {
+    if (request->response_bytes() < 0 || request->response_bytes() > kMaxResponseBytes) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "response_bytes: must be in [0, 1048576]");
+    }
+    response->mutable_payload()->assign(static_cast<size_t>(request->response_bytes()), 'x');
+    return grpc::Status::OK;
+  }
+};
+
+}  // namespace
+
+int ServeEcho() {
+  EchoServiceImpl service;
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.insecure = true;
+  auto running = StartServer(options, {&service});
+  if (!running.ok()) {
+    std::fprintf(stderr, "echo: %s\n", std::string(running.status().message()).c_str());
+    return 1;
+  }
+  std::printf("kentra-bench echo listening on port %d\n", running->port);
+  std::fflush(stdout);
+  WaitForTerminationSignal();
+  ShutdownServer(running->server.get(), absl::Seconds(2));
+  return 0;
+}
+
+}  // namespace kentra::bench

@@ -1,0 +1,14 @@
+// The benchmarks' baseline server: kentra.bench.v1.EchoService on the same gRPC
+// build, server settings and transport as kentra's own servers.
+#ifndef KENTRA_BENCH_ECHO_SERVER_H_
+#define KENTRA_BENCH_ECHO_SERVER_H_
+
+namespace kentra::bench {
+
+// Serves echo on 127.0.0.1:0, prints "kentra-bench echo listening on port N",
+// and returns 0 after SIGTERM (1 if it could not start).
+int ServeEcho();
+
+}  // namespace kentra::bench
+
+#endif  // KENTRA_BENCH_ECHO_SERVER_H_

@@ -1,0 +1,251 @@
+#include "bench/workloads.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "node/node_server.h"
+#include "node/synthetic/synthetic.h"
+
+namespace kentra::bench {
+namespace {
+
+namespace nv1 = kentra::node::v1;
+namespace bv1 = kentra::bench::v1;
+
+constexpr int kListPageSize = 50;
+constexpr int kProfileCalls = 100;
+constexpr int kTemplatePeople = 300;
+
+std::unique_ptr<grpc::ClientContext> StaffContext() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx->AddMetadata("x-kentra-user", "e.ioannou");
+  return ctx;
+}
+
+// Spreads the calls of all clients over `size` targets.
+size_t Pick(int client, int64_t n, size_t size) {
+  return static_cast<size_t>((static_cast<uint64_t>(client) * 7919 + static_cast<uint64_t>(n) * 104729) % size);
+}
+
+template <typename Request, typename Response, typename Method>
+absl::Status Invoke(nv1::StaffService::Stub* stub, Method method, const Request& request, Response* response,
+                    int64_t* request_bytes, int64_t* response_bytes) {
+  auto ctx = StaffContext();
+  KENTRA_RETURN_IF_ERROR(FromGrpcStatus((stub->*method)(ctx.get(), request, response)));
+  if (request_bytes != nullptr) *request_bytes += static_cast<int64_t>(request.ByteSizeLong());
+  if (response_bytes != nullptr) *response_bytes += static_cast<int64_t>(response->ByteSizeLong());
+  return absl::OkStatus();
+}
+
+std::string Title(Kind kind) {
+  switch (kind) {
+    case Kind::kRecordServiceEvent: return "RecordServiceEvent (durable write)";
+    case Kind::kCreateBeneficiary: return "CreateBeneficiary (durable write)";
+    case Kind::kGetBeneficiary: return "GetBeneficiary (read)";
+    case Kind::kGetCase: return "GetCase (read)";
+    case Kind::kListBeneficiaries: return "ListBeneficiaries, page of 50 (read)";
+    case Kind::kListCases: return "ListCases, page of 50 (read)";
+  }
+  return "";
+}
+
+bool IsWrite(Kind kind) { return kind == Kind::kRecordServiceEvent || kind == Kind::kCreateBeneficiary; }
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> Connect(int port, int client) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("kentra.bench.client", client);
+  args.SetMaxReceiveMessageSize(16 << 20);
+  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args);
+}
+
+Clients::Clients(int port, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto channel = Connect(port, i);
+    staff_.push_back(nv1::StaffService::NewStub(channel));
+    echo_.push_back(bv1::EchoService::NewStub(channel));
+  }
+}
+
+Templates::Templates(const kentra::config::v1::CentreConfig& centre, absl::CivilDay today) {
+  synthetic::SyntheticCentre generator(centre, 7, 1.0, today);
+  for (int i = 0; i < kTemplatePeople; ++i) {
+    synthetic::Person p = generator.MakePerson(i);
+    beneficiaries_.push_back(p.beneficiary);
+    for (const auto& c : p.cases) {
+      for (nv1::ServiceEvent e : c.events) {
+        *e.mutable_service_date() = ToDate(today);
+        events_.push_back(std::move(e));
+      }
+    }
+  }
+}
+
+nv1::CreateBeneficiaryRequest Templates::NewBeneficiary(int64_t k, const std::string& request_id) const {
+  nv1::CreateBeneficiaryRequest request;
+  nv1::Beneficiary* b = request.mutable_beneficiary();
+  *b = beneficiaries_[static_cast<size_t>(k) % beneficiaries_.size()];
+  // Synthetic people are 3 to 90 years old, so births from 1930 on never collide.
+  const absl::CivilDay birth = absl::CivilDay(1930, 1, 1) + k / 10000;
+  *b->mutable_birth_date() = ToDate(birth);
+  b->mutable_national_id()->set_type(nv1::NATIONAL_ID_TYPE_AMKA);
+  b->mutable_national_id()->set_value(synthetic::MakeAmka(birth, static_cast<int>(k % 10000)));
+  request.set_request_id(request_id);
+  return request;
+}
+
+nv1::RecordServiceEventRequest Templates::NewServiceEvent(int64_t k, const std::string& parent,
+                                                          const std::string& request_id) const {
+  nv1::RecordServiceEventRequest request;
+  request.set_parent(parent);
+  *request.mutable_service_event() = events_[static_cast<size_t>(k) % events_.size()];
+  request.set_request_id(request_id);
+  return request;
+}
+
+absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub) {
+  Targets targets;
+  nv1::ListBeneficiariesRequest ben_request;
+  ben_request.set_page_size(200);
+  do {
+    nv1::ListBeneficiariesResponse page;
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, &nv1::StaffService::Stub::ListBeneficiaries, ben_request, &page,
+                                  nullptr, nullptr));
+    for (const auto& b : page.beneficiaries()) targets.beneficiaries.push_back(b.name());
+    ben_request.set_page_token(page.next_page_token());
+  } while (!ben_request.page_token().empty());
+  nv1::ListCasesRequest case_request;
+  case_request.set_page_size(200);
+  do {
+    nv1::ListCasesResponse page;
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, &nv1::StaffService::Stub::ListCases, case_request, &page, nullptr, nullptr));
+    for (const auto& c : page.cases()) {
+      targets.cases.push_back(c.name());
+      if (c.state() == nv1::CASE_STATE_OPEN) targets.open_cases.push_back(c.name());
+    }
+    case_request.set_page_token(page.next_page_token());
+  } while (!case_request.page_token().empty());
+  if (targets.beneficiaries.empty() || targets.open_cases.empty()) {
+    return absl::FailedPreconditionError("the node holds no beneficiaries or no open cases");
+  }
+  return targets;
+}
+
+NodeCaller::NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients)
+    : templates_(templates),
+      targets_(targets),
+      tag_(std::move(tag)),
+      beneficiary_tokens_(static_cast<size_t>(clients)),
+      case_tokens_(static_cast<size_t>(clients)) {}
+
+absl::Status NodeCaller::Call(Kind kind, nv1::StaffService::Stub* stub, int client, int64_t n,
+                              int64_t* request_bytes, int64_t* response_bytes) {
+  using Stub = nv1::StaffService::Stub;
+  const std::string request_id = absl::StrCat("bench-", tag_, "-", static_cast<int>(kind), "-", client, "-", n);
+  switch (kind) {
+    case Kind::kRecordServiceEvent: {
+      const auto& parent = targets_->open_cases[Pick(client, n, targets_->open_cases.size())];
+      nv1::ServiceEvent event;
+      return Invoke(stub, &Stub::RecordServiceEvent, templates_->NewServiceEvent(n, parent, request_id), &event,
+                    request_bytes, response_bytes);
+    }
+    case Kind::kCreateBeneficiary: {
+      nv1::Beneficiary created;
+      return Invoke(stub, &Stub::CreateBeneficiary,
+                    templates_->NewBeneficiary(static_cast<int64_t>(client) * 1000000 + n, request_id), &created,
+                    request_bytes, response_bytes);
+    }
+    case Kind::kGetBeneficiary: {
+      nv1::GetBeneficiaryRequest request;
+      request.set_name(targets_->beneficiaries[Pick(client, n, targets_->beneficiaries.size())]);
+      nv1::Beneficiary b;
+      return Invoke(stub, &Stub::GetBeneficiary, request, &b, request_bytes, response_bytes);
+    }
+    case Kind::kGetCase: {
+      nv1::GetCaseRequest request;
+      request.set_name(targets_->cases[Pick(client, n, targets_->cases.size())]);
+      nv1::Case c;
+      return Invoke(stub, &Stub::GetCase, request, &c, request_bytes, response_bytes);
+    }
+    case Kind::kListBeneficiaries: {
+      nv1::ListBeneficiariesRequest request;
+      request.set_page_size(kListPageSize);
+      request.set_page_token(beneficiary_tokens_[static_cast<size_t>(client)]);
+      nv1::ListBeneficiariesResponse page;
+      KENTRA_RETURN_IF_ERROR(Invoke(stub, &Stub::ListBeneficiaries, request, &page, request_bytes, response_bytes));
+      beneficiary_tokens_[static_cast<size_t>(client)] = page.next_page_token();
+      return absl::OkStatus();
+    }
+    case Kind::kListCases: {
+      nv1::ListCasesRequest request;
+      request.set_page_size(kListPageSize);
+      request.set_page_token(case_tokens_[static_cast<size_t>(client)]);
+      nv1::ListCasesResponse page;
+      KENTRA_RETURN_IF_ERROR(Invoke(stub, &Stub::ListCases, request, &page, request_bytes, response_bytes));
+      case_tokens_[static_cast<size_t>(client)] = page.next_page_token();
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unknown workload");
+}
+
+absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::CentreConfig& centre,
+                                                  const Templates& templates, const std::string& dir) {
+  node::NodeOptions options;
+  options.centre = centre;
+  options.data_dir = dir;
+  options.insecure = true;
+  KENTRA_ASSIGN_OR_RETURN(auto node, node::NodeServer::Start(options));
+  auto stub = nv1::StaffService::NewStub(Connect(node->port(), 0));
+  const double scale = 150.0 / synthetic::SyntheticCentre::BaseSize(centre.id());
+  synthetic::SyntheticCentre generator(centre, 99, scale, TodayAt(absl::Now()));
+  KENTRA_RETURN_IF_ERROR(synthetic::SeedNode(generator, stub.get(), 2, nullptr).status());
+  KENTRA_ASSIGN_OR_RETURN(const Targets targets, CollectTargets(stub.get()));
+  NodeCaller caller(&templates, &targets, "profile", 1);
+
+  std::vector<Workload> workloads;
+  for (Kind kind : {Kind::kRecordServiceEvent, Kind::kCreateBeneficiary, Kind::kGetBeneficiary, Kind::kGetCase,
+                    Kind::kListBeneficiaries, Kind::kListCases}) {
+    const Store::WriteStats before = node->store()->write_stats();
+    int64_t request_bytes = 0, response_bytes = 0;
+    for (int n = 0; n < kProfileCalls; ++n) {
+      KENTRA_RETURN_IF_ERROR(caller.Call(kind, stub.get(), 0, n, &request_bytes, &response_bytes));
+    }
+    const Store::WriteStats after = node->store()->write_stats();
+    Workload w{kind, Title(kind), static_cast<int>(request_bytes / kProfileCalls),
+               static_cast<int>(response_bytes / kProfileCalls), std::nullopt};
+    if (IsWrite(kind)) {
+      w.shape = WriteShape{static_cast<double>(after.operations - before.operations) / kProfileCalls,
+                           static_cast<double>(after.bytes - before.bytes) / kProfileCalls};
+    }
+    workloads.push_back(std::move(w));
+  }
+  return workloads;
+}
+
+CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes) {
+  auto request = std::make_shared<bv1::EchoRequest>();
+  request->set_payload(std::string(static_cast<size_t>(request_bytes), 'p'));
+  request->set_response_bytes(response_bytes);
+  return [clients, request](int client, int64_t) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    ctx.AddMetadata("x-kentra-user", "e.ioannou");  // the same metadata as the node's calls
+    bv1::EchoResponse response;
+    return FromGrpcStatus(clients->echo(client)->Echo(&ctx, *request, &response));
+  };
+}
+
+CallFn NodeCall(NodeCaller* caller, Clients* clients, Kind kind) {
+  return [caller, clients, kind](int client, int64_t n) {
+    return caller->Call(kind, clients->staff(client), client, n);
+  };
+}
+
+}  // namespace kentra::bench

@@ -1,0 +1,111 @@
+// What the node benchmark sends: realistic staff calls built from the synthetic
+// generator, the connections they travel on, and a profile of each call's
+// message sizes and storage writes (so the baselines can match them).
+#ifndef KENTRA_BENCH_WORKLOADS_H_
+#define KENTRA_BENCH_WORKLOADS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "bench/load.h"
+#include "kentra/bench/v1/echo.grpc.pb.h"
+#include "kentra/config/v1/centre.pb.h"
+#include "kentra/node/v1/staff_service.grpc.pb.h"
+
+namespace kentra::bench {
+
+// A channel to 127.0.0.1:`port` with a connection of its own (`client` keeps
+// connections of different clients apart).
+std::shared_ptr<grpc::Channel> Connect(int port, int client);
+
+// One connection and stubs per client.
+class Clients {
+ public:
+  Clients(int port, int count);
+  kentra::node::v1::StaffService::Stub* staff(int client) { return staff_[client].get(); }
+  kentra::bench::v1::EchoService::Stub* echo(int client) { return echo_[client].get(); }
+
+ private:
+  std::vector<std::unique_ptr<kentra::node::v1::StaffService::Stub>> staff_;
+  std::vector<std::unique_ptr<kentra::bench::v1::EchoService::Stub>> echo_;
+};
+
+// New beneficiaries and service events shaped like the synthetic data of a centre.
+class Templates {
+ public:
+  Templates(const kentra::config::v1::CentreConfig& centre, absl::CivilDay today);
+  // The k-th new beneficiary: born 1930 or later with an ΑΜΚΑ no seeded person has.
+  kentra::node::v1::CreateBeneficiaryRequest NewBeneficiary(int64_t k, const std::string& request_id) const;
+  // The k-th new service event, dated today, on case `parent`.
+  kentra::node::v1::RecordServiceEventRequest NewServiceEvent(int64_t k, const std::string& parent,
+                                                              const std::string& request_id) const;
+
+ private:
+  std::vector<kentra::node::v1::Beneficiary> beneficiaries_;
+  std::vector<kentra::node::v1::ServiceEvent> events_;
+};
+
+// Resource names the read and write calls aim at.
+struct Targets {
+  std::vector<std::string> beneficiaries;
+  std::vector<std::string> cases;
+  std::vector<std::string> open_cases;
+};
+
+// Lists every beneficiary and case behind `stub`.
+absl::StatusOr<Targets> CollectTargets(kentra::node::v1::StaffService::Stub* stub);
+
+enum class Kind { kRecordServiceEvent, kCreateBeneficiary, kGetBeneficiary, kGetCase, kListBeneficiaries, kListCases };
+
+// What one call wrote to the store, on average.
+struct WriteShape {
+  double operations = 0;
+  double bytes = 0;  // keys plus values
+};
+
+// One measured kind of call with the sizes its echo baseline sends and answers.
+struct Workload {
+  Kind kind;
+  std::string title;
+  int request_bytes = 0;
+  int response_bytes = 0;
+  std::optional<WriteShape> shape;  // set for writes
+};
+
+// Makes the node calls of every client; list calls walk the pages one by one.
+class NodeCaller {
+ public:
+  NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients);
+  // Call `n` of `client` of kind `kind`; the sizes of request and response are
+  // added to the two counters when given.
+  absl::Status Call(Kind kind, kentra::node::v1::StaffService::Stub* stub, int client, int64_t n,
+                    int64_t* request_bytes = nullptr, int64_t* response_bytes = nullptr);
+
+ private:
+  const Templates* templates_;
+  const Targets* targets_;
+  std::string tag_;
+  std::vector<std::string> beneficiary_tokens_;
+  std::vector<std::string> case_tokens_;
+};
+
+// Runs every kind of call against a small in-process node in `dir` to learn the
+// message sizes and the store writes of each.
+absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::CentreConfig& centre,
+                                                  const Templates& templates, const std::string& dir);
+
+// Load functions for the echo baseline and for the node.
+CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes);
+CallFn NodeCall(NodeCaller* caller, Clients* clients, Kind kind);
+
+}  // namespace kentra::bench
+
+#endif  // KENTRA_BENCH_WORKLOADS_H_
