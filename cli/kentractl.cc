@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "common/config.h"
 #include "common/status.h"
+#include "common/tls.h"
 #include "common/time_util.h"
 #include "node/synthetic/synthetic.h"
 
@@ -41,7 +42,9 @@ Development:
 
 Options for every command:
   --node=HOST:PORT   the node (default $KENTRA_NODE, else 127.0.0.1:50051)
-  --insecure         plaintext (loopback only)
+  --identity_dir=DIR your certificate: ca.crt, client.crt, client.key (default
+                     $KENTRA_IDENTITY_DIR, else ~/.config/kentra)
+  --insecure         plaintext, no certificates (loopback only, development)
   --output=table|json|csv
   --user=NAME        who you are (default $KENTRA_USER, else $USER)
   --timeout=SECONDS  per call (default 10)
@@ -53,7 +56,7 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 }
 
 absl::Status RunSeed(const Args& args, StaffSession& session, std::ostream& err) {
-  KENTRA_RETURN_IF_ERROR(args.CheckAllowed({"centre", "scale", "seed", "threads", "node", "insecure",
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed({"centre", "scale", "seed", "threads", "node", "insecure", "identity_dir",
                                             "output", "user", "timeout"}));
   KENTRA_ASSIGN_OR_RETURN(std::string path, args.Require("centre"));
   KENTRA_ASSIGN_OR_RETURN(auto centre, LoadCentreConfig(path));
@@ -110,14 +113,22 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   session.format = *format;
   session.timeout = absl::Seconds(*timeout);
   const std::string target = args.GetOr("node", EnvOr("KENTRA_NODE", "127.0.0.1:50051"));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!args.Has("insecure")) {
-    err << "kentractl: TLS is not configured yet; pass --insecure to talk plaintext to a node on loopback\n";
-    return 2;
+    const std::string home = EnvOr("HOME", "");
+    const std::string config_home = EnvOr("XDG_CONFIG_HOME", home.empty() ? "" : home + "/.config");
+    const std::string dir = args.GetOr("identity_dir", EnvOr("KENTRA_IDENTITY_DIR", config_home + "/kentra"));
+    auto identity = LoadTlsIdentity(dir, "client");
+    if (!identity.ok()) {
+      err << "kentractl: no usable certificate: " << identity.status().message()
+          << " (set --identity_dir, or --insecure for a plaintext node on loopback)\n";
+      return 2;
+    }
+    credentials = MakeClientCredentials(*identity);
   }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(16 << 20);
-  session.stub = kentra::node::v1::StaffService::NewStub(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), channel_args));
+  session.stub = kentra::node::v1::StaffService::NewStub(grpc::CreateCustomChannel(target, credentials, channel_args));
 
   const std::string& noun = args.positional()[0];
   absl::Status status = noun == "seed" ? RunSeed(args, session, err) : RunStaffCommand(noun, args, session);

@@ -13,7 +13,7 @@ namespace {
 namespace nv1 = kentra::node::v1;
 namespace tv1 = kentra::type::v1;
 
-const std::set<std::string> kCommon = {"node", "insecure", "output", "user", "timeout"};
+const std::set<std::string> kCommon = {"node", "insecure", "identity_dir", "output", "user", "timeout"};
 
 std::set<std::string> With(std::initializer_list<const char*> more) {
   std::set<std::string> s = kCommon;
@@ -380,11 +380,13 @@ absl::Status AuditCommand(const std::string& verb, const Args& args, StaffSessio
           PrintJson(Ptrs<google::protobuf::Message>(all.audit_entries()), false, *s.out);
           return;
         }
-        Table t{{"SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "DETAIL"}, {}};
+        Table t{{"SEQ", "TIME", "ACTOR", "CERTIFICATE", "ACTION", "RESOURCE", "DETAIL"}, {}};
         for (const auto& e : all.audit_entries()) {
           std::string seq = ShortName(e.name());
           seq.erase(0, std::min(seq.find_first_not_of('0'), seq.size() - 1));
-          t.rows.push_back({seq, Time(e.time()), e.actor(), e.action(), e.resource(), e.detail()});
+          // A refused call shows its refusal where a done one shows what changed.
+          t.rows.push_back({seq, Time(e.time()), e.actor(), e.principal(), e.action(), e.resource(),
+                            e.refusal().empty() ? e.detail() : "REFUSED " + e.refusal()});
         }
         PrintTable(t, s.format, *s.out);
       });

@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -70,6 +72,20 @@ bool IsHourMinute(absl::string_view s, int* minutes) {
 
 absl::Status ValidateCentreMessage(const google::protobuf::Message& m) {
   return ValidateCentreConfig(static_cast<const CentreConfig&>(m));
+}
+
+absl::Status ValidateFederationMessage(const google::protobuf::Message& m) {
+  const auto& f = static_cast<const kentra::config::v1::FederationConfig&>(m);
+  for (int i = 0; i < f.revoked_certificates_size(); ++i) {
+    const std::string& serial = f.revoked_certificates(i).serial();
+    const bool hex = !serial.empty() && serial.size() <= 40 &&
+                     std::all_of(serial.begin(), serial.end(), [](char c) { return absl::ascii_isxdigit(c); });
+    if (!hex) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("revoked_certificates[", i, "].serial: must be 1-40 hex digits"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -183,6 +199,19 @@ absl::StatusOr<CentreConfig> LoadCentreConfig(const std::string& path) {
   absl::Status status = LoadTextProtoFile(path, &config, &ValidateCentreMessage);
   if (!status.ok()) return status;
   return config;
+}
+
+absl::StatusOr<kentra::config::v1::FederationConfig> LoadFederationConfig(const std::string& path) {
+  kentra::config::v1::FederationConfig config;
+  absl::Status status = LoadTextProtoFile(path, &config, &ValidateFederationMessage);
+  if (!status.ok()) return status;
+  return config;
+}
+
+std::set<std::string> RevokedSerials(const kentra::config::v1::FederationConfig& federation) {
+  std::set<std::string> serials;
+  for (const auto& r : federation.revoked_certificates()) serials.insert(absl::AsciiStrToUpper(r.serial()));
+  return serials;
 }
 
 kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {

@@ -3,6 +3,7 @@
 #ifndef KENTRA_COMMON_CONFIG_H_
 #define KENTRA_COMMON_CONFIG_H_
 
+#include <set>
 #include <string>
 
 #include <google/protobuf/message.h>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kentra/config/v1/centre.pb.h"
+#include "kentra/config/v1/federation.pb.h"
 
 namespace kentra {
 
@@ -28,6 +30,12 @@ absl::Status ValidateCentreConfig(const kentra::config::v1::CentreConfig& config
 
 // Loads and validates one centre config.
 absl::StatusOr<kentra::config::v1::CentreConfig> LoadCentreConfig(const std::string& path);
+
+// Loads and validates the federation-wide config (serials must be hex).
+absl::StatusOr<kentra::config::v1::FederationConfig> LoadFederationConfig(const std::string& path);
+
+// The revoked serials of `federation`, upper-case.
+std::set<std::string> RevokedSerials(const kentra::config::v1::FederationConfig& federation);
 
 // Node settings with defaults filled in for unset fields.
 kentra::config::v1::NodeSettings EffectiveNodeSettings(const kentra::config::v1::CentreConfig& c);

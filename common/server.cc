@@ -38,11 +38,11 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   int port = 0;
   absl::Status parsed = ParseListenAddress(options.listen_address, &host, &port);
   if (!parsed.ok()) return parsed;
-  if (!options.insecure) {
+  if (!options.insecure && options.credentials == nullptr) {
     return absl::FailedPreconditionError(
-        "no TLS credentials are configured; pass --insecure to serve plaintext on loopback");
+        "no TLS credentials: give the server its certificate (--secrets_dir), or --insecure on loopback");
   }
-  if (!IsLoopbackHost(host)) {
+  if (options.insecure && !IsLoopbackHost(host)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to serve plaintext on '", host, "': --insecure is allowed only on loopback"));
   }
@@ -51,7 +51,9 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   RunningServer running;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &running.port);
+  builder.AddListeningPort(options.listen_address,
+                           options.insecure ? grpc::InsecureServerCredentials() : options.credentials,
+                           &running.port);
   builder.SetMaxReceiveMessageSize(options.max_receive_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);

@@ -21,6 +21,8 @@ struct ServerOptions {
   int max_receive_bytes = 1 << 20;
   // Plaintext, allowed only on a loopback address.
   bool insecure = false;
+  // TLS credentials (see common/tls.h); required unless insecure.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
 };
 
 struct RunningServer {
@@ -36,8 +38,8 @@ absl::Status ParseListenAddress(const std::string& address, std::string* host, i
 bool IsLoopbackHost(const std::string& host);
 
 // Builds and starts a server for `services` (not owned; must outlive the server).
-// FAILED_PRECONDITION if plaintext is asked for off loopback or TLS is not yet set
-// up; UNAVAILABLE if the address cannot be bound.
+// FAILED_PRECONDITION if plaintext is asked for off loopback or there are no TLS
+// credentials; UNAVAILABLE if the address cannot be bound.
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services);
 

@@ -112,7 +112,7 @@ absl::StatusOr<std::optional<std::string>> Store::Get(int cf, absl::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
-absl::Status Store::Write(WriteBatch& batch) {
+absl::Status Store::Write(WriteBatch& batch, Durability durability) {
   rocksdb::WriteBatch rb;
   int64_t bytes = 0;
   for (const auto& op : batch.ops_) {
@@ -122,7 +122,7 @@ absl::Status Store::Write(WriteBatch& batch) {
     if (!s.ok()) return FromRocks(s, "preparing a write");
   }
   rocksdb::WriteOptions wo;
-  wo.sync = sync_writes_;
+  wo.sync = sync_writes_ && durability == Durability::kSynced;
   KENTRA_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &rb), "writing to the store"));
   written_batches_.fetch_add(1, std::memory_order_relaxed);
   written_operations_.fetch_add(static_cast<int64_t>(batch.ops_.size()), std::memory_order_relaxed);

@@ -96,8 +96,13 @@ class Store {
 
   // The value of `key` in `cf`, or nullopt if absent.
   absl::StatusOr<std::optional<std::string>> Get(int cf, absl::string_view key) const;
-  // Applies `batch` atomically (and durably, see Options).
-  absl::Status Write(WriteBatch& batch);
+  // How far a write must reach before Write returns.
+  enum class Durability {
+    kSynced,          // on disk (fsync): survives a power cut (unless Options say otherwise)
+    kProcessCrashed,  // in the OS: survives the process dying, not the machine
+  };
+  // Applies `batch` atomically, as durable as `durability` says.
+  absl::Status Write(WriteBatch& batch, Durability durability = Durability::kSynced);
   // A cursor over `cf` seeing a consistent snapshot taken now.
   std::unique_ptr<StoreIterator> NewIterator(int cf) const;
 

@@ -12,12 +12,16 @@
 ABSL_FLAG(std::string, config, "", "The centre's config (configs/centres/<id>.textproto).");
 ABSL_FLAG(std::string, data_dir, "", "Directory of the node's RocksDB database (created if missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT to serve on; port 0 picks a free one.");
-ABSL_FLAG(bool, insecure, false, "Serve plaintext (allowed only on a loopback address).");
+ABSL_FLAG(std::string, secrets_dir, "",
+          "The centre's certificates, keys and secrets (ca.crt, server.crt/key, node.key, federation.secret).");
+ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
+ABSL_FLAG(bool, insecure, false, "Serve plaintext, without certificates (allowed only on a loopback address).");
 ABSL_FLAG(bool, check, false, "Check that every index agrees with its records, then exit.");
 
 int main(int argc, char** argv) {
   kentra::InitServerProcess();
-  absl::SetProgramUsageMessage("kentra-node --config=FILE --data_dir=DIR [--listen=HOST:PORT]");
+  absl::SetProgramUsageMessage(
+      "kentra-node --config=FILE --data_dir=DIR --secrets_dir=DIR [--federation=FILE] [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_data_dir).empty()) {
     std::cerr << "kentra-node: --config and --data_dir are required\n";
@@ -33,6 +37,15 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
+  if (!absl::GetFlag(FLAGS_federation).empty()) {
+    auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
+    if (!federation.ok()) {
+      std::cerr << "kentra-node: bad federation config: " << federation.status().message() << "\n";
+      return 1;
+    }
+    options.revoked_serials = kentra::RevokedSerials(*federation);
+  }
   auto node = kentra::node::NodeServer::Start(options);
   if (!node.ok()) {
     std::cerr << "kentra-node: cannot start: " << node.status().message() << "\n";

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/status.h"
@@ -9,10 +12,38 @@
 
 namespace kentra::node {
 
+namespace {
+
+// A 32-byte secret written as 64 hex digits (openssl rand -hex 32).
+absl::StatusOr<std::string> ReadHexSecret(const std::string& path) {
+  KENTRA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path));
+  std::string bytes;
+  text = std::string(absl::StripAsciiWhitespace(text));
+  if (text.size() != 64 || !absl::c_all_of(text, [](char c) { return absl::ascii_isxdigit(c); })) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " must hold 64 hex digits (openssl rand -hex 32)"));
+  }
+  return absl::HexStringToBytes(text);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions& options) {
   const auto settings = EffectiveNodeSettings(options.centre);
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
   node->centre_id_ = options.centre.id();
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!options.insecure) {
+    if (options.secrets_dir.empty()) {
+      return absl::FailedPreconditionError("--secrets_dir is required (or --insecure on loopback)");
+    }
+    KENTRA_ASSIGN_OR_RETURN(TlsIdentity tls, LoadTlsIdentity(options.secrets_dir, "server"));
+    KENTRA_ASSIGN_OR_RETURN(node->secrets_.federation_secret,
+                            ReadHexSecret(options.secrets_dir + "/federation.secret"));
+    KENTRA_ASSIGN_OR_RETURN(node->secrets_.node_key_seed, ReadHexSecret(options.secrets_dir + "/node.key"));
+    KENTRA_ASSIGN_OR_RETURN(node->verifier_,
+                            PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
+    credentials = MakeServerCredentials(tls);
+  }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
@@ -22,11 +53,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size()));
-  node->service_ = std::make_unique<StaffServiceImpl>(node->records_.get());
+  node->service_ = std::make_unique<StaffServiceImpl>(node->records_.get(), node->centre_id_, node->verifier_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = settings.max_request_bytes();
   server_options.insecure = options.insecure;
+  server_options.credentials = credentials;
   KENTRA_ASSIGN_OR_RETURN(RunningServer running, StartServer(server_options, {node->service_.get()}));
   node->server_ = std::move(running.server);
   node->port_ = running.port;
@@ -43,6 +75,7 @@ NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
   service_.reset();
+  verifier_.reset();
   records_.reset();
   store_.reset();  // closes RocksDB
 }

@@ -4,12 +4,14 @@
 #define KENTRA_NODE_NODE_SERVER_H_
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/server.h"
 #include "common/storage.h"
+#include "common/tls.h"
 #include "kentra/config/v1/centre.pb.h"
 #include "node/records.h"
 #include "node/staff_service.h"
@@ -20,8 +22,22 @@ struct NodeOptions {
   kentra::config::v1::CentreConfig centre;
   std::string data_dir;
   std::string listen_address = "127.0.0.1:0";
+  // The centre's directory of certificates, keys and secrets (as scripts/dev-pki
+  // lays out centres/<id>/): ca.crt, server.{crt,key}, client.{crt,key}, node.key,
+  // federation.secret. Required unless insecure.
+  std::string secrets_dir;
+  // Plaintext on loopback, for development; callers count as local staff.
   bool insecure = false;
+  // Client certificate serials to refuse (from the federation config).
+  std::set<std::string> revoked_serials;
+  // The clock of records (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
+};
+
+// The node's secrets, read from files that only their owner may read.
+struct NodeSecrets {
+  std::string federation_secret;  // shared by all nodes, never by the hub
+  std::string node_key_seed;      // seeds the node's signing and sealing keys
 };
 
 class NodeServer {
@@ -44,6 +60,8 @@ class NodeServer {
   std::string centre_id_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<CentreRecords> records_;
+  NodeSecrets secrets_;
+  std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<StaffServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -135,7 +135,8 @@ void CentreRecords::PutRequest(WriteBatch& batch, absl::string_view method,
 }
 
 void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
-                             absl::string_view resource, absl::string_view detail) {
+                             absl::string_view resource, absl::string_view detail,
+                             absl::string_view refusal) {
   const uint64_t seq = ++last_audit_seq_;
   v1::AuditEntry entry;
   entry.set_name(AuditEntryName(seq));
@@ -144,9 +145,19 @@ void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string
   entry.set_action(std::string(action));
   entry.set_resource(std::string(resource));
   entry.set_peer(actor.peer);
+  entry.set_principal(actor.principal);
   entry.set_detail(std::string(detail));
+  entry.set_refusal(std::string(refusal));
   batch.Put(kAudit, AuditKey(seq), entry.SerializeAsString());
   for (const auto& [k, v] : IndexEntriesFor(seq, entry)) batch.Put(kIndexes, k, v);
+}
+
+absl::Status CentreRecords::AuditRefusal(const Actor& actor, absl::string_view action,
+                                         const absl::Status& refusal) {
+  WriteBatch batch;
+  PutAudit(batch, actor, action, "", "",
+           absl::StrCat(absl::StatusCodeToString(refusal.code()), ": ", refusal.message()));
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 
 absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, const std::string& hi,

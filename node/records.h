@@ -26,6 +26,8 @@ struct Actor {
   std::string name;
   // The network peer, e.g. "ipv4:127.0.0.1:51234".
   std::string peer;
+  // The identity of the caller's certificate (Principal::ToString()).
+  std::string principal;
 };
 
 class CentreRecords {
@@ -64,6 +66,11 @@ class CentreRecords {
   absl::StatusOr<v1::ListServiceEventsResponse> ListServiceEvents(
       const v1::ListServiceEventsRequest& request) const;
 
+  // Records that `actor` was refused `action` with `refusal`. Such entries reach
+  // the OS before this returns but are not fsynced: a flood of refused calls must
+  // not turn into a flood of disk syncs.
+  absl::Status AuditRefusal(const Actor& actor, absl::string_view action, const absl::Status& refusal);
+
   // The audit log.
   absl::StatusOr<v1::ListAuditEntriesResponse> ListAuditEntries(
       const v1::ListAuditEntriesRequest& request) const;
@@ -89,8 +96,9 @@ class CentreRecords {
                                                           absl::string_view body_digest) const;
   void PutRequest(WriteBatch& batch, absl::string_view method, absl::string_view request_id,
                   absl::string_view body_digest, absl::string_view resource) const;
+  // Queues an audit entry (and its index entries); `refusal` only for refused calls.
   void PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
-                absl::string_view resource, absl::string_view detail);
+                absl::string_view resource, absl::string_view detail, absl::string_view refusal = "");
   absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi,
                                    const std::string& resume_after, int limit,
                                    const Visitor& visit) const;

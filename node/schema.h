@@ -20,7 +20,7 @@
 namespace kentra::node {
 
 // Bumped when a layout changes; a node refuses a data dir of another version.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: case indexes sort newest first
 
 // Column families, by the index the Store takes.
 enum Cf : int {

@@ -17,7 +17,7 @@ class KentractlTest : public ::testing::Test {
  protected:
   int Run(std::vector<std::string> args) {
     args.push_back(absl::StrCat("--node=127.0.0.1:", node_.port()));
-    args.push_back("--insecure");
+    args.push_back("--identity_dir=" + ::kentra::testing::TestPkiDir() + "/centres/kassandra/staff");
     args.push_back("--user=m.papadaki");
     out_.str("");
     err_.str("");

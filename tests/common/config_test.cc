@@ -23,9 +23,25 @@ TEST(ConfigTest, EveryFileUnderConfigsParses) {
       ASSERT_OK(c);
       EXPECT_EQ(c->id() + ".textproto", entry.path().filename().string()) << "file name must be the id";
       ++centres;
+    } else if (entry.path().filename() == "federation.textproto") {
+      EXPECT_OK(LoadFederationConfig(entry.path().string()));
+    } else {
+      ADD_FAILURE() << entry.path() << " is a config no loader knows";
     }
   }
   EXPECT_EQ(centres, 5);
+}
+
+TEST(ConfigTest, RevokedSerialsMustBeHex) {
+  TempDir dir;
+  const std::string path = dir.path() + "/federation.textproto";
+  std::ofstream(path) << "revoked_certificates { serial: \"10AF\" }\nrevoked_certificates { serial: \"1z\" }\n";
+  EXPECT_THAT(LoadFederationConfig(path),
+              StatusIs(absl::StatusCode::kInvalidArgument, "revoked_certificates[1].serial: must be 1-40 hex digits"));
+  std::ofstream(path) << "revoked_certificates { serial: \"10af\" reason: \"lost\" }\n";
+  auto ok = LoadFederationConfig(path);
+  ASSERT_OK(ok);
+  EXPECT_EQ(RevokedSerials(*ok), std::set<std::string>{"10AF"});
 }
 
 TEST(ConfigTest, SeedFactsAreInTheConfigs) {

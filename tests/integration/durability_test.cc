@@ -22,14 +22,15 @@ namespace nv1 = kentra::node::v1;
 std::vector<std::string> NodeArgs(const std::string& data_dir, bool check = false) {
   std::vector<std::string> args = {KENTRA_NODE_BINARY,
                                    "--config=" + SourceDir() + "/configs/centres/kassandra.textproto",
-                                   "--data_dir=" + data_dir, "--listen=127.0.0.1:0", "--insecure"};
+                                   "--data_dir=" + data_dir, "--listen=127.0.0.1:0",
+                                   "--secrets_dir=" + TestPkiDir() + "/centres/kassandra"};
   if (check) args.push_back("--check");
   return args;
 }
 
 std::unique_ptr<nv1::StaffService::Stub> Connect(int port) {
   return nv1::StaffService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), TestCredentials("centres/kassandra/staff")));
 }
 
 TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {

@@ -1,11 +1,15 @@
 #include "tests/testing/test_util.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/tls.h"
 #include "node/schema.h"
 #include "node/synthetic/synthetic.h"
 
@@ -37,6 +41,29 @@ kentra::config::v1::CentreConfig CentreConfig(const std::string& id) {
   return c.ok() ? *c : kentra::config::v1::CentreConfig();
 }
 
+const std::string& TestPkiDir() {
+  static const std::string* dir = [] {
+    auto* path = new std::string(KENTRA_TEST_PKI_DIR);
+    if (std::filesystem::exists(*path + "/ca.crt")) return path;
+    // Made in a scratch dir and renamed, so parallel test processes never see half a PKI.
+    const std::string scratch = absl::StrCat(*path, ".", getpid());
+    const std::string command =
+        absl::StrCat(SourceDir(), "/scripts/dev-pki ", scratch, " --test-extras >/dev/null");
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    std::error_code ec;
+    std::filesystem::rename(scratch, *path, ec);
+    if (ec) std::filesystem::remove_all(scratch, ec);  // another process got there first
+    return path;
+  }();
+  return *dir;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity) {
+  auto tls = LoadTlsIdentity(absl::StrCat(TestPkiDir(), "/", identity), "client");
+  EXPECT_TRUE(tls.ok()) << tls.status();
+  return tls.ok() ? MakeClientCredentials(*tls) : grpc::InsecureChannelCredentials();
+}
+
 TestNode::TestNode(const std::string& centre_id, absl::Time start)
     : clock_(start), centre_(CentreConfig(centre_id)) {
   Start();
@@ -49,7 +76,11 @@ void TestNode::Start() {
   options.centre = centre_;
   options.data_dir = dir_.path() + "/db";
   options.listen_address = "127.0.0.1:0";
-  options.insecure = true;
+  options.secrets_dir = absl::StrCat(TestPkiDir(), "/centres/", centre_.id());
+  std::ifstream revoked(TestPkiDir() + "/bad/revoked/serial");
+  std::string serial;
+  revoked >> serial;
+  options.revoked_serials = {serial};
   options.clock = &clock_;
   auto server = kentra::node::NodeServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
@@ -61,9 +92,10 @@ void TestNode::Restart() {
   Start();
 }
 
-std::unique_ptr<kentra::node::v1::StaffService::Stub> TestNode::NewStub() const {
-  return kentra::node::v1::StaffService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+std::unique_ptr<kentra::node::v1::StaffService::Stub> TestNode::NewStub(const std::string& identity) const {
+  const std::string who = identity.empty() ? absl::StrCat("centres/", centre_.id(), "/staff") : identity;
+  return kentra::node::v1::StaffService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(who)));
 }
 
 std::unique_ptr<grpc::ClientContext> TestNode::Context(const std::string& user) {

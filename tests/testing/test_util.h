@@ -54,7 +54,14 @@ std::string SourceDir();
 // Loads configs/centres/<id>.textproto.
 kentra::config::v1::CentreConfig CentreConfig(const std::string& id);
 
-// A kentra-node serving on 127.0.0.1:0 in this process, with its own temp store.
+// A federation PKI made by scripts/dev-pki --test-extras, shared by the tests of
+// one build (ctest's test_pki fixture makes it fresh; made here if missing).
+const std::string& TestPkiDir();
+// Client credentials of a PKI identity ("centres/kassandra/staff", "bad/expired").
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity);
+
+// A kentra-node serving mTLS on 127.0.0.1:0 in this process, with its own temp
+// store and the test PKI (the bad/revoked certificate is revoked).
 class TestNode {
  public:
   explicit TestNode(const std::string& centre_id = "kassandra",
@@ -62,8 +69,9 @@ class TestNode {
                                                        absl::UTCTimeZone()));
   ~TestNode();
 
-  // A stub on a fresh channel.
-  std::unique_ptr<kentra::node::v1::StaffService::Stub> NewStub() const;
+  // A stub on a fresh channel, presenting `identity` from the test PKI (default:
+  // this centre's staff terminal).
+  std::unique_ptr<kentra::node::v1::StaffService::Stub> NewStub(const std::string& identity = "") const;
   // A client context with a 10 s deadline, calling as `user`.
   static std::unique_ptr<grpc::ClientContext> Context(const std::string& user = "m.papadaki");
   // A digest of every key and value in every column family.
