@@ -3,11 +3,15 @@
 #ifndef KENTRA_BENCH_ECHO_SERVER_H_
 #define KENTRA_BENCH_ECHO_SERVER_H_
 
+#include <string>
+
 namespace kentra::bench {
 
 // Serves echo on 127.0.0.1:0, prints "kentra-bench echo listening on port N",
-// and returns 0 after SIGTERM (1 if it could not start).
-int ServeEcho();
+// and returns 0 after SIGTERM (1 if it could not start). With a `secrets_dir`
+// (server.crt, server.key, ca.crt) it serves mTLS and verifies every caller's
+// certificate as kentra's servers do; without, plaintext.
+int ServeEcho(const std::string& secrets_dir);
 
 }  // namespace kentra::bench
 

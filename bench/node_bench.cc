@@ -265,6 +265,6 @@ int main(int argc, char** argv) {
   kentra::InitServerProcess();
   absl::SetProgramUsageMessage("kentra-bench-node [--clients=N] [--seconds=S] [--scale=X]");
   absl::ParseCommandLine(argc, argv);
-  if (absl::GetFlag(FLAGS_serve_echo)) return kentra::bench::ServeEcho();
+  if (absl::GetFlag(FLAGS_serve_echo)) return kentra::bench::ServeEcho("");
   return kentra::bench::Run();
 }

@@ -57,17 +57,18 @@ bool IsWrite(Kind kind) { return kind == Kind::kRecordServiceEvent || kind == Ki
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> Connect(int port, int client) {
+std::shared_ptr<grpc::Channel> Connect(int port, int client, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("kentra.bench.client", client);
   args.SetMaxReceiveMessageSize(16 << 20);
-  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args);
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
 }
 
-Clients::Clients(int port, int count) {
+Clients::Clients(int port, int count, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   for (int i = 0; i < count; ++i) {
-    auto channel = Connect(port, i);
+    auto channel = Connect(port, i, credentials);
     staff_.push_back(nv1::StaffService::NewStub(channel));
     echo_.push_back(bv1::EchoService::NewStub(channel));
   }

@@ -23,13 +23,14 @@
 namespace kentra::bench {
 
 // A channel to 127.0.0.1:`port` with a connection of its own (`client` keeps
-// connections of different clients apart).
-std::shared_ptr<grpc::Channel> Connect(int port, int client);
+// connections of different clients apart); plaintext unless `credentials`.
+std::shared_ptr<grpc::Channel> Connect(int port, int client,
+                                       std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // One connection and stubs per client.
 class Clients {
  public:
-  Clients(int port, int count);
+  Clients(int port, int count, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   kentra::node::v1::StaffService::Stub* staff(int client) { return staff_[client].get(); }
   kentra::bench::v1::EchoService::Stub* echo(int client) { return echo_[client].get(); }
 
