@@ -1,5 +1,7 @@
 #include "bench/echo_server.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -37,6 +39,12 @@ class EchoServiceImpl final : public bv1::EchoService::Service {
 };
 
 }  // namespace
+
+std::string SelfPath() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
+}
 
 int ServeEcho(const std::string& secrets_dir) {
   ServerOptions options;

@@ -13,6 +13,9 @@ namespace kentra::bench {
 // certificate as kentra's servers do; without, plaintext.
 int ServeEcho(const std::string& secrets_dir);
 
+// This program's own path, to start it again as the echo server ("--serve_echo").
+std::string SelfPath();
+
 }  // namespace kentra::bench
 
 #endif  // KENTRA_BENCH_ECHO_SERVER_H_

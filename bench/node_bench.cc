@@ -156,14 +156,7 @@ int Run() {
   }
 
   // 2. The servers, as separate processes.
-  char self[4096];
-  const ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (self_len <= 0) {
-    cleanup();
-    return 1;
-  }
-  const std::string self_path(self, static_cast<size_t>(self_len));
-  kentra::testing::ChildProcess echo({self_path, "--serve_echo"});
+  kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo"});
   const std::string data_dir = tmp + "/node";
   kentra::testing::ChildProcess node({absl::GetFlag(FLAGS_node_binary), "--config=" + absl::GetFlag(FLAGS_config),
                                       "--data_dir=" + data_dir, "--listen=127.0.0.1:0", "--insecure"});

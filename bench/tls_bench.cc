@@ -51,12 +51,6 @@ void PrintRow(const std::string& label, const LoadResult& r, const std::string& 
   if (r.errors > 0) std::printf("    %lld errors, first: %s\n", static_cast<long long>(r.errors), r.first_error.c_str());
 }
 
-std::string SelfPath() {
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  return n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
-}
-
 // A call that opens a connection of its own, so each call pays for a handshake.
 CallFn FreshConnectionEcho(int port, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   return [port, credentials](int client, int64_t n) {

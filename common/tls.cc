@@ -185,22 +185,22 @@ PeerVerifier::Checked PeerVerifier::Check(const std::string& pem) const {
 absl::StatusOr<Principal> PeerVerifier::Verify(const grpc::AuthContext& auth) const {
   const auto pems = auth.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) return Refused("the client presented no certificate");
-  const std::string pem(pems.front().data(), pems.front().size());
+  const absl::string_view pem(pems.front().data(), pems.front().size());
   Checked checked;
   bool cached = false;
   {
     absl::ReaderMutexLock lock(&mu_);
-    auto it = cache_.find(pem);
+    auto it = cache_.find(pem);  // heterogeneous lookup: no copy on the hot path
     if (it != cache_.end()) {
       checked = it->second;
       cached = true;
     }
   }
   if (!cached) {
-    checked = Check(pem);
+    checked = Check(std::string(pem));
     absl::MutexLock lock(&mu_);
     if (cache_.size() >= kMaxCachedCertificates) cache_.clear();
-    cache_.emplace(pem, checked);
+    cache_.emplace(std::string(pem), checked);
   }
   if (!checked.status.ok()) return checked.status;
   if (revoked_.count(checked.principal.serial) > 0) {
