@@ -158,6 +158,11 @@ int Run() {
   // 2. The servers, as separate processes.
   kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo"});
   const std::string data_dir = tmp + "/node";
+  if (absl::Status s = AddBenchUser(*centre, data_dir); !s.ok()) {
+    std::cerr << "kentra-bench-node: " << s << "\n";
+    cleanup();
+    return 1;
+  }
   kentra::testing::ChildProcess node({absl::GetFlag(FLAGS_node_binary), "--config=" + absl::GetFlag(FLAGS_config),
                                       "--data_dir=" + data_dir, "--listen=127.0.0.1:0", "--insecure"});
   if (echo.port() == 0 || node.port() == 0) {
@@ -168,9 +173,16 @@ int Run() {
 
   // 3. Thessaloniki's synthetic data.
   synthetic::SyntheticCentre generator(*centre, 2026, absl::GetFlag(FLAGS_scale), today);
-  auto seed_stub = nv1::StaffService::NewStub(Connect(node.port(), 0));
+  auto seed_channel = Connect(node.port(), 0);
+  auto token = LogIn(seed_channel);
+  if (!token.ok()) {
+    std::cerr << "kentra-bench-node: logging in: " << token.status() << "\n";
+    cleanup();
+    return 1;
+  }
+  auto seed_stub = nv1::StaffService::NewStub(seed_channel);
   const absl::Time seed_start = absl::Now();
-  auto seeded = synthetic::SeedNode(generator, seed_stub.get(), absl::GetFlag(FLAGS_seed_threads), nullptr);
+  auto seeded = synthetic::SeedNode(generator, seed_stub.get(), *token, absl::GetFlag(FLAGS_seed_threads), nullptr);
   const double seed_seconds = absl::ToDoubleSeconds(absl::Now() - seed_start);
   if (!seeded.ok()) {
     std::cerr << "kentra-bench-node: seeding: " << seeded.status() << "\n";
@@ -178,7 +190,7 @@ int Run() {
     return 1;
   }
   const int seed_calls = seeded->beneficiaries + seeded->cases + seeded->service_events;
-  auto targets = CollectTargets(seed_stub.get());
+  auto targets = CollectTargets(seed_stub.get(), *token);
   if (!targets.ok()) {
     std::cerr << "kentra-bench-node: listing the seeded records: " << targets.status() << "\n";
     cleanup();
@@ -199,7 +211,7 @@ int Run() {
   std::vector<Comparison> comparisons;
   bool any_errors = false;
   PrintHeader();
-  NodeCaller caller(&templates, &*targets, tag, load.clients);
+  NodeCaller caller(&templates, &*targets, tag, load.clients, *token);
   for (const Workload& w : *profile) {
     if (!absl::StrContains(w.title, absl::GetFlag(FLAGS_only))) continue;
     std::printf("%s\n", w.title.c_str());

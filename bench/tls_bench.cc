@@ -96,6 +96,12 @@ int Run() {
   kentra::testing::ChildProcess echo_plain({self, "--serve_echo"});
   kentra::testing::ChildProcess echo_tls({self, "--serve_echo", "--secrets_dir=" + secrets});
   const std::string node_bin = absl::GetFlag(FLAGS_node_binary);
+  for (const char* dir : {"/plain", "/tls"}) {
+    if (absl::Status s = AddBenchUser(*centre, tmp + dir); !s.ok()) {
+      std::cerr << "kentra-bench-tls: " << s << "\n";
+      return 1;
+    }
+  }
   kentra::testing::ChildProcess node_plain({node_bin, "--config=" + config, "--data_dir=" + tmp + "/plain",
                                             "--listen=127.0.0.1:0", "--insecure"});
   kentra::testing::ChildProcess node_tls({node_bin, "--config=" + config, "--data_dir=" + tmp + "/tls",
@@ -110,18 +116,27 @@ int Run() {
   const absl::CivilDay today = TodayAt(absl::Now());
   synthetic::SyntheticCentre generator(*centre, 2026, absl::GetFlag(FLAGS_scale), today);
   const Templates templates(*centre, today);
-  auto plain_stub = nv1::StaffService::NewStub(Connect(node_plain.port(), 0));
-  auto tls_stub = nv1::StaffService::NewStub(Connect(node_tls.port(), 0, tls));
-  for (auto* stub : {plain_stub.get(), tls_stub.get()}) {
-    auto seeded = synthetic::SeedNode(generator, stub, 4, nullptr);
+  auto plain_channel = Connect(node_plain.port(), 0);
+  auto tls_channel = Connect(node_tls.port(), 0, tls);
+  auto plain_token = LogIn(plain_channel);
+  auto tls_token = LogIn(tls_channel);
+  if (!plain_token.ok() || !tls_token.ok()) {
+    std::cerr << "kentra-bench-tls: logging in: " << plain_token.status() << " / " << tls_token.status() << "\n";
+    std::filesystem::remove_all(tmp);
+    return 1;
+  }
+  auto plain_stub = nv1::StaffService::NewStub(plain_channel);
+  auto tls_stub = nv1::StaffService::NewStub(tls_channel);
+  for (auto [stub, token] : {std::pair{plain_stub.get(), *plain_token}, std::pair{tls_stub.get(), *tls_token}}) {
+    auto seeded = synthetic::SeedNode(generator, stub, token, 4, nullptr);
     if (!seeded.ok()) {
       std::cerr << "kentra-bench-tls: seeding: " << seeded.status() << "\n";
       std::filesystem::remove_all(tmp);
       return 1;
     }
   }
-  auto plain_targets = CollectTargets(plain_stub.get());
-  auto tls_targets = CollectTargets(tls_stub.get());
+  auto plain_targets = CollectTargets(plain_stub.get(), *plain_token);
+  auto tls_targets = CollectTargets(tls_stub.get(), *tls_token);
   if (!plain_targets.ok() || !tls_targets.ok()) {
     std::cerr << "kentra-bench-tls: listing the seeded records failed\n";
     std::filesystem::remove_all(tmp);
@@ -159,8 +174,8 @@ int Run() {
   {
     auto plain_clients = std::make_unique<Clients>(node_plain.port(), load.clients);
     auto tls_clients = std::make_unique<Clients>(node_tls.port(), load.clients, tls);
-    NodeCaller plain_caller(&templates, &*plain_targets, "plain", load.clients);
-    NodeCaller tls_caller(&templates, &*tls_targets, "tls", load.clients);
+    NodeCaller plain_caller(&templates, &*plain_targets, "plain", load.clients, *plain_token);
+    NodeCaller tls_caller(&templates, &*tls_targets, "tls", load.clients, *tls_token);
     for (Kind kind : {Kind::kGetBeneficiary, Kind::kListBeneficiaries}) {
       pair(kind == Kind::kGetBeneficiary ? "kentra-node GetBeneficiary" : "kentra-node ListBeneficiaries (50)",
            true, NodeCall(&plain_caller, plain_clients.get(), kind), NodeCall(&tls_caller, tls_clients.get(), kind));

@@ -19,10 +19,15 @@ constexpr int kListPageSize = 50;
 constexpr int kProfileCalls = 100;
 constexpr int kTemplatePeople = 300;
 
-std::unique_ptr<grpc::ClientContext> StaffContext() {
+constexpr char kBenchUser[] = "bench";
+constexpr char kBenchPassword[] = "bench-password-not-secret";
+// A token as long as a real one, for the echo baseline to carry the same metadata.
+const std::string kEchoToken = "kentra-session.thessaloniki." + std::string(43, 'x');
+
+std::unique_ptr<grpc::ClientContext> StaffContext(const std::string& token) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  ctx->AddMetadata("x-kentra-user", "e.ioannou");
+  ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
 }
 
@@ -32,9 +37,9 @@ size_t Pick(int client, int64_t n, size_t size) {
 }
 
 template <typename Request, typename Response, typename Method>
-absl::Status Invoke(nv1::StaffService::Stub* stub, Method method, const Request& request, Response* response,
-                    int64_t* request_bytes, int64_t* response_bytes) {
-  auto ctx = StaffContext();
+absl::Status Invoke(nv1::StaffService::Stub* stub, const std::string& token, Method method, const Request& request,
+                    Response* response, int64_t* request_bytes, int64_t* response_bytes) {
+  auto ctx = StaffContext(token);
   KENTRA_RETURN_IF_ERROR(FromGrpcStatus((stub->*method)(ctx.get(), request, response)));
   if (request_bytes != nullptr) *request_bytes += static_cast<int64_t>(request.ByteSizeLong());
   if (response_bytes != nullptr) *response_bytes += static_cast<int64_t>(response->ByteSizeLong());
@@ -110,13 +115,31 @@ nv1::RecordServiceEventRequest Templates::NewServiceEvent(int64_t k, const std::
   return request;
 }
 
-absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub) {
+absl::Status AddBenchUser(const kentra::config::v1::CentreConfig& centre, const std::string& data_dir) {
+  node::NodeOptions options;
+  options.centre = centre;
+  options.data_dir = data_dir;
+  return node::BootstrapCoordinator(options, kBenchUser, kBenchPassword).status();
+}
+
+absl::StatusOr<std::string> LogIn(const std::shared_ptr<grpc::Channel>& channel) {
+  nv1::LoginRequest request;
+  request.set_user_id(kBenchUser);
+  request.set_password(kBenchPassword);
+  nv1::LoginResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  KENTRA_RETURN_IF_ERROR(FromGrpcStatus(nv1::AccountService::NewStub(channel)->Login(&ctx, request, &response)));
+  return response.token();
+}
+
+absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub, const std::string& token_) {
   Targets targets;
   nv1::ListBeneficiariesRequest ben_request;
   ben_request.set_page_size(200);
   do {
     nv1::ListBeneficiariesResponse page;
-    KENTRA_RETURN_IF_ERROR(Invoke(stub, &nv1::StaffService::Stub::ListBeneficiaries, ben_request, &page,
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListBeneficiaries, ben_request, &page,
                                   nullptr, nullptr));
     for (const auto& b : page.beneficiaries()) targets.beneficiaries.push_back(b.name());
     ben_request.set_page_token(page.next_page_token());
@@ -125,7 +148,7 @@ absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub) {
   case_request.set_page_size(200);
   do {
     nv1::ListCasesResponse page;
-    KENTRA_RETURN_IF_ERROR(Invoke(stub, &nv1::StaffService::Stub::ListCases, case_request, &page, nullptr, nullptr));
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListCases, case_request, &page, nullptr, nullptr));
     for (const auto& c : page.cases()) {
       targets.cases.push_back(c.name());
       if (c.state() == nv1::CASE_STATE_OPEN) targets.open_cases.push_back(c.name());
@@ -138,10 +161,12 @@ absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub) {
   return targets;
 }
 
-NodeCaller::NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients)
+NodeCaller::NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients,
+                       std::string token)
     : templates_(templates),
       targets_(targets),
       tag_(std::move(tag)),
+      token_(std::move(token)),
       beneficiary_tokens_(static_cast<size_t>(clients)),
       case_tokens_(static_cast<size_t>(clients)) {}
 
@@ -153,12 +178,12 @@ absl::Status NodeCaller::Call(Kind kind, nv1::StaffService::Stub* stub, int clie
     case Kind::kRecordServiceEvent: {
       const auto& parent = targets_->open_cases[Pick(client, n, targets_->open_cases.size())];
       nv1::ServiceEvent event;
-      return Invoke(stub, &Stub::RecordServiceEvent, templates_->NewServiceEvent(n, parent, request_id), &event,
+      return Invoke(stub, token_, &Stub::RecordServiceEvent, templates_->NewServiceEvent(n, parent, request_id), &event,
                     request_bytes, response_bytes);
     }
     case Kind::kCreateBeneficiary: {
       nv1::Beneficiary created;
-      return Invoke(stub, &Stub::CreateBeneficiary,
+      return Invoke(stub, token_, &Stub::CreateBeneficiary,
                     templates_->NewBeneficiary(static_cast<int64_t>(client) * 1000000 + n, request_id), &created,
                     request_bytes, response_bytes);
     }
@@ -166,20 +191,20 @@ absl::Status NodeCaller::Call(Kind kind, nv1::StaffService::Stub* stub, int clie
       nv1::GetBeneficiaryRequest request;
       request.set_name(targets_->beneficiaries[Pick(client, n, targets_->beneficiaries.size())]);
       nv1::Beneficiary b;
-      return Invoke(stub, &Stub::GetBeneficiary, request, &b, request_bytes, response_bytes);
+      return Invoke(stub, token_, &Stub::GetBeneficiary, request, &b, request_bytes, response_bytes);
     }
     case Kind::kGetCase: {
       nv1::GetCaseRequest request;
       request.set_name(targets_->cases[Pick(client, n, targets_->cases.size())]);
       nv1::Case c;
-      return Invoke(stub, &Stub::GetCase, request, &c, request_bytes, response_bytes);
+      return Invoke(stub, token_, &Stub::GetCase, request, &c, request_bytes, response_bytes);
     }
     case Kind::kListBeneficiaries: {
       nv1::ListBeneficiariesRequest request;
       request.set_page_size(kListPageSize);
       request.set_page_token(beneficiary_tokens_[static_cast<size_t>(client)]);
       nv1::ListBeneficiariesResponse page;
-      KENTRA_RETURN_IF_ERROR(Invoke(stub, &Stub::ListBeneficiaries, request, &page, request_bytes, response_bytes));
+      KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &Stub::ListBeneficiaries, request, &page, request_bytes, response_bytes));
       beneficiary_tokens_[static_cast<size_t>(client)] = page.next_page_token();
       return absl::OkStatus();
     }
@@ -188,7 +213,7 @@ absl::Status NodeCaller::Call(Kind kind, nv1::StaffService::Stub* stub, int clie
       request.set_page_size(kListPageSize);
       request.set_page_token(case_tokens_[static_cast<size_t>(client)]);
       nv1::ListCasesResponse page;
-      KENTRA_RETURN_IF_ERROR(Invoke(stub, &Stub::ListCases, request, &page, request_bytes, response_bytes));
+      KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &Stub::ListCases, request, &page, request_bytes, response_bytes));
       case_tokens_[static_cast<size_t>(client)] = page.next_page_token();
       return absl::OkStatus();
     }
@@ -202,13 +227,16 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
   options.centre = centre;
   options.data_dir = dir;
   options.insecure = true;
+  KENTRA_RETURN_IF_ERROR(AddBenchUser(centre, dir));
   KENTRA_ASSIGN_OR_RETURN(auto node, node::NodeServer::Start(options));
-  auto stub = nv1::StaffService::NewStub(Connect(node->port(), 0));
+  auto channel = Connect(node->port(), 0);
+  KENTRA_ASSIGN_OR_RETURN(const std::string token, LogIn(channel));
+  auto stub = nv1::StaffService::NewStub(channel);
   const double scale = 150.0 / synthetic::SyntheticCentre::BaseSize(centre.id());
   synthetic::SyntheticCentre generator(centre, 99, scale, TodayAt(absl::Now()));
-  KENTRA_RETURN_IF_ERROR(synthetic::SeedNode(generator, stub.get(), 2, nullptr).status());
-  KENTRA_ASSIGN_OR_RETURN(const Targets targets, CollectTargets(stub.get()));
-  NodeCaller caller(&templates, &targets, "profile", 1);
+  KENTRA_RETURN_IF_ERROR(synthetic::SeedNode(generator, stub.get(), token, 2, nullptr).status());
+  KENTRA_ASSIGN_OR_RETURN(const Targets targets, CollectTargets(stub.get(), token));
+  NodeCaller caller(&templates, &targets, "profile", 1, token);
 
   std::vector<Workload> workloads;
   for (Kind kind : {Kind::kRecordServiceEvent, Kind::kCreateBeneficiary, Kind::kGetBeneficiary, Kind::kGetCase,
@@ -237,7 +265,7 @@ CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes) {
   return [clients, request](int client, int64_t) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ctx.AddMetadata("x-kentra-user", "e.ioannou");  // the same metadata as the node's calls
+    ctx.AddMetadata("authorization", "Bearer " + kEchoToken);  // the same metadata as the node's calls
     bv1::EchoResponse response;
     return FromGrpcStatus(clients->echo(client)->Echo(&ctx, *request, &response));
   };

@@ -18,6 +18,7 @@
 #include "bench/load.h"
 #include "kentra/bench/v1/echo.grpc.pb.h"
 #include "kentra/config/v1/centre.pb.h"
+#include "kentra/node/v1/account_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 
 namespace kentra::bench {
@@ -61,8 +62,14 @@ struct Targets {
   std::vector<std::string> open_cases;
 };
 
-// Lists every beneficiary and case behind `stub`.
-absl::StatusOr<Targets> CollectTargets(kentra::node::v1::StaffService::Stub* stub);
+// Gives a node's data dir (of a stopped node) the benchmark's coordinator, who
+// may make every call.
+absl::Status AddBenchUser(const kentra::config::v1::CentreConfig& centre, const std::string& data_dir);
+// Logs the benchmark's coordinator in over `channel`; returns the session token.
+absl::StatusOr<std::string> LogIn(const std::shared_ptr<grpc::Channel>& channel);
+
+// Lists every beneficiary and case behind `stub`, calling with session `token`.
+absl::StatusOr<Targets> CollectTargets(kentra::node::v1::StaffService::Stub* stub, const std::string& token);
 
 enum class Kind { kRecordServiceEvent, kCreateBeneficiary, kGetBeneficiary, kGetCase, kListBeneficiaries, kListCases };
 
@@ -84,7 +91,8 @@ struct Workload {
 // Makes the node calls of every client; list calls walk the pages one by one.
 class NodeCaller {
  public:
-  NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients);
+  // Calls carry session `token`.
+  NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients, std::string token);
   // Call `n` of `client` of kind `kind`; the sizes of request and response are
   // added to the two counters when given.
   absl::Status Call(Kind kind, kentra::node::v1::StaffService::Stub* stub, int client, int64_t n,
@@ -94,6 +102,7 @@ class NodeCaller {
   const Templates* templates_;
   const Targets* targets_;
   std::string tag_;
+  std::string token_;
   std::vector<std::string> beneficiary_tokens_;
   std::vector<std::string> case_tokens_;
 };

@@ -13,12 +13,25 @@
 #include "common/status.h"
 #include "common/tls.h"
 #include "common/time_util.h"
+#include "cli/session_file.h"
 #include "node/synthetic/synthetic.h"
 
 namespace kentra::cli {
 namespace {
 
 constexpr char kUsage[] = R"(kentractl: the command line of kentra.
+
+Staff session (passwords are typed at the prompt, or one per line on stdin):
+  login [--user=NAME]          open a session (default user $KENTRA_USER, else $USER)
+  logout
+  passwd                       change your password (opens a fresh session)
+Staff users (coordinator):
+  user add NAME --role=coordinator|social-worker|psychologist|viewer [--display-name=D]
+                               (prompts for a temporary password)
+  user list
+  user disable NAME | user enable NAME
+  user set-role NAME --role=R
+  user reset-password NAME     (prompts for a temporary password; unlocks the account)
 
 Staff commands (to a centre's node):
   beneficiary add --given=G --family=F --birth=YYYY-MM-DD --gender=female|male|non-binary
@@ -34,7 +47,7 @@ Staff commands (to a centre's node):
   case close ID --reason=R [--note=T]
   case reopen ID --note=T
   service record --case=ID --type=T --date=YYYY-MM-DD --worker=USER
-                 [--programme=P] [--topic=T] [--notes=T]
+                 [--programme=P] [--topic=T] [--notes=T] [--confidential]
   service timeline CASE_ID
   audit list [--resource=NAME] [--actor=NAME] [--all]
 Development:
@@ -45,8 +58,9 @@ Options for every command:
   --identity_dir=DIR your certificate: ca.crt, client.crt, client.key (default
                      $KENTRA_IDENTITY_DIR, else ~/.config/kentra)
   --insecure         plaintext, no certificates (loopback only, development)
+  --session_dir=DIR  where session tokens are kept (default $KENTRA_SESSION_DIR,
+                     else ~/.config/kentra/sessions)
   --output=table|json|csv
-  --user=NAME        who you are (default $KENTRA_USER, else $USER)
   --timeout=SECONDS  per call (default 10)
 )";
 
@@ -56,8 +70,9 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 }
 
 absl::Status RunSeed(const Args& args, StaffSession& session, std::ostream& err) {
-  KENTRA_RETURN_IF_ERROR(args.CheckAllowed({"centre", "scale", "seed", "threads", "node", "insecure", "identity_dir",
-                                            "output", "user", "timeout"}));
+  std::set<std::string> allowed = CommonOptions();
+  allowed.insert({"centre", "scale", "seed", "threads"});
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed(allowed));
   KENTRA_ASSIGN_OR_RETURN(std::string path, args.Require("centre"));
   KENTRA_ASSIGN_OR_RETURN(auto centre, LoadCentreConfig(path));
   double scale = 1.0;
@@ -78,7 +93,7 @@ absl::Status RunSeed(const Args& args, StaffSession& session, std::ostream& err)
                            total == 0 ? 100 : done * 100 / total, done, total);
     err << (tty && done < total ? "" : "\n") << std::flush;
   };
-  KENTRA_ASSIGN_OR_RETURN(auto stats, synthetic::SeedNode(generator, session.stub.get(), threads,
+  KENTRA_ASSIGN_OR_RETURN(auto stats, synthetic::SeedNode(generator, session.stub.get(), session.token, threads,
                                                           progress));
   *session.out << absl::StrFormat("seeded %s: %d beneficiaries, %d cases, %d service events in %.1fs\n",
                                   centre.id(), stats.beneficiaries, stats.cases, stats.service_events,
@@ -88,10 +103,16 @@ absl::Status RunSeed(const Args& args, StaffSession& session, std::ostream& err)
 
 }  // namespace
 
+const std::set<std::string>& CommonOptions() {
+  static const auto* options =
+      new std::set<std::string>{"node", "insecure", "identity_dir", "session_dir", "output", "timeout"};
+  return *options;
+}
+
 std::unique_ptr<grpc::ClientContext> StaffSession::Context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  ctx->AddMetadata("x-kentra-user", user);
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
 }
 
@@ -103,7 +124,6 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   }
   StaffSession session;
   session.out = &out;
-  session.user = args.GetOr("user", EnvOr("KENTRA_USER", EnvOr("USER", "")));
   auto format = ParseFormat(args.GetOr("output", "table"));
   auto timeout = args.GetInt("timeout", 10);
   if (!format.ok() || !timeout.ok() || *timeout <= 0) {
@@ -113,10 +133,18 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   session.format = *format;
   session.timeout = absl::Seconds(*timeout);
   const std::string target = args.GetOr("node", EnvOr("KENTRA_NODE", "127.0.0.1:50051"));
+  const std::string home = EnvOr("HOME", "");
+  const std::string config_home = EnvOr("XDG_CONFIG_HOME", home.empty() ? "" : home + "/.config");
+  session.target = target;
+  session.session_file = SessionFilePath(
+      args.GetOr("session_dir", EnvOr("KENTRA_SESSION_DIR", config_home + "/kentra/sessions")), target);
+  if (auto token = ReadSessionToken(session.session_file); token.ok()) {
+    session.token = *token;
+  } else if (token.status().code() != absl::StatusCode::kNotFound) {
+    err << "kentractl: ignoring the saved session: " << token.status().message() << "\n";
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!args.Has("insecure")) {
-    const std::string home = EnvOr("HOME", "");
-    const std::string config_home = EnvOr("XDG_CONFIG_HOME", home.empty() ? "" : home + "/.config");
     const std::string dir = args.GetOr("identity_dir", EnvOr("KENTRA_IDENTITY_DIR", config_home + "/kentra"));
     auto identity = LoadTlsIdentity(dir, "client");
     if (!identity.ok()) {
@@ -128,16 +156,23 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(16 << 20);
-  session.stub = kentra::node::v1::StaffService::NewStub(grpc::CreateCustomChannel(target, credentials, channel_args));
+  auto channel = grpc::CreateCustomChannel(target, credentials, channel_args);
+  session.stub = kentra::node::v1::StaffService::NewStub(channel);
+  session.accounts = kentra::node::v1::AccountService::NewStub(channel);
 
   const std::string& noun = args.positional()[0];
-  absl::Status status = noun == "seed" ? RunSeed(args, session, err) : RunStaffCommand(noun, args, session);
+  absl::Status status = noun == "seed"                ? RunSeed(args, session, err)
+                        : IsAccountCommand(noun)      ? RunAccountCommand(noun, args, session)
+                                                      : RunStaffCommand(noun, args, session);
   if (status.ok()) return 0;
   if (IsUsageError(status)) {
     err << "kentractl: " << status.message() << "\n";
     return 2;
   }
   err << "kentractl: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
+  if (status.code() == absl::StatusCode::kUnauthenticated && !IsAccountCommand(noun)) {
+    err << "kentractl: log in with: kentractl login --node=" << target << "\n";
+  }
   return 1;
 }
 

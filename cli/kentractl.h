@@ -12,19 +12,25 @@
 #include "absl/time/time.h"
 #include "cli/args.h"
 #include "cli/output.h"
+#include "kentra/node/v1/account_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 
 namespace kentra::cli {
 
-// What every staff command needs: a connection, who is calling and how to print.
+// What every staff command needs: a connection, the staff session and how to print.
 struct StaffSession {
   std::unique_ptr<kentra::node::v1::StaffService::Stub> stub;
-  std::string user;
+  std::unique_ptr<kentra::node::v1::AccountService::Stub> accounts;
+  // The node's address, and the file that keeps the session token for it.
+  std::string target;
+  std::string session_file;
+  // The session token ("" when not logged in).
+  std::string token;
   Format format = Format::kTable;
   absl::Duration timeout = absl::Seconds(10);
   std::ostream* out = nullptr;
 
-  // A client context with the deadline and the user's metadata set.
+  // A client context with the deadline and the session token set.
   std::unique_ptr<grpc::ClientContext> Context() const;
 };
 
@@ -33,8 +39,17 @@ struct StaffSession {
 // message is printed to `err`.
 int RunKentractl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// Options every command accepts.
+const std::set<std::string>& CommonOptions();
+
 // The staff commands (beneficiary, case, service, audit), dispatched on the noun.
 absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSession& session);
+
+// Whether `noun` is an account command (login, logout, passwd, user).
+bool IsAccountCommand(const std::string& noun);
+// The account commands. Passwords are read from the terminal without echo, or
+// one per line from standard input when it is not a terminal; never from flags.
+absl::Status RunAccountCommand(const std::string& noun, const Args& args, StaffSession& session);
 
 }  // namespace kentra::cli
 

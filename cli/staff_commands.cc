@@ -13,7 +13,7 @@ namespace {
 namespace nv1 = kentra::node::v1;
 namespace tv1 = kentra::type::v1;
 
-const std::set<std::string> kCommon = {"node", "insecure", "identity_dir", "output", "user", "timeout"};
+const std::set<std::string>& kCommon = CommonOptions();
 
 std::set<std::string> With(std::initializer_list<const char*> more) {
   std::set<std::string> s = kCommon;
@@ -112,14 +112,17 @@ void PrintEvents(const StaffSession& s, const std::vector<const nv1::ServiceEven
     PrintJson({list.begin(), list.end()}, single, *s.out);
     return;
   }
-  Table t{{"EVENT", "DATE", "AXIS", "SERVICE", "DETAIL", "WORKER", "NOTES"}, {}};
+  Table t{{"EVENT", "DATE", "AXIS", "SERVICE", "DETAIL", "WORKER", "RECORDED BY", "NOTES"}, {}};
   for (const auto* e : list) {
     std::string detail = e->programme() ? EnumWord(tv1::Programme_descriptor(), e->programme())
                          : e->counselling_topic() ? EnumWord(tv1::CounsellingTopic_descriptor(), e->counselling_topic())
                                                   : "";
     static const char* kAxis[] = {"", "A", "B", "C"};
     t.rows.push_back({ShortName(e->name()), FormatDate(e->service_date()), kAxis[e->axis() & 3],
-                      EnumWord(tv1::ServiceType_descriptor(), e->service_type()), detail, e->worker(), e->notes()});
+                      EnumWord(tv1::ServiceType_descriptor(), e->service_type()), detail, e->worker(),
+                      e->recorded_by(),
+                      e->notes_withheld() ? "(confidential: withheld)"
+                                          : (e->confidential() ? "(confidential) " : "") + e->notes()});
   }
   PrintTable(t, s.format, *s.out);
 }
@@ -327,7 +330,7 @@ absl::Status CaseCommand(const std::string& verb, const Args& args, StaffSession
 
 absl::Status ServiceCommand(const std::string& verb, const Args& args, StaffSession& s) {
   if (verb == "record") {
-    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"case", "type", "date", "worker", "programme", "topic", "notes", "request-id"})));
+    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"case", "type", "date", "worker", "programme", "topic", "notes", "confidential", "request-id"})));
     nv1::RecordServiceEventRequest req;
     KENTRA_ASSIGN_OR_RETURN(std::string c, args.Require("case"));
     req.set_parent(Named("cases", c));
@@ -347,6 +350,7 @@ absl::Status ServiceCommand(const std::string& verb, const Args& args, StaffSess
       e->set_counselling_topic(static_cast<tv1::CounsellingTopic>(v));
     }
     e->set_notes(args.GetOr("notes", ""));
+    e->set_confidential(args.Has("confidential"));
     req.set_request_id(args.GetOr("request-id", absl::StrCat("cli-", absl::ToUnixNanos(absl::Now()))));
     nv1::ServiceEvent out;
     KENTRA_RETURN_IF_ERROR(Call(s.stub->RecordServiceEvent(s.Context().get(), req, &out)));

@@ -191,6 +191,20 @@ absl::Status ValidateCentreConfig(const CentreConfig& c) {
   if (node.max_request_bytes() != 0 && node.max_request_bytes() < 4096) {
     return Invalid("node.max_request_bytes", "must be at least 4096");
   }
+  // Each login limit: 0 for the default, else within [lo, hi].
+  auto in_range = [](int v, int lo, int hi) { return v == 0 || (v >= lo && v <= hi); };
+  if (!in_range(node.session_minutes(), 5, 720)) {
+    return Invalid("node.session_minutes", "must be 5 to 720 (0 for the default, 480)");
+  }
+  if (!in_range(node.lockout_failures(), 3, 20)) {
+    return Invalid("node.lockout_failures", "must be 3 to 20 (0 for the default, 5)");
+  }
+  if (!in_range(node.lockout_minutes(), 1, 1440)) {
+    return Invalid("node.lockout_minutes", "must be 1 to 1440 (0 for the default, 15)");
+  }
+  if (!in_range(node.peer_failures_per_10_minutes(), 5, 1000)) {
+    return Invalid("node.peer_failures_per_10_minutes", "must be 5 to 1000 (0 for the default, 20)");
+  }
   return absl::OkStatus();
 }
 
@@ -218,6 +232,10 @@ kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {
   kentra::config::v1::NodeSettings s = c.node();
   if (s.max_page_size() == 0) s.set_max_page_size(200);
   if (s.max_request_bytes() == 0) s.set_max_request_bytes(1 << 20);
+  if (s.session_minutes() == 0) s.set_session_minutes(480);
+  if (s.lockout_failures() == 0) s.set_lockout_failures(5);
+  if (s.lockout_minutes() == 0) s.set_lockout_minutes(15);
+  if (s.peer_failures_per_10_minutes() == 0) s.set_peer_failures_per_10_minutes(20);
   return s;
 }
 

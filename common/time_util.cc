@@ -69,4 +69,8 @@ bool ParseDate(absl::string_view text, kentra::type::v1::Date* date) {
   return ValidateDate(*date).ok();
 }
 
+std::string FormatLocalMinute(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M", t, CentreTimeZone());
+}
+
 }  // namespace kentra

@@ -26,6 +26,8 @@ kentra::type::v1::Date ToDate(absl::CivilDay day);
 absl::CivilDay TodayAt(absl::Time now);
 // "YYYY-MM-DD".
 std::string FormatDate(const kentra::type::v1::Date& date);
+// "YYYY-MM-DD HH:MM" at the centres (Europe/Athens), for messages and logs.
+std::string FormatLocalMinute(absl::Time t);
 // Parses "YYYY-MM-DD"; false if malformed or not a real day.
 bool ParseDate(absl::string_view text, kentra::type::v1::Date* date);
 

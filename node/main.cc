@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "common/config.h"
 #include "common/server.h"
+#include "common/terminal.h"
 #include "node/node_server.h"
 
 ABSL_FLAG(std::string, config, "", "The centre's config (configs/centres/<id>.textproto).");
@@ -16,6 +17,9 @@ ABSL_FLAG(std::string, secrets_dir, "",
           "The centre's certificates, keys and secrets (ca.crt, server.crt/key, node.key, federation.secret).");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
 ABSL_FLAG(bool, insecure, false, "Serve plaintext, without certificates (allowed only on a loopback address).");
+ABSL_FLAG(std::string, bootstrap_coordinator, "",
+          "Create (or re-key) this centre's first coordinator with a password read from standard "
+          "input, then exit. Only while the node is stopped, and only if no other coordinator is active.");
 ABSL_FLAG(bool, check, false, "Check that every index agrees with its records, then exit.");
 
 int main(int argc, char** argv) {
@@ -45,6 +49,18 @@ int main(int argc, char** argv) {
       return 1;
     }
     options.revoked_serials = kentra::RevokedSerials(*federation);
+  }
+  if (const std::string user = absl::GetFlag(FLAGS_bootstrap_coordinator); !user.empty()) {
+    auto password = kentra::ReadNewSecret("password for coordinator " + user + ": ");
+    absl::Status created = password.status();
+    if (password.ok()) created = kentra::node::BootstrapCoordinator(options, user, *password).status();
+    if (!created.ok()) {
+      std::cerr << "kentra-node: cannot bootstrap the coordinator: " << created.message() << "\n";
+      return 1;
+    }
+    std::cout << "kentra-node " << centre->id() << ": coordinator " << user
+              << " can now log in (kentractl login --user=" << user << ")" << std::endl;
+    return 0;
   }
   auto node = kentra::node::NodeServer::Start(options);
   if (!node.ok()) {

@@ -53,13 +53,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size()));
-  node->service_ = std::make_unique<StaffServiceImpl>(node->records_.get(), node->centre_id_, node->verifier_.get());
+  KENTRA_ASSIGN_OR_RETURN(node->accounts_,
+                          StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
+                                              node->centre_id_, StaffAccounts::LimitsFrom(settings)));
+  node->access_ = std::make_unique<AccessControl>(node->centre_id_, node->verifier_.get(), node->accounts_.get(),
+                                                  node->records_.get());
+  node->service_ = std::make_unique<StaffServiceImpl>(node->access_.get());
+  node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = settings.max_request_bytes();
   server_options.insecure = options.insecure;
   server_options.credentials = credentials;
-  KENTRA_ASSIGN_OR_RETURN(RunningServer running, StartServer(server_options, {node->service_.get()}));
+  KENTRA_ASSIGN_OR_RETURN(RunningServer running, StartServer(server_options, {node->service_.get(), node->account_service_.get()}));
   node->server_ = std::move(running.server);
   node->port_ = running.port;
   return node;
@@ -74,10 +80,29 @@ void NodeServer::Shutdown(absl::Duration grace) {
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
+  account_service_.reset();
   service_.reset();
+  access_.reset();
+  accounts_.reset();
   verifier_.reset();
   records_.reset();
   store_.reset();  // closes RocksDB
+}
+
+absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::string_view user_id,
+                                              absl::string_view password) {
+  const auto settings = EffectiveNodeSettings(options.centre);
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  auto store = Store::Open(options.data_dir, ColumnFamilyNames());
+  if (!store.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(store.status().message(),
+                                                      " (is kentra-node running on this data dir? stop it first)"));
+  }
+  KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size()));
+  KENTRA_ASSIGN_OR_RETURN(auto accounts, StaffAccounts::Open(store->get(), records.get(), options.clock,
+                                                             options.centre.id(), StaffAccounts::LimitsFrom(settings)));
+  return accounts->BootstrapCoordinator(user_id, password);
 }
 
 }  // namespace kentra::node

@@ -13,6 +13,9 @@
 #include "common/storage.h"
 #include "common/tls.h"
 #include "kentra/config/v1/centre.pb.h"
+#include "node/access.h"
+#include "node/account_service.h"
+#include "node/accounts.h"
 #include "node/records.h"
 #include "node/staff_service.h"
 
@@ -50,6 +53,7 @@ class NodeServer {
   int port() const { return port_; }
   const std::string& centre_id() const { return centre_id_; }
   CentreRecords* records() { return records_.get(); }
+  StaffAccounts* accounts() { return accounts_.get(); }
   // The node's store, for tests that inspect it.
   Store* store() { return store_.get(); }
   // Stops accepting calls, lets running ones finish for up to `grace`.
@@ -62,11 +66,21 @@ class NodeServer {
   std::unique_ptr<CentreRecords> records_;
   NodeSecrets secrets_;
   std::unique_ptr<PeerVerifier> verifier_;
+  std::unique_ptr<StaffAccounts> accounts_;
+  std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StaffServiceImpl> service_;
+  std::unique_ptr<AccountServiceImpl> account_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
 };
+
+// The local bootstrap of a node's first coordinator (kentra-node
+// --bootstrap_coordinator): opens options.data_dir, which no running node may
+// hold, and creates or re-keys coordinator `user_id`. See
+// StaffAccounts::BootstrapCoordinator.
+absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::string_view user_id,
+                                              absl::string_view password);
 
 }  // namespace kentra::node
 

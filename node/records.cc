@@ -136,7 +136,7 @@ void CentreRecords::PutRequest(WriteBatch& batch, absl::string_view method,
 
 void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
                              absl::string_view resource, absl::string_view detail,
-                             absl::string_view refusal) {
+                             absl::string_view refusal, const std::vector<std::string>& read) {
   const uint64_t seq = ++last_audit_seq_;
   v1::AuditEntry entry;
   entry.set_name(AuditEntryName(seq));
@@ -148,8 +148,16 @@ void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string
   entry.set_principal(actor.principal);
   entry.set_detail(std::string(detail));
   entry.set_refusal(std::string(refusal));
+  for (const std::string& name : read) entry.add_resources_read(name);
   batch.Put(kAudit, AuditKey(seq), entry.SerializeAsString());
   for (const auto& [k, v] : IndexEntriesFor(seq, entry)) batch.Put(kIndexes, k, v);
+}
+
+absl::Status CentreRecords::AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
+                                      const std::vector<std::string>& read, absl::string_view detail) {
+  WriteBatch batch;
+  PutAudit(batch, actor, action, resource, detail, "", read);
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 
 absl::Status CentreRecords::AuditRefusal(const Actor& actor, absl::string_view action,

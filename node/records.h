@@ -10,25 +10,44 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/lock_table.h"
 #include "common/storage.h"
+#include "kentra/node/v1/account_service.pb.h"
 #include "kentra/node/v1/staff_service.pb.h"
 #include "node/page_token.h"
 
 namespace kentra::node {
 
-// Who makes a call, as the audit log records it.
+// Every read of a person's records (Get, List, Search, a case's timeline) is
+// audited too, with the names of the records returned; those audit entries reach
+// the OS before the read returns but are not fsynced.
+
+// Who makes a call, as the audit log records it and as record rules need it.
 struct Actor {
-  // "staff/<user>" (or "system/<what>" for the node itself).
+  // "staff/<user>" (or "system/<what>" for the node itself, or the certificate
+  // identity for a caller without a session).
   std::string name;
+  // The logged-in staff user's id and role; empty and unspecified without a session.
+  std::string user;
+  v1::StaffRole role = v1::STAFF_ROLE_UNSPECIFIED;
   // The network peer, e.g. "ipv4:127.0.0.1:51234".
   std::string peer;
   // The identity of the caller's certificate (Principal::ToString()).
   std::string principal;
 };
+
+// The resource names of a page of records, as a read's audit entry lists them.
+template <typename Records>
+std::vector<std::string> NamesOf(const Records& records) {
+  std::vector<std::string> names;
+  names.reserve(records.size());
+  for (const auto& r : records) names.push_back(r.name());
+  return names;
+}
 
 class CentreRecords {
  public:
@@ -43,33 +62,42 @@ class CentreRecords {
   // with a different body INVALID_ARGUMENT.
   absl::StatusOr<v1::Beneficiary> CreateBeneficiary(const Actor& actor,
                                                     const v1::CreateBeneficiaryRequest& request);
-  absl::StatusOr<v1::Beneficiary> GetBeneficiary(absl::string_view name) const;
+  absl::StatusOr<v1::Beneficiary> GetBeneficiary(const Actor& actor, absl::string_view name);
   absl::StatusOr<v1::Beneficiary> UpdateBeneficiary(const Actor& actor,
                                                     const v1::UpdateBeneficiaryRequest& request);
   absl::StatusOr<v1::ListBeneficiariesResponse> ListBeneficiaries(
-      const v1::ListBeneficiariesRequest& request) const;
+      const Actor& actor, const v1::ListBeneficiariesRequest& request);
   absl::StatusOr<v1::SearchBeneficiariesResponse> SearchBeneficiaries(
-      const v1::SearchBeneficiariesRequest& request) const;
+      const Actor& actor, const v1::SearchBeneficiariesRequest& request);
   absl::StatusOr<v1::Beneficiary> RecordConsent(const Actor& actor,
                                                 const v1::RecordConsentRequest& request);
 
   // Cases. Close/Reopen: FAILED_PRECONDITION when the case is not open/closed.
   absl::StatusOr<v1::Case> OpenCase(const Actor& actor, const v1::OpenCaseRequest& request);
-  absl::StatusOr<v1::Case> GetCase(absl::string_view name) const;
-  absl::StatusOr<v1::ListCasesResponse> ListCases(const v1::ListCasesRequest& request) const;
+  absl::StatusOr<v1::Case> GetCase(const Actor& actor, absl::string_view name);
+  absl::StatusOr<v1::ListCasesResponse> ListCases(const Actor& actor, const v1::ListCasesRequest& request);
   absl::StatusOr<v1::Case> CloseCase(const Actor& actor, const v1::CloseCaseRequest& request);
   absl::StatusOr<v1::Case> ReopenCase(const Actor& actor, const v1::ReopenCaseRequest& request);
 
-  // Service events. Record: FAILED_PRECONDITION on a closed case.
+  // Service events. Record: FAILED_PRECONDITION on a closed case. List: the
+  // notes of a confidential event are withheld unless `actor` recorded it or is
+  // the coordinator.
   absl::StatusOr<v1::ServiceEvent> RecordServiceEvent(const Actor& actor,
                                                       const v1::RecordServiceEventRequest& request);
   absl::StatusOr<v1::ListServiceEventsResponse> ListServiceEvents(
-      const v1::ListServiceEventsRequest& request) const;
+      const Actor& actor, const v1::ListServiceEventsRequest& request);
 
   // Records that `actor` was refused `action` with `refusal`. Such entries reach
   // the OS before this returns but are not fsynced: a flood of refused calls must
   // not turn into a flood of disk syncs.
   absl::Status AuditRefusal(const Actor& actor, absl::string_view action, const absl::Status& refusal);
+
+  // Queues an audit entry (and its index entries) into `batch`, so that it commits
+  // with the change it describes; `refusal` only for refused calls, `read` the
+  // names of the records a read returned. Other stores of the node use it too.
+  void PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
+                absl::string_view resource, absl::string_view detail, absl::string_view refusal = "",
+                const std::vector<std::string>& read = {});
 
   // The audit log.
   absl::StatusOr<v1::ListAuditEntriesResponse> ListAuditEntries(
@@ -87,6 +115,9 @@ class CentreRecords {
                 std::string identifier_key);
 
   absl::Status LoadCounters();
+  // Audits a read by `actor` of `resource` and/or the records named in `read`.
+  absl::Status AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
+                         const std::vector<std::string>& read, absl::string_view detail);
   template <typename T>
   absl::StatusOr<std::optional<T>> Read(int cf, absl::string_view key) const;
   absl::StatusOr<v1::Beneficiary> LoadBeneficiary(uint64_t id, absl::string_view field) const;
@@ -96,9 +127,6 @@ class CentreRecords {
                                                           absl::string_view body_digest) const;
   void PutRequest(WriteBatch& batch, absl::string_view method, absl::string_view request_id,
                   absl::string_view body_digest, absl::string_view resource) const;
-  // Queues an audit entry (and its index entries); `refusal` only for refused calls.
-  void PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
-                absl::string_view resource, absl::string_view detail, absl::string_view refusal = "");
   absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi,
                                    const std::string& resume_after, int limit,
                                    const Visitor& visit) const;

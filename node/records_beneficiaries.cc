@@ -49,7 +49,7 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::CreateBeneficiary(
 
   auto guard = locks_.Lock({RequestKey("CreateBeneficiary", request.request_id()), id_key});
   KENTRA_ASSIGN_OR_RETURN(auto prior, PriorRequest("CreateBeneficiary", request.request_id(), digest));
-  if (prior) return GetBeneficiary(*prior);
+  if (prior) return LoadBeneficiary(ParseBeneficiaryName(*prior).value_or(0), "request_id");
   if (!id_key.empty()) {
     KENTRA_ASSIGN_OR_RETURN(auto holder, store_->Get(kIndexes, id_key));
     if (holder) {
@@ -78,13 +78,15 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::CreateBeneficiary(
   return b;
 }
 
-absl::StatusOr<v1::Beneficiary> CentreRecords::GetBeneficiary(absl::string_view name) const {
+absl::StatusOr<v1::Beneficiary> CentreRecords::GetBeneficiary(const Actor& actor, absl::string_view name) {
   auto id = ParseBeneficiaryName(name);
   if (!id) {
     return absl::InvalidArgumentError(
         absl::StrCat("name: '", name, "' is not a beneficiary name (beneficiaries/{id})"));
   }
-  return LoadBeneficiary(*id, "name");
+  KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary b, LoadBeneficiary(*id, "name"));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "GetBeneficiary", b.name(), {}, ""));
+  return b;
 }
 
 absl::StatusOr<v1::Beneficiary> CentreRecords::UpdateBeneficiary(
@@ -139,7 +141,7 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::UpdateBeneficiary(
 }
 
 absl::StatusOr<v1::ListBeneficiariesResponse> CentreRecords::ListBeneficiaries(
-    const v1::ListBeneficiariesRequest& request) const {
+    const Actor& actor, const v1::ListBeneficiariesRequest& request) {
   KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
   const auto group = request.target_group();
   if (!kentra::type::v1::TargetGroup_IsValid(group)) {
@@ -169,11 +171,12 @@ absl::StatusOr<v1::ListBeneficiariesResponse> CentreRecords::ListBeneficiaries(
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListBeneficiaries", digest, next));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListBeneficiaries", "", NamesOf(response.beneficiaries()), ""));
   return response;
 }
 
 absl::StatusOr<v1::SearchBeneficiariesResponse> CentreRecords::SearchBeneficiaries(
-    const v1::SearchBeneficiariesRequest& request) const {
+    const Actor& actor, const v1::SearchBeneficiariesRequest& request) {
   KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
   const bool by_id = !request.national_id().empty();
   if (by_id == !request.name_prefix().empty()) {
@@ -198,6 +201,8 @@ absl::StatusOr<v1::SearchBeneficiariesResponse> CentreRecords::SearchBeneficiari
       KENTRA_ASSIGN_OR_RETURN(*response.add_beneficiaries(),
                               LoadBeneficiary(holder_id.value_or(0), "national_id"));
     }
+    KENTRA_RETURN_IF_ERROR(AuditRead(actor, "SearchBeneficiaries", "", NamesOf(response.beneficiaries()),
+                                     "by national identifier"));
     return response;
   }
   KENTRA_RETURN_IF_ERROR(ValidateText(request.name_prefix(), kMaxNameChars, "name_prefix"));
@@ -224,6 +229,8 @@ absl::StatusOr<v1::SearchBeneficiariesResponse> CentreRecords::SearchBeneficiari
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("SearchBeneficiaries", digest, next));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "SearchBeneficiaries", "", NamesOf(response.beneficiaries()),
+                                   "by name prefix"));
   return response;
 }
 

@@ -17,6 +17,13 @@ int64_t DayStartMicros(const kentra::type::v1::Date& date) {
 
 int32_t YyyyMmDd(const kentra::type::v1::Date& d) { return d.year() * 10000 + d.month() * 100 + d.day(); }
 
+// Whether `actor` may read the notes of `e`: anyone unless they are confidential,
+// then only their author and the coordinator.
+bool MaySeeNotes(const Actor& actor, const v1::ServiceEvent& e) {
+  if (!e.confidential()) return true;
+  return actor.role == v1::STAFF_ROLE_COORDINATOR || (!actor.user.empty() && actor.user == e.recorded_by());
+}
+
 }  // namespace
 
 void CentreRecords::PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after) {
@@ -36,7 +43,7 @@ absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::O
   const std::string digest = DigestWithout(request, {"request_id"});
   auto guard = locks_.Lock({RequestKey("OpenCase", request.request_id())});
   KENTRA_ASSIGN_OR_RETURN(auto prior, PriorRequest("OpenCase", request.request_id(), digest));
-  if (prior) return GetCase(*prior);
+  if (prior) return LoadCase(ParseCaseName(*prior).value_or(0), "request_id");
   KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary ben, LoadBeneficiary(*ben_id, "case.beneficiary"));
 
   const absl::Time now = clock_->Now();
@@ -60,13 +67,15 @@ absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::O
   return c;
 }
 
-absl::StatusOr<v1::Case> CentreRecords::GetCase(absl::string_view name) const {
+absl::StatusOr<v1::Case> CentreRecords::GetCase(const Actor& actor, absl::string_view name) {
   auto id = ParseCaseName(name);
   if (!id) return absl::InvalidArgumentError(absl::StrCat("name: '", name, "' is not a case name (cases/{id})"));
-  return LoadCase(*id, "name");
+  KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*id, "name"));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "GetCase", c.name(), {c.beneficiary()}, ""));
+  return c;
 }
 
-absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const v1::ListCasesRequest& request) const {
+absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const Actor& actor, const v1::ListCasesRequest& request) {
   KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
   if (!v1::CaseState_IsValid(request.state())) {
     return absl::InvalidArgumentError("state: must be CASE_STATE_OPEN or CASE_STATE_CLOSED");
@@ -128,6 +137,7 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const v1::ListCas
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListCases", digest, next));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListCases", "", NamesOf(response.cases()), ""));
   return response;
 }
 
@@ -211,6 +221,8 @@ absl::StatusOr<v1::ServiceEvent> CentreRecords::RecordServiceEvent(
   e.set_name(ServiceEventName(*case_id, event_id));
   e.set_axis(AxisOf(e.service_type()));
   *e.mutable_record_time() = ToTimestamp(now);
+  e.set_recorded_by(actor.user);
+  e.clear_notes_withheld();
   const std::string key = EventKey(*case_id, YyyyMmDd(e.service_date()), event_id);
 
   WriteBatch batch;
@@ -226,26 +238,35 @@ absl::StatusOr<v1::ServiceEvent> CentreRecords::RecordServiceEvent(
 }
 
 absl::StatusOr<v1::ListServiceEventsResponse> CentreRecords::ListServiceEvents(
-    const v1::ListServiceEventsRequest& request) const {
+    const Actor& actor, const v1::ListServiceEventsRequest& request) {
   auto case_id = ParseCaseName(request.parent());
   if (!case_id) return absl::InvalidArgumentError("parent: must be a case name (cases/{id})");
   KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
   const std::string digest = PageTokens::FilterDigest(request);
   KENTRA_ASSIGN_OR_RETURN(std::string resume,
                           page_tokens_.Resume(request.page_token(), "ListServiceEvents", digest));
-  KENTRA_RETURN_IF_ERROR(LoadCase(*case_id, "parent").status());
+  KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*case_id, "parent"));
   const std::string prefix = EventPrefix(*case_id);
+  int withheld = 0;
   v1::ListServiceEventsResponse response;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
       Scan(kServiceEvents, prefix, keys::PrefixSuccessor(prefix), resume, page_size,
            [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
-             if (!response.add_service_events()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+             v1::ServiceEvent* e = response.add_service_events();
+             if (!e->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
                return absl::DataLossError("a stored service event cannot be read");
+             }
+             if (!MaySeeNotes(actor, *e)) {
+               e->clear_notes();
+               e->set_notes_withheld(true);
+               ++withheld;
              }
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListServiceEvents", digest, next));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListServiceEvents", c.name(), {c.beneficiary()},
+                                   withheld == 0 ? "" : absl::StrCat(withheld, " confidential note(s) withheld")));
   return response;
 }
 

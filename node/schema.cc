@@ -34,7 +34,8 @@ int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.op
 
 const std::vector<std::string>& ColumnFamilyNames() {
   static const auto* names = new std::vector<std::string>{
-      "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit"};
+      "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit",
+                                   "users",  "sessions"};
   return *names;
 }
 
@@ -135,6 +136,11 @@ std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const AuditEntry& e) {
   std::vector<IndexEntry> out;
   if (!e.resource().empty()) {
     out.emplace_back(absl::StrCat(kIdxAuditResource, e.resource(), nul, AuditKey(seq)), "");
+  }
+  for (const std::string& read : e.resources_read()) {
+    if (read != e.resource()) {
+      out.emplace_back(absl::StrCat(kIdxAuditResource, read, nul, AuditKey(seq)), "");
+    }
   }
   out.emplace_back(absl::StrCat(kIdxAuditActor, e.actor(), nul, AuditKey(seq)), "");
   return out;

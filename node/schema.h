@@ -31,6 +31,8 @@ enum Cf : int {
   kIndexes,           // secondary indexes (below) -> "" or a primary key
   kRequests,          // RequestKey(method, request_id) -> storage.v1.RequestRecord
   kAudit,             // PaddedSequence(seq) -> AuditEntry
+  kUsers,             // user id -> storage.v1.StoredUser
+  kSessions,          // SessionKey(token) -> storage.v1.StoredSession
   kCfCount,
 };
 

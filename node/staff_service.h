@@ -1,29 +1,18 @@
-// The gRPC face of CentreRecords: establishes who is calling (the verified client
-// certificate), refuses callers who may not use the staff API (logged and
-// audited), hands the request to the records, and turns absl::Status into
-// grpc::Status. No record logic of its own.
+// The gRPC face of CentreRecords: each call is admitted by AccessControl (who is
+// calling, and may they), handed to the records as that actor, and its
+// absl::Status turned into grpc::Status. No record logic of its own.
 #ifndef KENTRA_NODE_STAFF_SERVICE_H_
 #define KENTRA_NODE_STAFF_SERVICE_H_
 
-#include <functional>
-#include <string>
-
-#include "common/tls.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
-#include "node/records.h"
+#include "node/access.h"
 
 namespace kentra::node {
 
-// Metadata key naming the staff member making a call (until staff log-in exists,
-// kentractl sends the operating-system user; the terminal's certificate is verified).
-inline constexpr char kUserMetadataKey[] = "x-kentra-user";
-
 class StaffServiceImpl final : public v1::StaffService::Service {
  public:
-  // `records` and `verifier` are not owned and must outlive the service. A null
-  // verifier means plaintext on loopback (--insecure): callers are local.
-  StaffServiceImpl(CentreRecords* records, std::string centre_id, const PeerVerifier* verifier)
-      : records_(records), centre_id_(std::move(centre_id)), verifier_(verifier) {}
+  // `access` is not owned and must outlive the service.
+  explicit StaffServiceImpl(AccessControl* access) : access_(access), records_(access->records()) {}
 
   grpc::Status CreateBeneficiary(grpc::ServerContext* ctx, const v1::CreateBeneficiaryRequest* req,
                                  v1::Beneficiary* resp) override;
@@ -51,14 +40,12 @@ class StaffServiceImpl final : public v1::StaffService::Service {
                                 v1::ListAuditEntriesResponse* resp) override;
 
  private:
-  // Verifies the caller of `method` and runs `body` as them, or refuses the call
-  // (UNAUTHENTICATED, PERMISSION_DENIED), logging and auditing the refusal.
-  grpc::Status Serve(grpc::ServerContext* ctx, const char* method,
-                     const std::function<grpc::Status(const Actor&)>& body);
+  // Admits the call of `method` and runs `body` on the records as its actor.
+  template <typename Response, typename Body>
+  grpc::Status Serve(grpc::ServerContext* ctx, const char* method, Response* response, const Body& body);
 
+  AccessControl* access_;
   CentreRecords* records_;
-  std::string centre_id_;
-  const PeerVerifier* verifier_;
 };
 
 }  // namespace kentra::node

@@ -231,6 +231,9 @@ absl::Status ValidateServiceEvent(const ServiceEvent& e, absl::Time now, absl::s
   if (needs_topic && e.counselling_topic() == tv1::COUNSELLING_TOPIC_UNSPECIFIED) {
     return Invalid(Sub(field, "counselling_topic"), "is required for counselling");
   }
+  if (e.confidential() && !needs_topic) {
+    return Invalid(Sub(field, "confidential"), "only counselling notes can be confidential");
+  }
   if (!needs_topic && e.counselling_topic() != tv1::COUNSELLING_TOPIC_UNSPECIFIED) {
     return Invalid(Sub(field, "counselling_topic"), "is only for SERVICE_TYPE_COUNSELLING");
   }

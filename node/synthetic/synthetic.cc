@@ -200,7 +200,7 @@ Person SyntheticCentre::MakePerson(int i) const {
   return p;
 }
 
-absl::StatusOr<SeedStats> SeedNode(const SyntheticCentre& centre, nv1::StaffService::Stub* stub,
+absl::StatusOr<SeedStats> SeedNode(const SyntheticCentre& centre, nv1::StaffService::Stub* stub, const std::string& token,
                                    int threads, const std::function<void(int, int)>& progress) {
   std::atomic<int> next{0};
   std::atomic<int> done{0};
@@ -210,7 +210,7 @@ absl::StatusOr<SeedStats> SeedNode(const SyntheticCentre& centre, nv1::StaffServ
   auto call = [&](auto method, const auto& request, auto* response) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ctx.AddMetadata("x-kentra-user", "system.seed");
+    ctx.AddMetadata("authorization", "Bearer " + token);
     return FromGrpcStatus((stub->*method)(&ctx, request, response));
   };
   auto worker = [&] {

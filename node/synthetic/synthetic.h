@@ -65,9 +65,10 @@ struct SeedStats {
 
 // Writes people [0, person_count) to the node behind `stub` with `threads` parallel
 // writers, each call with a request_id derived from the seed (so a re-run changes
-// nothing). `progress(done, total)` is called now and then. Stops at the first error.
+// nothing), with session `token`. `progress(done, total)` is called now and then.
+// Stops at the first error.
 absl::StatusOr<SeedStats> SeedNode(const SyntheticCentre& centre,
-                                   kentra::node::v1::StaffService::Stub* stub, int threads,
+                                   kentra::node::v1::StaffService::Stub* stub, const std::string& token, int threads,
                                    const std::function<void(int, int)>& progress);
 
 }  // namespace kentra::synthetic

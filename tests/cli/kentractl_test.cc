@@ -1,6 +1,10 @@
 // kentractl run in-process against a real node on loopback.
 #include "cli/kentractl.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -13,19 +17,89 @@ namespace {
 
 using ::kentra::testing::TestNode;
 
+using ::kentra::testing::kTestPassword;
+
 class KentractlTest : public ::testing::Test {
  protected:
-  int Run(std::vector<std::string> args) {
+  void SetUp() override { ASSERT_EQ(Run({"login", "--user=m.papadaki"}, {kTestPassword}), 0) << err_.str(); }
+
+  // Runs kentractl with `stdin_lines` as its standard input (passwords).
+  int Run(std::vector<std::string> args, const std::vector<std::string>& stdin_lines = {}) {
     args.push_back(absl::StrCat("--node=127.0.0.1:", node_.port()));
     args.push_back("--identity_dir=" + ::kentra::testing::TestPkiDir() + "/centres/kassandra/staff");
-    args.push_back("--user=m.papadaki");
+    args.push_back("--session_dir=" + sessions_.path());
+    std::string input;
+    for (const auto& line : stdin_lines) input += line + "\n";
+    std::istringstream in(input);
+    std::streambuf* saved = std::cin.rdbuf(in.rdbuf());
     out_.str("");
     err_.str("");
-    return RunKentractl(args, out_, err_);
+    const int code = RunKentractl(args, out_, err_);
+    std::cin.rdbuf(saved);
+    return code;
   }
   TestNode node_;
+  ::kentra::testing::TempDir sessions_;
   std::ostringstream out_, err_;
 };
+
+TEST_F(KentractlTest, LoginKeepsTheTokenPrivateAndLogoutEndsIt) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : std::filesystem::directory_iterator(sessions_.path())) files.push_back(f.path());
+  ASSERT_EQ(files.size(), 1u);
+  struct stat st {};
+  ASSERT_EQ(stat(files[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(Run({"beneficiary", "list"}), 0) << err_.str();
+  ASSERT_EQ(Run({"logout"}), 0) << err_.str();
+  EXPECT_FALSE(std::filesystem::exists(files[0]));
+  EXPECT_EQ(Run({"beneficiary", "list"}), 1);
+  EXPECT_NE(err_.str().find("log in first"), std::string::npos) << err_.str();
+  // A wrong password: the one message for every failed log-in, exit 1.
+  EXPECT_EQ(Run({"login", "--user=m.papadaki"}, {"not the password"}), 1);
+  EXPECT_NE(err_.str().find("log-in failed"), std::string::npos) << err_.str();
+  // No password on standard input: nothing is sent.
+  EXPECT_EQ(Run({"login", "--user=m.papadaki"}), 1);
+  EXPECT_NE(err_.str().find("no password given"), std::string::npos) << err_.str();
+  // The password is never an option.
+  EXPECT_EQ(Run({"login", "--user=m.papadaki", "--password=x"}), 2);
+}
+
+TEST_F(KentractlTest, CoordinatorManagesStaff) {
+  ASSERT_EQ(Run({"login", "--user=coord"}, {kTestPassword}), 0) << err_.str();
+  ASSERT_EQ(Run({"user", "add", "a.georgiou", "--role=psychologist", "--display-name=Άννα Γεωργίου"},
+                {"temporary-pass-1"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("temporary password"), std::string::npos) << out_.str();
+  ASSERT_EQ(Run({"user", "list", "--output=csv"}), 0);
+  EXPECT_NE(out_.str().find("a.georgiou,Άννα Γεωργίου,psychologist"), std::string::npos) << out_.str();
+
+  // The new user must change the temporary password before anything else.
+  ASSERT_EQ(Run({"login", "--user=a.georgiou"}, {"temporary-pass-1"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("kentractl passwd"), std::string::npos);
+  EXPECT_EQ(Run({"beneficiary", "list"}), 1);
+  EXPECT_NE(err_.str().find("FAILED_PRECONDITION: the password is temporary"), std::string::npos) << err_.str();
+  ASSERT_EQ(Run({"passwd"}, {"temporary-pass-1", "her-own-password-7"}), 0) << err_.str();
+  ASSERT_EQ(Run({"beneficiary", "list"}), 0) << err_.str();
+  // A psychologist may not manage staff.
+  EXPECT_EQ(Run({"user", "list"}), 1);
+  EXPECT_NE(err_.str().find("PERMISSION_DENIED"), std::string::npos) << err_.str();
+
+  ASSERT_EQ(Run({"login", "--user=coord"}, {kTestPassword}), 0);
+  ASSERT_EQ(Run({"user", "set-role", "a.georgiou", "--role=viewer"}), 0) << err_.str();
+  ASSERT_EQ(Run({"user", "disable", "a.georgiou"}), 0) << err_.str();
+  EXPECT_EQ(Run({"login", "--user=a.georgiou"}, {"her-own-password-7"}), 1);
+  ASSERT_EQ(Run({"user", "enable", "a.georgiou"}), 0) << err_.str();
+  ASSERT_EQ(Run({"user", "reset-password", "a.georgiou"}, {"temporary-pass-2"}), 0) << err_.str();
+  ASSERT_EQ(Run({"login", "--user=a.georgiou"}, {"temporary-pass-2"}), 0) << err_.str();
+  // The last active coordinator cannot be disabled.
+  ASSERT_EQ(Run({"login", "--user=coord"}, {kTestPassword}), 0);
+  EXPECT_EQ(Run({"user", "disable", "coord"}), 1);
+  EXPECT_NE(err_.str().find("without an active coordinator"), std::string::npos) << err_.str();
+  ASSERT_EQ(Run({"audit", "list", "--resource=users/a.georgiou", "--output=csv"}), 0) << err_.str();
+  for (const char* action : {"CreateUser", "Login", "ChangePassword", "UpdateUser", "ResetPassword"}) {
+    EXPECT_NE(out_.str().find(action), std::string::npos) << action << " not audited:\n" << out_.str();
+  }
+}
 
 TEST_F(KentractlTest, StaffWorkflowEndToEnd) {
   ASSERT_EQ(Run({"beneficiary", "add", "--given=Ελένη", "--family=Οικονόμου", "--birth=1990-01-15",

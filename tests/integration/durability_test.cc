@@ -38,9 +38,11 @@ TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
   const std::string data = dir.path() + "/db";
   absl::Mutex mu;
   std::vector<std::string> acked;  // names of beneficiaries the node acknowledged
+  BootstrapForTests("kassandra", data);
   {
     ChildProcess node(NodeArgs(data));
     ASSERT_GT(node.port(), 0);
+    const std::string token = LogIn(node.port(), "centres/kassandra/staff", "coord");
     std::atomic<bool> stop{false};
     std::atomic<int> next{1};
     auto writer = [&] {
@@ -52,9 +54,7 @@ TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
         *r.mutable_beneficiary() = SampleBeneficiary(i);
         r.set_request_id(absl::StrCat("durability-", i));
         nv1::Beneficiary out;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-        if (stub->CreateBeneficiary(&ctx, r, &out).ok()) {
+        if (stub->CreateBeneficiary(SessionContext(token).get(), r, &out).ok()) {
           absl::MutexLock lock(&mu);
           acked.push_back(out.name());
         }
@@ -81,17 +81,19 @@ TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
   ChildProcess restarted(NodeArgs(data));
   ASSERT_GT(restarted.port(), 0);
   auto stub = Connect(restarted.port());
+  // The session survives the crash: it was written durably at log-in.
+  const std::string token = LogIn(restarted.port(), "centres/kassandra/staff", "coord");
   for (const auto& name : acked) {
     nv1::GetBeneficiaryRequest get;
     get.set_name(name);
     nv1::Beneficiary out;
-    EXPECT_TRUE(stub->GetBeneficiary(TestNode::Context().get(), get, &out).ok()) << name << " was lost";
+    EXPECT_TRUE(stub->GetBeneficiary(SessionContext(token).get(), get, &out).ok()) << name << " was lost";
   }
   // New writes after the restart get fresh ids (no reuse of an acknowledged one).
   nv1::CreateBeneficiaryRequest r;
   *r.mutable_beneficiary() = SampleBeneficiary(9999);
   nv1::Beneficiary fresh;
-  ASSERT_TRUE(stub->CreateBeneficiary(TestNode::Context().get(), r, &fresh).ok());
+  ASSERT_TRUE(stub->CreateBeneficiary(SessionContext(token).get(), r, &fresh).ok());
   EXPECT_EQ(std::find(acked.begin(), acked.end(), fresh.name()), acked.end());
   EXPECT_EQ(WEXITSTATUS(restarted.Stop(SIGTERM)), 0) << "SIGTERM must shut down cleanly";
 

@@ -16,25 +16,30 @@ using ::kentra::testing::TestNode;
 namespace nv1 = kentra::node::v1;
 namespace tv1 = kentra::type::v1;
 
+// The session the table's calls are made in (the social worker's).
+std::string session_token;
+std::unique_ptr<grpc::ClientContext> Ctx() { return ::kentra::testing::SessionContext(session_token); }
+
 class BadInputTest : public ::testing::Test {
  public:  // the table's lambdas read the fixture's records
   void SetUp() override {
     stub_ = node_.NewStub();
+    session_token = node_.Token("m.papadaki");
     nv1::CreateBeneficiaryRequest create;
     *create.mutable_beneficiary() = SampleBeneficiary(1);
     create.set_request_id("known-request");
-    ASSERT_TRUE(stub_->CreateBeneficiary(TestNode::Context().get(), create, &ben_).ok());
+    ASSERT_TRUE(stub_->CreateBeneficiary(node_.Context().get(), create, &ben_).ok());
     nv1::OpenCaseRequest open;
     open.mutable_case_()->set_beneficiary(ben_.name());
     open.mutable_case_()->set_assigned_worker("m.papadaki");
     open.mutable_case_()->add_needs(nv1::NEED_INCOME);
-    ASSERT_TRUE(stub_->OpenCase(TestNode::Context().get(), open, &open_case_).ok());
+    ASSERT_TRUE(stub_->OpenCase(node_.Context().get(), open, &open_case_).ok());
     open.mutable_case_()->add_needs(nv1::NEED_HOUSING);
-    ASSERT_TRUE(stub_->OpenCase(TestNode::Context().get(), open, &closed_case_).ok());
+    ASSERT_TRUE(stub_->OpenCase(node_.Context().get(), open, &closed_case_).ok());
     nv1::CloseCaseRequest close;
     close.set_name(closed_case_.name());
     close.set_reason(nv1::CLOSE_REASON_GOALS_MET);
-    ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &closed_case_).ok());
+    ASSERT_TRUE(stub_->CloseCase(node_.Context().get(), close, &closed_case_).ok());
   }
 
   nv1::RecordServiceEventRequest ValidEvent() const {
@@ -69,7 +74,7 @@ grpc::Status Create(nv1::StaffService::Stub* stub, const std::function<void(nv1:
   *r.mutable_beneficiary() = SampleBeneficiary(7);
   edit(r);
   nv1::Beneficiary out;
-  return stub->CreateBeneficiary(TestNode::Context().get(), r, &out);
+  return stub->CreateBeneficiary(Ctx().get(), r, &out);
 }
 
 TEST_F(BadInputTest, EachGetsItsStatusAndChangesNothing) {
@@ -122,83 +127,90 @@ TEST_F(BadInputTest, EachGetsItsStatusAndChangesNothing) {
        [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->mutable_contact()->set_address(std::string(2 << 20, 'a')); }); }},
       {"get unknown id", G::NOT_FOUND, "beneficiaries/999 does not exist",
        [](auto*, auto* s) { nv1::GetBeneficiaryRequest r; r.set_name("beneficiaries/999"); nv1::Beneficiary o;
-                            return s->GetBeneficiary(TestNode::Context().get(), r, &o); }},
+                            return s->GetBeneficiary(Ctx().get(), r, &o); }},
       {"get malformed name", G::INVALID_ARGUMENT, "name: 'cases/1' is not a beneficiary name",
        [](auto*, auto* s) { nv1::GetBeneficiaryRequest r; r.set_name("cases/1"); nv1::Beneficiary o;
-                            return s->GetBeneficiary(TestNode::Context().get(), r, &o); }},
+                            return s->GetBeneficiary(Ctx().get(), r, &o); }},
       {"update without mask", G::INVALID_ARGUMENT, "update_mask",
        [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_; nv1::Beneficiary o;
-                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+                                      return s->UpdateBeneficiary(Ctx().get(), r, &o); }},
       {"update of an output-only field", G::INVALID_ARGUMENT, "update_mask: 'create_time' cannot be changed",
        [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_;
                                       r.mutable_update_mask()->add_paths("create_time"); nv1::Beneficiary o;
-                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+                                      return s->UpdateBeneficiary(Ctx().get(), r, &o); }},
       {"update making the record invalid", G::INVALID_ARGUMENT, "beneficiary.given_name: is required",
        [](BadInputTest* t, auto* s) { nv1::UpdateBeneficiaryRequest r; *r.mutable_beneficiary() = t->ben_;
                                       r.mutable_beneficiary()->clear_given_name();
                                       r.mutable_update_mask()->add_paths("given_name"); nv1::Beneficiary o;
-                                      return s->UpdateBeneficiary(TestNode::Context().get(), r, &o); }},
+                                      return s->UpdateBeneficiary(Ctx().get(), r, &o); }},
       {"negative page size", G::INVALID_ARGUMENT, "page_size: must not be negative",
        [](auto*, auto* s) { nv1::ListBeneficiariesRequest r; r.set_page_size(-1); nv1::ListBeneficiariesResponse o;
-                            return s->ListBeneficiaries(TestNode::Context().get(), r, &o); }},
+                            return s->ListBeneficiaries(Ctx().get(), r, &o); }},
       {"page size over the maximum", G::INVALID_ARGUMENT, "page_size: must be at most 200",
        [](auto*, auto* s) { nv1::ListCasesRequest r; r.set_page_size(201); nv1::ListCasesResponse o;
-                            return s->ListCases(TestNode::Context().get(), r, &o); }},
+                            return s->ListCases(Ctx().get(), r, &o); }},
       {"forged page token", G::INVALID_ARGUMENT, "page_token: is not a token this node issued",
        [](auto*, auto* s) { nv1::ListCasesRequest r; r.set_page_token("AAAAforgedAAAA"); nv1::ListCasesResponse o;
-                            return s->ListCases(TestNode::Context().get(), r, &o); }},
+                            return s->ListCases(Ctx().get(), r, &o); }},
       {"case on unknown beneficiary", G::NOT_FOUND, "case.beneficiary: beneficiaries/404 does not exist",
        [](auto*, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary("beneficiaries/404");
                             r.mutable_case_()->set_assigned_worker("a.b"); r.mutable_case_()->add_needs(nv1::NEED_LEGAL);
-                            nv1::Case o; return s->OpenCase(TestNode::Context().get(), r, &o); }},
+                            nv1::Case o; return s->OpenCase(Ctx().get(), r, &o); }},
       {"case without needs", G::INVALID_ARGUMENT, "case.needs",
        [](BadInputTest* t, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary(t->ben_.name());
                                       r.mutable_case_()->set_assigned_worker("a.b"); nv1::Case o;
-                                      return s->OpenCase(TestNode::Context().get(), r, &o); }},
+                                      return s->OpenCase(Ctx().get(), r, &o); }},
       {"case with a bad worker name", G::INVALID_ARGUMENT, "case.assigned_worker",
        [](BadInputTest* t, auto* s) { nv1::OpenCaseRequest r; r.mutable_case_()->set_beneficiary(t->ben_.name());
                                       r.mutable_case_()->set_assigned_worker("Μαρία"); r.mutable_case_()->add_needs(nv1::NEED_LEGAL);
-                                      nv1::Case o; return s->OpenCase(TestNode::Context().get(), r, &o); }},
+                                      nv1::Case o; return s->OpenCase(Ctx().get(), r, &o); }},
       {"close an already closed case", G::FAILED_PRECONDITION, "is already closed",
        [](BadInputTest* t, auto* s) { nv1::CloseCaseRequest r; r.set_name(t->closed_case_.name());
                                       r.set_reason(nv1::CLOSE_REASON_GOALS_MET); nv1::Case o;
-                                      return s->CloseCase(TestNode::Context().get(), r, &o); }},
+                                      return s->CloseCase(Ctx().get(), r, &o); }},
       {"reopen an open case", G::FAILED_PRECONDITION, "only a closed case can be reopened",
        [](BadInputTest* t, auto* s) { nv1::ReopenCaseRequest r; r.set_name(t->open_case_.name()); r.set_note("why");
-                                      nv1::Case o; return s->ReopenCase(TestNode::Context().get(), r, &o); }},
+                                      nv1::Case o; return s->ReopenCase(Ctx().get(), r, &o); }},
       {"close with reason other and no note", G::INVALID_ARGUMENT, "note: is required",
        [](BadInputTest* t, auto* s) { nv1::CloseCaseRequest r; r.set_name(t->open_case_.name());
                                       r.set_reason(nv1::CLOSE_REASON_OTHER); nv1::Case o;
-                                      return s->CloseCase(TestNode::Context().get(), r, &o); }},
+                                      return s->CloseCase(Ctx().get(), r, &o); }},
       {"service on a closed case", G::FAILED_PRECONDITION, "is closed; reopen it",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.set_parent(t->closed_case_.name()); nv1::ServiceEvent o;
-                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"service type unspecified", G::INVALID_ARGUMENT, "service_event.service_type",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_service_type(); nv1::ServiceEvent o;
-                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"counselling without topic", G::INVALID_ARGUMENT, "service_event.counselling_topic: is required",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_counselling_topic(); nv1::ServiceEvent o;
-                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"benefit support without programme", G::INVALID_ARGUMENT, "service_event.programme: is required",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_counselling_topic();
                                       r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT);
-                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"service in the future", G::INVALID_ARGUMENT, "service_event.service_date: is in the future",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->mutable_service_date()->set_year(2027);
-                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"service notes over the limit", G::INVALID_ARGUMENT, "service_event.notes: is longer than 4000",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->set_notes(std::string(4001, 'n'));
-                                      nv1::ServiceEvent o; return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      nv1::ServiceEvent o; return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"service on unknown case", G::NOT_FOUND, "parent: cases/999 does not exist",
        [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.set_parent("cases/999"); nv1::ServiceEvent o;
-                                      return s->RecordServiceEvent(TestNode::Context().get(), r, &o); }},
+                                      return s->RecordServiceEvent(Ctx().get(), r, &o); }},
       {"search with both keys", G::INVALID_ARGUMENT, "give exactly one",
        [](auto*, auto* s) { nv1::SearchBeneficiariesRequest r; r.set_national_id("x"); r.set_name_prefix("ab");
-                            nv1::SearchBeneficiariesResponse o; return s->SearchBeneficiaries(TestNode::Context().get(), r, &o); }},
+                            nv1::SearchBeneficiariesResponse o; return s->SearchBeneficiaries(Ctx().get(), r, &o); }},
       {"search prefix too short", G::INVALID_ARGUMENT, "name_prefix: give at least 2",
        [](auto*, auto* s) { nv1::SearchBeneficiariesRequest r; r.set_name_prefix("Ά"); nv1::SearchBeneficiariesResponse o;
-                            return s->SearchBeneficiaries(TestNode::Context().get(), r, &o); }},
+                            return s->SearchBeneficiaries(Ctx().get(), r, &o); }},
   };
+  // A bad confidential flag is refused like any other bad field.
+  cases.push_back({"confidential notes outside counselling", G::INVALID_ARGUMENT,
+                   "service_event.confidential: only counselling notes",
+                   [](BadInputTest* t, auto* s) { auto r = t->ValidEvent(); r.mutable_service_event()->clear_counselling_topic();
+                                                  r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+                                                  r.mutable_service_event()->set_confidential(true);
+                                                  nv1::ServiceEvent o; return s->RecordServiceEvent(Ctx().get(), r, &o); }});
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string before = node_.StoreFingerprint();
@@ -213,30 +225,31 @@ TEST_F(BadInputTest, PageTokenForOtherFiltersOrExpiredIsRefused) {
     nv1::CreateBeneficiaryRequest r;
     *r.mutable_beneficiary() = SampleBeneficiary(i);
     nv1::Beneficiary out;
-    ASSERT_TRUE(stub_->CreateBeneficiary(TestNode::Context().get(), r, &out).ok());
+    ASSERT_TRUE(stub_->CreateBeneficiary(node_.Context().get(), r, &out).ok());
   }
   nv1::ListBeneficiariesRequest r;
   r.set_page_size(2);
   nv1::ListBeneficiariesResponse page;
-  ASSERT_TRUE(stub_->ListBeneficiaries(TestNode::Context().get(), r, &page).ok());
+  ASSERT_TRUE(stub_->ListBeneficiaries(node_.Context().get(), r, &page).ok());
   ASSERT_FALSE(page.next_page_token().empty());
 
   nv1::ListBeneficiariesRequest other = r;
   other.set_page_token(page.next_page_token());
   other.set_municipality("Θεσσαλονίκη");
-  EXPECT_THAT(stub_->ListBeneficiaries(TestNode::Context().get(), other, &page),
+  EXPECT_THAT(stub_->ListBeneficiaries(node_.Context().get(), other, &page),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: was issued for different filters"));
 
   nv1::ListCasesRequest wrong_listing;
   wrong_listing.set_page_token(other.page_token());
   nv1::ListCasesResponse cases;
-  EXPECT_THAT(stub_->ListCases(TestNode::Context().get(), wrong_listing, &cases),
+  EXPECT_THAT(stub_->ListCases(node_.Context().get(), wrong_listing, &cases),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: was issued by ListBeneficiaries"));
 
   node_.clock().Advance(absl::Hours(25));
+  node_.ForgetTokens();  // the sessions have expired too
   nv1::ListBeneficiariesRequest stale = r;
   stale.set_page_token(other.page_token());
-  EXPECT_THAT(stub_->ListBeneficiaries(TestNode::Context().get(), stale, &page),
+  EXPECT_THAT(stub_->ListBeneficiaries(node_.Context().get(), stale, &page),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, "page_token: has expired"));
 }
 

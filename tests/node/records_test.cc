@@ -24,7 +24,7 @@ class RecordsTest : public ::testing::Test {
     *r.mutable_beneficiary() = b;
     r.set_request_id(request_id);
     nv1::Beneficiary out;
-    grpc::Status s = stub_->CreateBeneficiary(TestNode::Context().get(), r, &out);
+    grpc::Status s = stub_->CreateBeneficiary(node_.Context().get(), r, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return out;
   }
@@ -35,7 +35,7 @@ class RecordsTest : public ::testing::Test {
     r.mutable_case_()->set_assigned_worker(worker);
     r.mutable_case_()->add_needs(nv1::NEED_INCOME);
     nv1::Case out;
-    EXPECT_TRUE(stub_->OpenCase(TestNode::Context().get(), r, &out).ok());
+    EXPECT_TRUE(stub_->OpenCase(node_.Context().get(), r, &out).ok());
     return out;
   }
 
@@ -51,11 +51,11 @@ TEST_F(RecordsTest, CreateSetsServerFieldsAndGetReturnsIt) {
   nv1::Beneficiary created = Create(b);
   EXPECT_EQ(created.name(), "beneficiaries/1");
   EXPECT_GT(created.create_time().seconds(), 0);
-  EXPECT_EQ(created.consents(0).recorded_by(), "staff/m.papadaki");
+  EXPECT_EQ(created.consents(0).recorded_by(), "users/m.papadaki");
   nv1::GetBeneficiaryRequest get;
   get.set_name(created.name());
   nv1::Beneficiary fetched;
-  ASSERT_TRUE(stub_->GetBeneficiary(TestNode::Context().get(), get, &fetched).ok());
+  ASSERT_TRUE(stub_->GetBeneficiary(node_.Context().get(), get, &fetched).ok());
   EXPECT_EQ(fetched.SerializeAsString(), created.SerializeAsString());
 }
 
@@ -83,7 +83,7 @@ TEST_F(RecordsTest, SearchIgnoresCaseAndAccentsAndFindsByAmka) {
     nv1::SearchBeneficiariesRequest r;
     r.set_name_prefix(prefix);
     nv1::SearchBeneficiariesResponse out;
-    EXPECT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), r, &out).ok());
+    EXPECT_TRUE(stub_->SearchBeneficiaries(node_.Context().get(), r, &out).ok());
     std::vector<std::string> names;
     for (const auto& x : out.beneficiaries()) names.push_back(x.name());
     return names;
@@ -96,7 +96,7 @@ TEST_F(RecordsTest, SearchIgnoresCaseAndAccentsAndFindsByAmka) {
   nv1::SearchBeneficiariesRequest by_amka;
   by_amka.set_national_id(b.national_id().value());
   nv1::SearchBeneficiariesResponse found;
-  ASSERT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), by_amka, &found).ok());
+  ASSERT_TRUE(stub_->SearchBeneficiaries(node_.Context().get(), by_amka, &found).ok());
   ASSERT_EQ(found.beneficiaries_size(), 1);
   EXPECT_EQ(found.beneficiaries(0).name(), created.name());
 }
@@ -109,13 +109,13 @@ TEST_F(RecordsTest, UpdateChangesOnlyMaskedFieldsAndMovesIndexes) {
   r.mutable_beneficiary()->set_municipality("ignored because not in the mask");
   r.mutable_update_mask()->add_paths("family_name");
   nv1::Beneficiary updated;
-  ASSERT_TRUE(stub_->UpdateBeneficiary(TestNode::Context().get(), r, &updated).ok());
+  ASSERT_TRUE(stub_->UpdateBeneficiary(node_.Context().get(), r, &updated).ok());
   EXPECT_EQ(updated.family_name(), "Ιωάννου");
   EXPECT_EQ(updated.municipality(), created.municipality());
   nv1::SearchBeneficiariesRequest old_name;
   old_name.set_name_prefix("Παπαδοπ");
   nv1::SearchBeneficiariesResponse out;
-  ASSERT_TRUE(stub_->SearchBeneficiaries(TestNode::Context().get(), old_name, &out).ok());
+  ASSERT_TRUE(stub_->SearchBeneficiaries(node_.Context().get(), old_name, &out).ok());
   EXPECT_EQ(out.beneficiaries_size(), 0);
   EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
 }
@@ -128,7 +128,7 @@ TEST_F(RecordsTest, UpdateToATakenAmkaIsAlreadyExists) {
   *r.mutable_beneficiary()->mutable_national_id() = a.national_id();
   r.mutable_update_mask()->add_paths("national_id");
   nv1::Beneficiary out;
-  EXPECT_THAT(stub_->UpdateBeneficiary(TestNode::Context().get(), r, &out),
+  EXPECT_THAT(stub_->UpdateBeneficiary(node_.Context().get(), r, &out),
               GrpcStatusIs(grpc::StatusCode::ALREADY_EXISTS, "already registered to beneficiaries/1"));
 }
 
@@ -141,7 +141,7 @@ TEST_F(RecordsTest, ListingsPageThroughEverythingExactlyOnce) {
   int pages = 0;
   do {
     nv1::ListBeneficiariesResponse page;
-    ASSERT_TRUE(stub_->ListBeneficiaries(TestNode::Context().get(), r, &page).ok());
+    ASSERT_TRUE(stub_->ListBeneficiaries(node_.Context().get(), r, &page).ok());
     for (const auto& b : page.beneficiaries()) EXPECT_TRUE(seen.insert(b.name()).second) << b.name();
     r.set_page_token(page.next_page_token());
     ++pages;
@@ -162,13 +162,13 @@ TEST_F(RecordsTest, CaseListsFilterByStateWorkerGroupAndPeriod) {
   nv1::CloseCaseRequest close;
   close.set_name(c3.name());
   close.set_reason(nv1::CLOSE_REASON_MOVED_AWAY);
-  ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &c3).ok());
+  ASSERT_TRUE(stub_->CloseCase(node_.Context().get(), close, &c3).ok());
 
   auto list = [&](const std::function<void(nv1::ListCasesRequest&)>& edit) {
     nv1::ListCasesRequest r;
     edit(r);
     nv1::ListCasesResponse out;
-    EXPECT_TRUE(stub_->ListCases(TestNode::Context().get(), r, &out).ok());
+    EXPECT_TRUE(stub_->ListCases(node_.Context().get(), r, &out).ok());
     std::vector<std::string> names;
     for (const auto& c : out.cases()) names.push_back(c.name());
     return names;
@@ -195,13 +195,13 @@ TEST_F(RecordsTest, CloseReopenAndTimelineInDateOrder) {
     r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_REFERRAL_OUT);
     r.mutable_service_event()->set_worker("m.papadaki");
     nv1::ServiceEvent e;
-    ASSERT_TRUE(stub_->RecordServiceEvent(TestNode::Context().get(), r, &e).ok());
+    ASSERT_TRUE(stub_->RecordServiceEvent(node_.Context().get(), r, &e).ok());
     EXPECT_EQ(e.axis(), tv1::AXIS_COOPERATION_REFERRAL);
   }
   nv1::ListServiceEventsRequest timeline;
   timeline.set_parent(c.name());
   nv1::ListServiceEventsResponse events;
-  ASSERT_TRUE(stub_->ListServiceEvents(TestNode::Context().get(), timeline, &events).ok());
+  ASSERT_TRUE(stub_->ListServiceEvents(node_.Context().get(), timeline, &events).ok());
   ASSERT_EQ(events.service_events_size(), 3);
   EXPECT_EQ(events.service_events(0).service_date().day(), 3);
   EXPECT_EQ(events.service_events(2).service_date().day(), 15);
@@ -209,11 +209,11 @@ TEST_F(RecordsTest, CloseReopenAndTimelineInDateOrder) {
   nv1::CloseCaseRequest close;
   close.set_name(c.name());
   close.set_reason(nv1::CLOSE_REASON_GOALS_MET);
-  ASSERT_TRUE(stub_->CloseCase(TestNode::Context().get(), close, &c).ok());
+  ASSERT_TRUE(stub_->CloseCase(node_.Context().get(), close, &c).ok());
   nv1::ReopenCaseRequest reopen;
   reopen.set_name(c.name());
   reopen.set_note("came back with a new need");
-  ASSERT_TRUE(stub_->ReopenCase(TestNode::Context().get(), reopen, &c).ok());
+  ASSERT_TRUE(stub_->ReopenCase(node_.Context().get(), reopen, &c).ok());
   EXPECT_EQ(c.state(), nv1::CASE_STATE_OPEN);
   EXPECT_EQ(c.reopen_count(), 1);
   EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
@@ -225,15 +225,18 @@ TEST_F(RecordsTest, EveryChangeIsAuditedWithActorAndResource) {
   nv1::ListAuditEntriesRequest r;
   r.set_resource(b.name());
   nv1::ListAuditEntriesResponse out;
-  ASSERT_TRUE(stub_->ListAuditEntries(TestNode::Context().get(), r, &out).ok());
+  ASSERT_TRUE(stub_->ListAuditEntries(node_.Context("coord").get(), r, &out).ok());
   ASSERT_EQ(out.audit_entries_size(), 1);
   EXPECT_EQ(out.audit_entries(0).action(), "CreateBeneficiary");
-  EXPECT_EQ(out.audit_entries(0).actor(), "staff/m.papadaki");
+  EXPECT_EQ(out.audit_entries(0).actor(), "users/m.papadaki");
+  EXPECT_EQ(out.audit_entries(0).principal(), "staff/kassandra");
   EXPECT_NE(out.audit_entries(0).peer().find("127.0.0.1"), std::string::npos);
   nv1::ListAuditEntriesRequest all;
-  ASSERT_TRUE(stub_->ListAuditEntries(TestNode::Context().get(), all, &out).ok());
-  EXPECT_EQ(out.audit_entries_size(), 2);
-  EXPECT_EQ(out.audit_entries(1).resource(), c.name());
+  ASSERT_TRUE(stub_->ListAuditEntries(node_.Context("coord").get(), all, &out).ok());
+  std::vector<std::string> actions;
+  for (const auto& e : out.audit_entries()) actions.push_back(e.action() + " " + e.resource());
+  EXPECT_THAT(actions, ::testing::ElementsAre("Login users/m.papadaki", "CreateBeneficiary " + b.name(),
+                                              "OpenCase " + c.name(), "Login users/coord"));
   // No personal data in the audit log: the ΑΜΚΑ and names appear nowhere.
   for (const auto& e : out.audit_entries()) {
     EXPECT_EQ(e.DebugString().find(b.national_id().value()), std::string::npos);

@@ -64,9 +64,47 @@ std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& ide
   return tls.ok() ? MakeClientCredentials(*tls) : grpc::InsecureChannelCredentials();
 }
 
+std::string LogIn(int port, const std::string& identity, const std::string& user, const std::string& password) {
+  auto stub = kentra::node::v1::AccountService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), TestCredentials(identity)));
+  kentra::node::v1::LoginRequest request;
+  request.set_user_id(user);
+  request.set_password(password);
+  kentra::node::v1::LoginResponse response;
+  grpc::Status status = stub->Login(SessionContext("").get(), request, &response);
+  EXPECT_TRUE(status.ok()) << user << " could not log in: " << status.error_message();
+  return response.token();
+}
+
+std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+void BootstrapForTests(const std::string& centre_id, const std::string& data_dir, const std::string& user) {
+  kentra::node::NodeOptions options;
+  options.centre = CentreConfig(centre_id);
+  options.data_dir = data_dir;
+  auto created = kentra::node::BootstrapCoordinator(options, user, kTestPassword);
+  EXPECT_TRUE(created.ok()) << created.status();
+}
+
 TestNode::TestNode(const std::string& centre_id, absl::Time start)
     : clock_(start), centre_(CentreConfig(centre_id)) {
+  centre_.mutable_node()->set_password_hashing(kentra::config::v1::PASSWORD_HASHING_MINIMUM_FOR_TESTS);
   Start();
+  if (server_ == nullptr) return;
+  using kentra::node::v1::StaffRole;
+  for (const auto& [user, role] : std::vector<std::pair<std::string, StaffRole>>{
+           {"coord", kentra::node::v1::STAFF_ROLE_COORDINATOR},
+           {"m.papadaki", kentra::node::v1::STAFF_ROLE_SOCIAL_WORKER},
+           {"psy", kentra::node::v1::STAFF_ROLE_PSYCHOLOGIST},
+           {"viewer", kentra::node::v1::STAFF_ROLE_VIEWER}}) {
+    auto created = server_->accounts()->CreateUserForTesting(user, role, kTestPassword);
+    EXPECT_TRUE(created.ok()) << created.status();
+  }
 }
 
 TestNode::~TestNode() = default;
@@ -92,17 +130,31 @@ void TestNode::Restart() {
   Start();
 }
 
+std::string TestNode::StaffIdentity() const { return absl::StrCat("centres/", centre_.id(), "/staff"); }
+
 std::unique_ptr<kentra::node::v1::StaffService::Stub> TestNode::NewStub(const std::string& identity) const {
-  const std::string who = identity.empty() ? absl::StrCat("centres/", centre_.id(), "/staff") : identity;
-  return kentra::node::v1::StaffService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(who)));
+  return kentra::node::v1::StaffService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(identity.empty() ? StaffIdentity() : identity)));
+}
+
+std::unique_ptr<kentra::node::v1::AccountService::Stub> TestNode::NewAccountStub(const std::string& identity) const {
+  return kentra::node::v1::AccountService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(identity.empty() ? StaffIdentity() : identity)));
+}
+
+const std::string& TestNode::Token(const std::string& user) {
+  const absl::Duration lifetime = absl::Minutes(EffectiveNodeSettings(centre_).session_minutes());
+  auto& [token, issued] = tokens_[user];
+  // Tests move the clock by days; a session that has expired since is renewed.
+  if (token.empty() || clock_.Now() >= issued + lifetime) {
+    token = LogIn(port(), StaffIdentity(), user);
+    issued = clock_.Now();
+  }
+  return token;
 }
 
 std::unique_ptr<grpc::ClientContext> TestNode::Context(const std::string& user) {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  ctx->AddMetadata("x-kentra-user", user);
-  return ctx;
+  return SessionContext(Token(user));
 }
 
 std::string TestNode::StoreFingerprint() const {

@@ -3,6 +3,7 @@
 #ifndef KENTRA_TESTS_TESTING_TEST_UTIL_H_
 #define KENTRA_TESTS_TESTING_TEST_UTIL_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "kentra/node/v1/account_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 #include "node/node_server.h"
 
@@ -60,8 +62,23 @@ const std::string& TestPkiDir();
 // Client credentials of a PKI identity ("centres/kassandra/staff", "bad/expired").
 std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity);
 
+// The password of every user the tests create.
+inline constexpr char kTestPassword[] = "correct horse battery";
+
+// Logs `user` in to the node on 127.0.0.1:`port` from PKI identity `identity`
+// (e.g. "centres/kassandra/staff"); returns the session token ("" on failure,
+// which is also reported as a test failure).
+std::string LogIn(int port, const std::string& identity, const std::string& user,
+                  const std::string& password = kTestPassword);
+// A client context with a 10 s deadline carrying session `token` (none if empty).
+std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token);
+// Gives a stopped node's data dir the coordinator `user` (password kTestPassword).
+void BootstrapForTests(const std::string& centre_id, const std::string& data_dir, const std::string& user = "coord");
+
 // A kentra-node serving mTLS on 127.0.0.1:0 in this process, with its own temp
-// store and the test PKI (the bad/revoked certificate is revoked).
+// store and the test PKI (the bad/revoked certificate is revoked). Its staff:
+// "coord" (coordinator), "m.papadaki" (social worker), "psy" (psychologist) and
+// "viewer", all with kTestPassword; password hashing at the minimum cost.
 class TestNode {
  public:
   explicit TestNode(const std::string& centre_id = "kassandra",
@@ -72,8 +89,14 @@ class TestNode {
   // A stub on a fresh channel, presenting `identity` from the test PKI (default:
   // this centre's staff terminal).
   std::unique_ptr<kentra::node::v1::StaffService::Stub> NewStub(const std::string& identity = "") const;
-  // A client context with a 10 s deadline, calling as `user`.
-  static std::unique_ptr<grpc::ClientContext> Context(const std::string& user = "m.papadaki");
+  std::unique_ptr<kentra::node::v1::AccountService::Stub> NewAccountStub(const std::string& identity = "") const;
+  // A client context with a 10 s deadline and a session of `user` (logged in
+  // once, from this centre's staff terminal).
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& user = "m.papadaki");
+  // The session token of `user` (logging in on first use).
+  const std::string& Token(const std::string& user);
+  // Forgets the cached tokens (e.g. after sessions were ended).
+  void ForgetTokens() { tokens_.clear(); }
   // A digest of every key and value in every column family.
   std::string StoreFingerprint() const;
   // Stops the server and reopens the same data dir (a clean restart).
@@ -85,7 +108,10 @@ class TestNode {
 
  private:
   void Start();
+  std::string StaffIdentity() const;
   TempDir dir_;
+  // Per user, the session token and when it was issued (by the fake clock).
+  std::map<std::string, std::pair<std::string, absl::Time>> tokens_;
   FakeClock clock_;
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
