@@ -60,6 +60,8 @@ struct Refused {
   std::string audited_principal;
 };
 
+void PrintTo(const Refused& r, std::ostream* os) { *os << r.identity; }
+
 class AuthTest : public ::testing::TestWithParam<Refused> {};
 
 TEST_P(AuthTest, RefusedCallerChangesNothingAndIsAudited) {

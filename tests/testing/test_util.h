@@ -99,6 +99,9 @@ class TestNode {
   void ForgetTokens() { tokens_.clear(); }
   // A digest of every key and value in every column family.
   std::string StoreFingerprint() const;
+  // The same without the audit log and its index entries: what a refused call
+  // must leave as it was.
+  std::string FingerprintWithoutAudit() const;
   // Stops the server and reopens the same data dir (a clean restart).
   void Restart();
 
