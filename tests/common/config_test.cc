@@ -97,6 +97,25 @@ TEST(ConfigTest, BadConfigsNameFileLineAndField) {
   }
 }
 
+TEST(ConfigTest, LoginLimitsAreBoundedAndDefaulted) {
+  TempDir dir;
+  for (const auto& [setting, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"session_minutes: 2000", "node.session_minutes: must be 5 to 720"},
+           {"lockout_failures: 1", "node.lockout_failures: must be 3 to 20"},
+           {"lockout_minutes: -1", "node.lockout_minutes: must be 1 to 1440"},
+           {"peer_failures_per_10_minutes: 2", "node.peer_failures_per_10_minutes: must be 5 to 1000"}}) {
+    auto result = LoadCentreConfig(Write(dir, std::string(kGood) + "node { " + setting + " }\n"));
+    EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument, expected));
+  }
+  auto good = LoadCentreConfig(Write(dir, kGood));
+  ASSERT_OK(good);
+  const auto settings = EffectiveNodeSettings(*good);
+  EXPECT_EQ(settings.session_minutes(), 480);
+  EXPECT_EQ(settings.lockout_failures(), 5);
+  EXPECT_EQ(settings.lockout_minutes(), 15);
+  EXPECT_EQ(settings.peer_failures_per_10_minutes(), 20);
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_THAT(LoadCentreConfig("/nonexistent/x.textproto"), StatusIs(absl::StatusCode::kNotFound, "cannot read"));
 }
