@@ -1,6 +1,7 @@
 #include "common/storage.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
@@ -13,6 +14,22 @@ namespace {
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// Adds Counters lane by lane (WriteBatch::AddToCounter).
+class CounterMergeOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    Counter sum, add;
+    if (existing != nullptr && !DecodeCounter(ToView(*existing), &sum)) return false;
+    if (!DecodeCounter(ToView(value), &add)) return false;
+    sum.count += add.count;
+    sum.key_sum += add.key_sum;
+    *new_value = EncodeCounter(sum);
+    return true;
+  }
+  const char* Name() const override { return "kentra.CounterAdd"; }
+};
 
 // The one place rocksdb::Status becomes absl::Status.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -49,11 +66,36 @@ class RocksIterator final : public StoreIterator {
 }  // namespace
 
 void WriteBatch::Put(int cf, absl::string_view key, absl::string_view value) {
-  ops_.push_back(Op{cf, false, std::string(key), std::string(value)});
+  ops_.push_back(Op{cf, Kind::kPut, std::string(key), std::string(value)});
 }
 
 void WriteBatch::Delete(int cf, absl::string_view key) {
-  ops_.push_back(Op{cf, true, std::string(key), std::string()});
+  ops_.push_back(Op{cf, Kind::kDelete, std::string(key), std::string()});
+}
+
+void WriteBatch::AddToCounter(int cf, absl::string_view key, int64_t count, int64_t key_sum) {
+  ops_.push_back(Op{cf, Kind::kAdd, std::string(key), EncodeCounter({count, key_sum})});
+}
+
+std::string EncodeCounter(const Counter& c) {
+  std::string out(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    out[static_cast<size_t>(i)] = static_cast<char>((static_cast<uint64_t>(c.count) >> (8 * i)) & 0xff);
+    out[static_cast<size_t>(8 + i)] = static_cast<char>((static_cast<uint64_t>(c.key_sum) >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+bool DecodeCounter(absl::string_view bytes, Counter* c) {
+  if (bytes.size() != 16) return false;
+  uint64_t count = 0, key_sum = 0;
+  for (int i = 0; i < 8; ++i) {
+    count |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(i)])) << (8 * i);
+    key_sum |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[static_cast<size_t>(8 + i)])) << (8 * i);
+  }
+  c->count = static_cast<int64_t>(count);
+  c->key_sum = static_cast<int64_t>(key_sum);
+  return true;
 }
 
 int WriteBatch::Count() const { return static_cast<int>(ops_.size()); }
@@ -72,6 +114,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
   rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.merge_operator = std::make_shared<CounterMergeOperator>();
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kNoCompression;
 
@@ -117,8 +160,12 @@ absl::Status Store::Write(WriteBatch& batch, Durability durability) {
   int64_t bytes = 0;
   for (const auto& op : batch.ops_) {
     bytes += static_cast<int64_t>(op.key.size() + op.value.size());
-    rocksdb::Status s = op.is_delete ? rb.Delete(handles_.at(op.cf), ToSlice(op.key))
-                                     : rb.Put(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value));
+    rocksdb::Status s;
+    switch (op.kind) {
+      case WriteBatch::Kind::kPut: s = rb.Put(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value)); break;
+      case WriteBatch::Kind::kDelete: s = rb.Delete(handles_.at(op.cf), ToSlice(op.key)); break;
+      case WriteBatch::Kind::kAdd: s = rb.Merge(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value)); break;
+    }
     if (!s.ok()) return FromRocks(s, "preparing a write");
   }
   rocksdb::WriteOptions wo;

@@ -36,19 +36,33 @@ class WriteBatch {
   void Put(int cf, absl::string_view key, absl::string_view value);
   // Removes `key` from column family `cf` (no error if absent).
   void Delete(int cf, absl::string_view key);
+  // Adds `count` and `key_sum` to the Counter at `key` (absent counts as zero).
+  // Concurrent additions from different batches never lose one another.
+  void AddToCounter(int cf, absl::string_view key, int64_t count, int64_t key_sum);
   // Number of operations queued.
   int Count() const;
 
  private:
   friend class Store;
+  enum class Kind { kPut, kDelete, kAdd };
   struct Op {
     int cf;
-    bool is_delete;
+    Kind kind;
     std::string key;
     std::string value;
   };
   std::vector<Op> ops_;
 };
+
+// A pair of additive counters stored under one key (see WriteBatch::AddToCounter):
+// a count, and the sum of the record keys of what was counted.
+struct Counter {
+  int64_t count = 0;
+  int64_t key_sum = 0;
+};
+std::string EncodeCounter(const Counter& c);
+// False if `bytes` is not an encoded Counter.
+bool DecodeCounter(absl::string_view bytes, Counter* c);
 
 // A forward/backward cursor over one column family, ordered by key bytes.
 // Not thread-safe; must not outlive its Store.

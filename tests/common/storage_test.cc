@@ -1,5 +1,8 @@
 #include "common/storage.h"
 
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/testing/test_util.h"
@@ -68,6 +71,33 @@ TEST(StoreTest, IteratesInBothDirections) {
   EXPECT_EQ(it->key(), "d");
   it->Prev();
   EXPECT_EQ(it->key(), "b");
+}
+
+TEST(StoreTest, ConcurrentCounterAdditionsAreNeverLost) {
+  TempDir dir;
+  {
+    auto store = Store::Open(dir.path(), {"a"});
+    ASSERT_OK(store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 500; ++i) {  // bounded
+          WriteBatch batch;
+          batch.AddToCounter(0, "cell", 1, t + 1);
+          EXPECT_OK((*store)->Write(batch, Store::Durability::kProcessCrashed));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  auto reopened = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(reopened);
+  auto bytes = (*reopened)->Get(0, "cell");
+  ASSERT_OK(bytes);
+  Counter c;
+  ASSERT_TRUE(bytes->has_value() && DecodeCounter(**bytes, &c));
+  EXPECT_EQ(c.count, 2000);
+  EXPECT_EQ(c.key_sum, 500 * (1 + 2 + 3 + 4));
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+// The codebook of kentra-anon/v1: the fixed list of indicator cells every node
+// sends for every centre and month (zeros included, so whether a cell exists never
+// depends on the data), and which cells one service event counts in.
+//
+// Cell ids are dotted words:
+//   T1.<gender>.<age band>   persons served in the month, by gender and age band
+//   T2.<target group>        persons served in the month with that flag (never crossed)
+//   T3.<service type>        distinct persons given that service in the month
+//   T4.<service type>        service events of that type (at most kEventCapPerPerson
+//                            per person and month)
+//   Y1.persons               distinct persons served from January to the month
+//   E.<EECO code>.<gender>   ESF+ common output indicators, distinct participants
+//                            from January to the month, by gender
+#ifndef KENTRA_COMMON_ANON_CODEBOOK_H_
+#define KENTRA_COMMON_ANON_CODEBOOK_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "kentra/node/v1/beneficiary.pb.h"
+#include "kentra/type/v1/vocabulary.pb.h"
+
+namespace kentra::anon {
+
+inline constexpr char kCodebookVersion[] = "kentra-anon/v1";
+// Events of one type by one person in one month beyond this are not counted.
+inline constexpr int kEventCapPerPerson = 10;
+
+// How a cell counts.
+enum class CellKind {
+  kMonthlyPersons,  // distinct persons within the month (T1, T2, T3)
+  kMonthlyEvents,   // events within the month (T4)
+  kYearToDate,      // distinct persons from January to the month (Y1, E)
+};
+
+struct CellSpec {
+  std::string id;
+  CellKind kind;
+};
+
+// Every cell, in codebook order.
+const std::vector<CellSpec>& Codebook();
+// The kind of cell `id`; false if the codebook has no such cell.
+bool FindCell(const std::string& id, CellKind* kind);
+
+// The ESF+ common output indicators the data supports, with the target groups
+// that make a participant count in each (none: every participant).
+struct EsfIndicator {
+  std::string code;   // "EECO02"
+  std::string title;  // "Unemployed, including long-term unemployed"
+  std::vector<kentra::type::v1::TargetGroup> groups;
+};
+const std::vector<EsfIndicator>& EsfIndicators();
+
+// The cells one service event of `type` on `day` counts in, for a person with
+// record `person` (gender, birth date, target groups).
+struct Contribution {
+  std::vector<std::string> monthly_persons;
+  std::string monthly_events;
+  std::vector<std::string> year_to_date;
+};
+Contribution CellsFor(const kentra::node::v1::Beneficiary& person, kentra::type::v1::ServiceType type,
+                      absl::CivilDay day);
+
+// "2026-10" for October 2026; and back (false if malformed).
+std::string PeriodName(absl::CivilMonth month);
+bool ParsePeriod(const std::string& text, absl::CivilMonth* month);
+
+}  // namespace kentra::anon
+
+#endif  // KENTRA_COMMON_ANON_CODEBOOK_H_

@@ -1,0 +1,36 @@
+// Keyed pseudonyms and record keys of kentra-anon/v1. Every key is derived, per
+// purpose, from the federation secret that all nodes hold and the hub never does,
+// so the same person has the same pseudonym and record key at every centre (their
+// noise agrees, and cross-centre sketches merge) while the hub can compute neither.
+#ifndef KENTRA_COMMON_ANON_KEYS_H_
+#define KENTRA_COMMON_ANON_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "kentra/node/v1/beneficiary.pb.h"
+
+namespace kentra::anon {
+
+// The keys a node derives from its federation secret.
+struct AnonKeys {
+  std::string pseudonym;   // keys Pseudonym()
+  std::string record_key;  // keys RecordKey()
+  std::string sketch;      // keys the cross-centre sketches' hashes
+
+  // Derives the three keys (HMAC-SHA-256 of the purpose under the secret).
+  static AnonKeys Derive(absl::string_view federation_secret);
+};
+
+// A person's 32-byte pseudonym: from the national identifier when there is one
+// (the same at every centre), else from the centre and the record's name (local).
+std::string Pseudonym(const AnonKeys& keys, absl::string_view centre_id,
+                      const kentra::node::v1::Beneficiary& b);
+
+// A person's record key in [0, kCellKeyModulus).
+uint32_t RecordKey(const AnonKeys& keys, absl::string_view pseudonym);
+
+}  // namespace kentra::anon
+
+#endif  // KENTRA_COMMON_ANON_KEYS_H_

@@ -1,0 +1,108 @@
+// kentra-anon/v1: the perturbation table's rules, the codebook, and the keys.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "common/anon/codebook.h"
+#include "common/anon/keys.h"
+#include "common/anon/ptable.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::anon {
+namespace {
+
+namespace tv1 = kentra::type::v1;
+
+TEST(PerturbationTableTest, EveryRowKeepsTheRules) {
+  const PerturbationTable& table = PerturbationTableV1();
+  for (int count = 0; count < kTableRows; ++count) {
+    SCOPED_TRACE(count);
+    int64_t sum = 0;
+    for (uint32_t key = 0; key < kCellKeyModulus; ++key) {
+      const int noise = table[static_cast<size_t>(count)][key];
+      sum += noise;
+      EXPECT_LE(std::abs(noise), 3);
+      EXPECT_GE(count + noise, 0);
+      if (count == 0) EXPECT_EQ(noise, 0) << "zero must stay zero";
+      EXPECT_NE(count + noise, 1);
+      EXPECT_NE(count + noise, 2);
+    }
+    EXPECT_EQ(sum, 0) << "the noise of a row must be zero-mean";
+  }
+  // Most cells of a large count change by little: the table is not all ±3.
+  int small = 0;
+  for (uint32_t key = 0; key < kCellKeyModulus; ++key) small += std::abs(table[15][key]) <= 1;
+  EXPECT_GE(small, 180);
+}
+
+TEST(PerturbationTableTest, ProtectedValuesNeverShowOneOrTwoAndAreStable) {
+  for (int64_t count = 0; count < 5000; ++count) {
+    for (uint64_t key : {0ull, 1ull, 77ull, 255ull, 256ull + 77, 123456789ull}) {
+      const int64_t p = Protect(count, key);
+      EXPECT_NE(p, 1);
+      EXPECT_NE(p, 2);
+      EXPECT_GE(p, 0);
+      EXPECT_LE(std::abs(p - count), 3);
+      EXPECT_EQ(p, Protect(count, key)) << "the same cell must get the same noise";
+      if (count == 0) EXPECT_EQ(p, 0);
+    }
+  }
+  EXPECT_EQ(Protect(7, 77), Protect(7, 256 + 77)) << "cell keys count modulo 256";
+}
+
+TEST(CodebookTest, CellsAreFixedUniqueAndIncludeEveryCategory) {
+  std::set<std::string> ids;
+  for (const CellSpec& c : Codebook()) EXPECT_TRUE(ids.insert(c.id).second) << c.id << " twice";
+  // 3 genders x 5 bands + 11 groups + 11 services x 2 + year-to-date + 7 ESF+ x 3 genders.
+  EXPECT_EQ(ids.size(), 15u + 11u + 22u + 1u + 21u);
+  for (const char* id : {"T1.female.0-17", "T1.non-binary.65+", "T2.roma", "T3.counselling", "T4.roma-support",
+                         "Y1.persons", "E.EECO15.male", "E.EECO01.female"}) {
+    EXPECT_TRUE(ids.count(id)) << id;
+  }
+}
+
+TEST(CodebookTest, AnEventCountsInItsPersonsCells) {
+  kentra::node::v1::Beneficiary b = ::kentra::testing::SampleBeneficiary(1);  // woman born 1985-03-25, ΚΕΑ
+  b.add_target_groups(tv1::TARGET_GROUP_ROMA);
+  const Contribution c = CellsFor(b, tv1::SERVICE_TYPE_COUNSELLING, absl::CivilDay(2015, 3, 24));
+  EXPECT_EQ(c.monthly_persons, (std::vector<std::string>{"T1.female.18-29", "T2.kea-beneficiary", "T2.roma",
+                                                          "T3.counselling"}));
+  EXPECT_EQ(c.monthly_events, "T4.counselling");
+  EXPECT_EQ(c.year_to_date, (std::vector<std::string>{"Y1.persons", "E.EECO01.female", "E.EECO15.female"}));
+  // On her 30th birthday she is in the next band.
+  EXPECT_EQ(CellsFor(b, tv1::SERVICE_TYPE_COUNSELLING, absl::CivilDay(2015, 3, 25)).monthly_persons[0],
+            "T1.female.30-44");
+  for (const auto& id : c.monthly_persons) {
+    CellKind kind;
+    EXPECT_TRUE(FindCell(id, &kind)) << id;
+  }
+}
+
+TEST(CodebookTest, Periods) {
+  absl::CivilMonth m;
+  ASSERT_TRUE(ParsePeriod("2026-10", &m));
+  EXPECT_EQ(PeriodName(m), "2026-10");
+  for (const char* bad : {"2026-13", "2026-1", "26-10", "2026/10", "", "1999-01"}) EXPECT_FALSE(ParsePeriod(bad, &m)) << bad;
+}
+
+TEST(AnonKeysTest, PseudonymsAgreeAcrossCentresAndRecordKeysAreSpread) {
+  const AnonKeys keys = AnonKeys::Derive(std::string(32, 's'));
+  const AnonKeys other_federation = AnonKeys::Derive(std::string(32, 't'));
+  const auto b = ::kentra::testing::SampleBeneficiary(1);
+  EXPECT_EQ(Pseudonym(keys, "kassandra", b), Pseudonym(keys, "thessaloniki", b));
+  EXPECT_NE(Pseudonym(keys, "kassandra", b), Pseudonym(other_federation, "kassandra", b));
+  auto no_id = b;
+  no_id.clear_national_id();
+  no_id.set_name("beneficiaries/4");
+  EXPECT_NE(Pseudonym(keys, "kassandra", no_id), Pseudonym(keys, "thessaloniki", no_id));
+  std::set<uint32_t> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const uint32_t k = RecordKey(keys, std::to_string(i));
+    EXPECT_LT(k, kCellKeyModulus);
+    seen.insert(k);
+  }
+  EXPECT_GT(seen.size(), 240u) << "record keys must cover the key space";
+}
+
+}  // namespace
+}  // namespace kentra::anon
