@@ -69,6 +69,8 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "RecordServiceEvent", kWriters},
       {"StaffService", "ListServiceEvents", kReaders},
       {"StaffService", "ListAuditEntries", kCoordinatorOnly},
+      {"StaffService", "GetIndicators", kReaders},
+      {"StaffService", "CloseMonth", kCoordinatorOnly},
   };
   return *table;
 }

@@ -52,7 +52,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   }
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
-                          CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size()));
+                          CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
+                                              node->centre_id_,
+                                              options.insecure ? std::nullopt
+                                                               : std::optional<std::string>(node->secrets_.federation_secret)));
   KENTRA_ASSIGN_OR_RETURN(node->accounts_,
                           StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
                                               node->centre_id_, StaffAccounts::LimitsFrom(settings)));
@@ -99,7 +102,8 @@ absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::
     return absl::FailedPreconditionError(absl::StrCat(store.status().message(),
                                                       " (is kentra-node running on this data dir? stop it first)"));
   }
-  KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size()));
+  KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size(),
+                                                            options.centre.id(), std::nullopt));
   KENTRA_ASSIGN_OR_RETURN(auto accounts, StaffAccounts::Open(store->get(), records.get(), options.clock,
                                                              options.centre.id(), StaffAccounts::LimitsFrom(settings)));
   return accounts->BootstrapCoordinator(user_id, password);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/status.h"
@@ -33,7 +34,8 @@ absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view ke
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
-                                                                   int max_page_size) {
+                                                                   int max_page_size, std::string centre_id,
+                                                                   std::optional<std::string> federation_secret) {
   KENTRA_RETURN_IF_ERROR(InitCrypto());
   KENTRA_ASSIGN_OR_RETURN(auto version, store->Get(kMeta, kMetaSchemaVersion));
   const std::string ours = absl::StrCat(kSchemaVersion);
@@ -48,19 +50,26 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   }
   KENTRA_ASSIGN_OR_RETURN(std::string page_key, GetOrCreateSecret(store, kMetaPageTokenKey));
   KENTRA_ASSIGN_OR_RETURN(std::string id_key, GetOrCreateSecret(store, kMetaIdentifierKey));
-  auto records = std::unique_ptr<CentreRecords>(
-      new CentreRecords(store, clock, max_page_size, std::move(page_key), std::move(id_key)));
+  if (!federation_secret) {
+    KENTRA_ASSIGN_OR_RETURN(federation_secret, GetOrCreateSecret(store, kMetaStandInFederationSecret));
+  }
+  auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, clock, std::move(centre_id),
+                                                        anon::AnonKeys::Derive(*federation_secret));
+  auto records = std::unique_ptr<CentreRecords>(new CentreRecords(
+      store, clock, max_page_size, std::move(page_key), std::move(id_key), std::move(indicators)));
   KENTRA_RETURN_IF_ERROR(records->LoadCounters());
   return records;
 }
 
 CentreRecords::CentreRecords(Store* store, const Clock* clock, int max_page_size,
-                             std::string page_key, std::string identifier_key)
+                             std::string page_key, std::string identifier_key,
+                             std::unique_ptr<IndicatorCounters> indicators)
     : store_(store),
       clock_(clock),
       max_page_size_(max_page_size),
       page_tokens_(std::move(page_key), clock),
-      identifier_key_(std::move(identifier_key)) {}
+      identifier_key_(std::move(identifier_key)),
+      indicators_(std::move(indicators)) {}
 
 absl::Status CentreRecords::LoadCounters() {
   // The highest id in use is the last key of each record family (or index).
@@ -221,6 +230,31 @@ absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
   }
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListAuditEntries", digest, next));
   return response;
+}
+
+absl::StatusOr<kentra::anon::v1::PeriodCells> CentreRecords::GetIndicators(const Actor& actor,
+                                                                           absl::string_view period) {
+  absl::CivilMonth month;
+  if (!anon::ParsePeriod(std::string(period), &month)) {
+    return absl::InvalidArgumentError("period: must be a month as YYYY-MM, 2016 or later");
+  }
+  KENTRA_ASSIGN_OR_RETURN(auto cells, indicators_->Protected(month));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "GetIndicators", absl::StrCat("indicators/", period), {}, ""));
+  return cells;
+}
+
+absl::StatusOr<kentra::anon::v1::PeriodCells> CentreRecords::CloseMonth(const Actor& actor,
+                                                                        absl::string_view period) {
+  absl::CivilMonth month;
+  if (!anon::ParsePeriod(std::string(period), &month)) {
+    return absl::InvalidArgumentError("period: must be a month as YYYY-MM, 2016 or later");
+  }
+  auto guard = locks_.Lock({absl::StrCat("close/", period)});
+  WriteBatch batch;
+  KENTRA_RETURN_IF_ERROR(indicators_->PutClose(batch, month));
+  PutAudit(batch, actor, "CloseMonth", absl::StrCat("indicators/", period), "final from now on");
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return indicators_->Protected(month);
 }
 
 absl::Status CentreRecords::CheckConsistency() const {

@@ -18,6 +18,7 @@
 #include "common/storage.h"
 #include "kentra/node/v1/account_service.pb.h"
 #include "kentra/node/v1/staff_service.pb.h"
+#include "node/indicators.h"
 #include "node/page_token.h"
 
 namespace kentra::node {
@@ -51,11 +52,14 @@ std::vector<std::string> NamesOf(const Records& records) {
 
 class CentreRecords {
  public:
-  // Opens the records in `store` (not owned), creating the node-local keys and the
-  // schema version on first use. FAILED_PRECONDITION if the store was written with
-  // another schema version.
-  static absl::StatusOr<std::unique_ptr<CentreRecords>> Open(Store* store, const Clock* clock,
-                                                             int max_page_size);
+  // Opens the records of centre `centre_id` in `store` (not owned), creating the
+  // node-local keys and the schema version on first use. The indicator keys derive
+  // from `federation_secret`; without one (plaintext development only) from a
+  // node-local stand-in, so such a node's pseudonyms match no other node's.
+  // FAILED_PRECONDITION if the store was written with another schema version.
+  static absl::StatusOr<std::unique_ptr<CentreRecords>> Open(Store* store, const Clock* clock, int max_page_size,
+                                                             std::string centre_id,
+                                                             std::optional<std::string> federation_secret);
 
   // Beneficiaries. Create: ALREADY_EXISTS naming the existing record if the national
   // id is taken; a repeated request_id with the same body returns the first result,
@@ -103,6 +107,12 @@ class CentreRecords {
   absl::StatusOr<v1::ListAuditEntriesResponse> ListAuditEntries(
       const v1::ListAuditEntriesRequest& request) const;
 
+  // Indicators: what leaves the building for month `period` ("YYYY-MM"), and the
+  // coordinator's closing of a month (final from then on).
+  absl::StatusOr<kentra::anon::v1::PeriodCells> GetIndicators(const Actor& actor, absl::string_view period);
+  absl::StatusOr<kentra::anon::v1::PeriodCells> CloseMonth(const Actor& actor, absl::string_view period);
+  IndicatorCounters& indicators() { return *indicators_; }
+
   // Checks that the indexes hold exactly the entries the records imply and that
   // every service event belongs to a case. DATA_LOSS describing the first mismatch.
   absl::Status CheckConsistency() const;
@@ -112,7 +122,7 @@ class CentreRecords {
   using Visitor = std::function<absl::StatusOr<bool>(absl::string_view key, absl::string_view value)>;
 
   CentreRecords(Store* store, const Clock* clock, int max_page_size, std::string page_key,
-                std::string identifier_key);
+                std::string identifier_key, std::unique_ptr<IndicatorCounters> indicators);
 
   absl::Status LoadCounters();
   // Audits a read by `actor` of `resource` and/or the records named in `read`.
@@ -139,6 +149,7 @@ class CentreRecords {
   PageTokens page_tokens_;
   std::string identifier_key_;
   LockTable locks_;
+  std::unique_ptr<IndicatorCounters> indicators_;
   std::atomic<uint64_t> last_beneficiary_id_{0};
   std::atomic<uint64_t> last_case_id_{0};
   std::atomic<uint64_t> last_event_id_{0};

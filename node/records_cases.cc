@@ -225,7 +225,12 @@ absl::StatusOr<v1::ServiceEvent> CentreRecords::RecordServiceEvent(
   e.clear_notes_withheld();
   const std::string key = EventKey(*case_id, YyyyMmDd(e.service_date()), event_id);
 
+  KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary person,
+                          LoadBeneficiary(ParseBeneficiaryName(c.beneficiary()).value_or(0), "parent"));
   WriteBatch batch;
+  // The indicator counters change in the same batch; the guard keeps the person's
+  // events in order until the batch is written.
+  KENTRA_ASSIGN_OR_RETURN(LockTable::Guard person_guard, indicators_->CountEvent(batch, person, e));
   batch.Put(kServiceEvents, key, e.SerializeAsString());
   const auto index = IndexEntriesFor(event_id, key);
   for (const auto& [k, v] : index) batch.Put(kIndexes, k, v);

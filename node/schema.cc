@@ -35,7 +35,7 @@ int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.op
 const std::vector<std::string>& ColumnFamilyNames() {
   static const auto* names = new std::vector<std::string>{
       "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit",
-                                   "users",  "sessions"};
+                                   "users",  "sessions", "indicators"};
   return *names;
 }
 

@@ -33,6 +33,7 @@ enum Cf : int {
   kAudit,             // PaddedSequence(seq) -> AuditEntry
   kUsers,             // user id -> storage.v1.StoredUser
   kSessions,          // SessionKey(token) -> storage.v1.StoredSession
+  kIndicators,        // indicator counters and their bookkeeping (node/indicators.h)
   kCfCount,
 };
 
@@ -43,6 +44,8 @@ const std::vector<std::string>& ColumnFamilyNames();
 inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
+// Stands in for the federation secret on a plaintext development node only.
+inline constexpr absl::string_view kMetaStandInFederationSecret = "stand_in_federation_secret";
 
 // One secondary-index entry: key and value in kIndexes.
 using IndexEntry = std::pair<std::string, std::string>;

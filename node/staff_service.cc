@@ -73,4 +73,13 @@ grpc::Status StaffServiceImpl::ListAuditEntries(grpc::ServerContext* ctx,
   return Serve(ctx, "ListAuditEntries", resp, [&](const Actor& actor) { return records_->ListAuditEntries(*req); });
 }
 
+grpc::Status StaffServiceImpl::GetIndicators(grpc::ServerContext* ctx, const v1::GetIndicatorsRequest* req,
+                                             kentra::anon::v1::PeriodCells* resp) {
+  return Serve(ctx, "GetIndicators", resp, [&](const Actor& actor) { return records_->GetIndicators(actor, req->period()); });
+}
+grpc::Status StaffServiceImpl::CloseMonth(grpc::ServerContext* ctx, const v1::CloseMonthRequest* req,
+                                          kentra::anon::v1::PeriodCells* resp) {
+  return Serve(ctx, "CloseMonth", resp, [&](const Actor& actor) { return records_->CloseMonth(actor, req->period()); });
+}
+
 }  // namespace kentra::node

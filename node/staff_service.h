@@ -38,6 +38,10 @@ class StaffServiceImpl final : public v1::StaffService::Service {
                                  v1::ListServiceEventsResponse* resp) override;
   grpc::Status ListAuditEntries(grpc::ServerContext* ctx, const v1::ListAuditEntriesRequest* req,
                                 v1::ListAuditEntriesResponse* resp) override;
+  grpc::Status GetIndicators(grpc::ServerContext* ctx, const v1::GetIndicatorsRequest* req,
+                             kentra::anon::v1::PeriodCells* resp) override;
+  grpc::Status CloseMonth(grpc::ServerContext* ctx, const v1::CloseMonthRequest* req,
+                          kentra::anon::v1::PeriodCells* resp) override;
 
  private:
   // Admits the call of `method` and runs `body` on the records as its actor.

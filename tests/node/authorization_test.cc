@@ -49,6 +49,8 @@ const std::map<std::string, std::string>& Policy() {
       {"StaffService.RecordServiceEvent", "yyy--"},
       {"StaffService.ListServiceEvents", "yyyy-"},
       {"StaffService.ListAuditEntries",  "y----"},
+      {"StaffService.GetIndicators",     "yyyy-"},
+      {"StaffService.CloseMonth",        "y----"},
   };
   return *policy;
 }

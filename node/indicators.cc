@@ -1,0 +1,130 @@
+#include "node/indicators.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
+#include "common/anon/ptable.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::node {
+namespace {
+
+using anon::PeriodName;
+
+std::string Member(absl::string_view prefix, absl::string_view scope, absl::string_view cell,
+                   absl::string_view pseudonym) {
+  return absl::StrCat(prefix, scope, "/", cell, std::string(1, '\0'), pseudonym);
+}
+
+}  // namespace
+
+absl::StatusOr<bool> IndicatorCounters::IsClosed(absl::CivilMonth period) const {
+  KENTRA_ASSIGN_OR_RETURN(auto closed, store_->Get(cf_, absl::StrCat("closed/", PeriodName(period))));
+  return closed.has_value();
+}
+
+absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch,
+                                                               const kentra::node::v1::Beneficiary& person,
+                                                               const kentra::node::v1::ServiceEvent& e) {
+  const std::string pseudonym = anon::Pseudonym(keys_, centre_id_, person);
+  const int64_t record_key = anon::RecordKey(keys_, pseudonym);
+  LockTable::Guard guard = person_locks_.Lock({pseudonym});
+
+  const absl::CivilDay day = ToCivilDay(e.service_date());
+  absl::CivilMonth month(day);
+  KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(month));
+  if (closed) month = absl::CivilMonth(TodayAt(clock_->Now()));  // late corrections go to the open month
+  const std::string p = PeriodName(month);
+  const anon::Contribution cells = anon::CellsFor(person, e.service_type(), day);
+  bool changed = false;
+
+  for (const std::string& cell : cells.monthly_persons) {
+    const std::string member = Member("m/", p, cell, pseudonym);
+    KENTRA_ASSIGN_OR_RETURN(auto seen, store_->Get(cf_, member));
+    if (seen) continue;
+    batch.Put(cf_, member, "");
+    batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
+    changed = true;
+  }
+
+  const std::string events = Member("e/", p, cells.monthly_events, pseudonym);
+  KENTRA_ASSIGN_OR_RETURN(auto counted, store_->Get(cf_, events));
+  int so_far = 0;
+  if (counted && !absl::SimpleAtoi(*counted, &so_far)) return absl::DataLossError("unreadable event cap counter");
+  if (so_far < anon::kEventCapPerPerson) {
+    batch.Put(cf_, events, std::to_string(so_far + 1));
+    batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cells.monthly_events), 1, record_key);
+    changed = true;
+  }
+
+  const std::string year = std::to_string(month.year());
+  for (const std::string& cell : cells.year_to_date) {
+    const std::string first = Member("f/", year, cell, pseudonym);
+    KENTRA_ASSIGN_OR_RETURN(auto first_month, store_->Get(cf_, first));
+    if (first_month) {
+      absl::CivilMonth was;
+      if (!anon::ParsePeriod(*first_month, &was)) return absl::DataLossError("unreadable indicator bookkeeping");
+      if (was <= month) continue;
+      // Counted first in a later month: move the person to this earlier one,
+      // unless that later month is final.
+      KENTRA_ASSIGN_OR_RETURN(bool was_closed, IsClosed(was));
+      if (was_closed) continue;
+      batch.AddToCounter(cf_, absl::StrCat("y/", *first_month, "/", cell), -1, -record_key);
+      batch.Put(cf_, absl::StrCat("touched/", *first_month), "");
+    }
+    batch.Put(cf_, first, p);
+    batch.AddToCounter(cf_, absl::StrCat("y/", p, "/", cell), 1, record_key);
+    changed = true;
+  }
+  if (changed) batch.Put(cf_, absl::StrCat("touched/", p), "");
+  return guard;
+}
+
+absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl::CivilMonth period) const {
+  kentra::anon::v1::PeriodCells out;
+  out.set_centre(centre_id_);
+  out.set_period(PeriodName(period));
+  out.set_codebook(anon::kCodebookVersion);
+  KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
+  out.set_closed(closed);
+  auto read = [&](const std::string& key, Counter* sum) -> absl::Status {
+    KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(cf_, key));
+    Counter c;
+    if (!bytes) return absl::OkStatus();
+    if (!DecodeCounter(*bytes, &c)) return absl::DataLossError(absl::StrCat("unreadable counter ", key));
+    sum->count += c.count;
+    sum->key_sum += c.key_sum;
+    return absl::OkStatus();
+  };
+  for (const anon::CellSpec& spec : anon::Codebook()) {
+    Counter total;
+    if (spec.kind == anon::CellKind::kYearToDate) {
+      for (absl::CivilMonth m(period.year(), 1); m <= period; ++m) {
+        KENTRA_RETURN_IF_ERROR(read(absl::StrCat("y/", PeriodName(m), "/", spec.id), &total));
+      }
+    } else {
+      KENTRA_RETURN_IF_ERROR(read(absl::StrCat("c/", out.period(), "/", spec.id), &total));
+    }
+    auto* cell = out.add_cells();
+    cell->set_id(spec.id);
+    const uint64_t cell_key = static_cast<uint64_t>(total.key_sum % anon::kCellKeyModulus + anon::kCellKeyModulus);
+    cell->set_value(anon::Protect(total.count, cell_key));
+  }
+  return out;
+}
+
+absl::Status IndicatorCounters::PutClose(WriteBatch& batch, absl::CivilMonth period) const {
+  const absl::CivilMonth current(TodayAt(clock_->Now()));
+  if (period >= current) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("period: ", PeriodName(period), " is not over yet; only past months can be closed"));
+  }
+  KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
+  if (closed) return absl::FailedPreconditionError(absl::StrCat("period: ", PeriodName(period), " is already closed"));
+  batch.Put(cf_, absl::StrCat("closed/", PeriodName(period)), FormatLocalMinute(clock_->Now()));
+  batch.Put(cf_, absl::StrCat("touched/", PeriodName(period)), "");
+  return absl::OkStatus();
+}
+
+}  // namespace kentra::node

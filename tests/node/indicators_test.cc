@@ -1,0 +1,244 @@
+// The node's indicator counters: what leaves the building equals an independent
+// count of the records, protected by the cell key method; months close for good.
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/escaping.h"
+#include "common/anon/codebook.h"
+#include "common/anon/keys.h"
+#include "common/anon/ptable.h"
+#include "common/storage.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::node {
+namespace {
+
+namespace nv1 = kentra::node::v1;
+namespace tv1 = kentra::type::v1;
+using ::kentra::testing::GrpcStatusIs;
+using ::kentra::testing::SampleBeneficiary;
+using ::kentra::testing::TestNode;
+
+anon::AnonKeys KassandraKeys() {
+  std::ifstream in(::kentra::testing::TestPkiDir() + "/centres/kassandra/federation.secret");
+  std::string hex;
+  in >> hex;
+  return anon::AnonKeys::Derive(absl::HexStringToBytes(hex));
+}
+
+class IndicatorsTest : public ::testing::Test {
+ protected:
+  nv1::Beneficiary Person(int serial, tv1::Gender gender, std::vector<tv1::TargetGroup> groups) {
+    nv1::CreateBeneficiaryRequest r;
+    *r.mutable_beneficiary() = SampleBeneficiary(serial);
+    r.mutable_beneficiary()->set_gender(gender);
+    r.mutable_beneficiary()->clear_target_groups();
+    for (auto g : groups) r.mutable_beneficiary()->add_target_groups(g);
+    nv1::Beneficiary b;
+    EXPECT_TRUE(node_.NewStub()->CreateBeneficiary(node_.Context().get(), r, &b).ok());
+    nv1::OpenCaseRequest open;
+    open.mutable_case_()->set_beneficiary(b.name());
+    open.mutable_case_()->set_assigned_worker("m.papadaki");
+    open.mutable_case_()->add_needs(nv1::NEED_INCOME);
+    nv1::Case c;
+    EXPECT_TRUE(node_.NewStub()->OpenCase(node_.Context().get(), open, &c).ok());
+    cases_[b.name()] = c.name();
+    return b;
+  }
+
+  // Records a service for `b` and notes it for the independent count.
+  void Serve(const nv1::Beneficiary& b, absl::CivilDay day, tv1::ServiceType type) {
+    nv1::RecordServiceEventRequest r;
+    r.set_parent(cases_[b.name()]);
+    *r.mutable_service_event()->mutable_service_date() = ToDateForTest(day);
+    r.mutable_service_event()->set_service_type(type);
+    if (type == tv1::SERVICE_TYPE_COUNSELLING) {
+      r.mutable_service_event()->set_counselling_topic(tv1::COUNSELLING_TOPIC_LEGAL);
+    }
+    if (type == tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT) r.mutable_service_event()->set_programme(tv1::PROGRAMME_KEA);
+    r.mutable_service_event()->set_worker("m.papadaki");
+    nv1::ServiceEvent e;
+    ASSERT_TRUE(node_.NewStub()->RecordServiceEvent(node_.Context().get(), r, &e).ok());
+    events_.push_back({b, day, type});
+  }
+
+  static tv1::Date ToDateForTest(absl::CivilDay d) {
+    tv1::Date out;
+    out.set_year(static_cast<int>(d.year()));
+    out.set_month(d.month());
+    out.set_day(d.day());
+    return out;
+  }
+
+  // The protected cells of `period` computed here from the events recorded,
+  // independently of the node's counters.
+  std::map<std::string, int64_t> Expected(absl::CivilMonth period) {
+    const anon::AnonKeys keys = KassandraKeys();
+    std::map<std::string, anon::CellKind> kinds;
+    for (const auto& spec : anon::Codebook()) kinds[spec.id] = spec.kind;
+    std::map<std::string, std::set<std::string>> persons;  // cell -> pseudonyms
+    std::map<std::string, std::map<std::string, int>> events;  // cell -> pseudonym -> events
+    for (const auto& ev : events_) {
+      const absl::CivilMonth m(ev.day);
+      const bool in_month = m == period;
+      const bool in_year = m.year() == period.year() && m <= period;
+      if (!in_month && !in_year) continue;
+      const std::string p = anon::Pseudonym(keys, "kassandra", ev.person);
+      const auto cells = anon::CellsFor(ev.person, ev.type, ev.day);
+      if (in_month) {
+        for (const auto& c : cells.monthly_persons) persons[c].insert(p);
+        events[cells.monthly_events][p]++;
+      }
+      for (const auto& c : cells.year_to_date) persons[c].insert(p);
+    }
+    std::map<std::string, int64_t> out;
+    for (const auto& [id, kind] : kinds) {
+      int64_t count = 0, key_sum = 0;
+      for (const auto& p : persons[id]) {
+        ++count;
+        key_sum += anon::RecordKey(keys, p);
+      }
+      for (const auto& [p, n] : events[id]) {
+        const int counted = std::min(n, anon::kEventCapPerPerson);
+        count += counted;
+        key_sum += static_cast<int64_t>(counted) * anon::RecordKey(keys, p);
+      }
+      out[id] = anon::Protect(count, static_cast<uint64_t>(key_sum));
+    }
+    return out;
+  }
+
+  std::map<std::string, int64_t> Sent(const std::string& period, const std::string& user = "m.papadaki") {
+    nv1::GetIndicatorsRequest r;
+    r.set_period(period);
+    kentra::anon::v1::PeriodCells cells;
+    grpc::Status s = node_.NewStub()->GetIndicators(node_.Context(user).get(), r, &cells);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(cells.codebook(), "kentra-anon/v1");
+    EXPECT_EQ(cells.cells_size(), static_cast<int>(anon::Codebook().size())) << "every cell, zeros included";
+    std::map<std::string, int64_t> out;
+    for (const auto& c : cells.cells()) out[c.id()] = c.value();
+    return out;
+  }
+
+  struct Event {
+    nv1::Beneficiary person;
+    absl::CivilDay day;
+    tv1::ServiceType type;
+  };
+  TestNode node_;
+  std::map<std::string, std::string> cases_;
+  std::vector<Event> events_;
+};
+
+TEST_F(IndicatorsTest, WhatLeavesEqualsAnIndependentCountProtected) {
+  std::vector<nv1::Beneficiary> people;
+  for (int i = 1; i <= 12; ++i) {
+    people.push_back(Person(i, i % 3 == 0 ? tv1::GENDER_MALE : tv1::GENDER_FEMALE,
+                            i % 4 == 0 ? std::vector<tv1::TargetGroup>{tv1::TARGET_GROUP_ROMA, tv1::TARGET_GROUP_UNEMPLOYED}
+                                       : std::vector<tv1::TargetGroup>{tv1::TARGET_GROUP_KEA_BENEFICIARY}));
+  }
+  for (size_t i = 0; i < people.size(); ++i) {
+    Serve(people[i], absl::CivilDay(2026, 9, 3 + static_cast<int>(i)), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+    if (i % 2 == 0) Serve(people[i], absl::CivilDay(2026, 10, 1 + static_cast<int>(i)), tv1::SERVICE_TYPE_COUNSELLING);
+  }
+  // One person served 12 times in a month: T4 counts at most 10, T1..T3 once.
+  for (int k = 0; k < 12; ++k) Serve(people[0], absl::CivilDay(2026, 10, 20), tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT);
+  for (const char* period : {"2026-09", "2026-10", "2026-11"}) {
+    SCOPED_TRACE(period);
+    absl::CivilMonth m;
+    ASSERT_TRUE(anon::ParsePeriod(period, &m));
+    EXPECT_EQ(Sent(period), Expected(m));
+  }
+  // The cells carry the data (12 people informed in September; 6 Roma cells in October...).
+  EXPECT_GE(Sent("2026-09")["T3.information-linkage"], 9);
+  EXPECT_GE(Sent("2026-10")["T4.benefit-application-support"], 7);
+  EXPECT_LE(Sent("2026-10")["T4.benefit-application-support"], 13) << "capped at 10 per person and month";
+  // The same question always gets the same answer, whoever asks.
+  EXPECT_EQ(Sent("2026-10", "viewer"), Sent("2026-10", "coord"));
+  // No published count is 1 or 2.
+  for (const auto& [id, v] : Sent("2026-10")) {
+    EXPECT_NE(v, 1) << id;
+    EXPECT_NE(v, 2) << id;
+  }
+}
+
+TEST_F(IndicatorsTest, AClosedMonthNeverChangesAndLateEventsCountInTheOpenMonth) {
+  const auto a = Person(1, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_HOMELESS});
+  const auto b = Person(2, tv1::GENDER_MALE, {tv1::TARGET_GROUP_HOMELESS});
+  Serve(a, absl::CivilDay(2026, 10, 5), tv1::SERVICE_TYPE_COUNSELLING);
+  nv1::CloseMonthRequest close;
+  close.set_period("2026-10");
+  kentra::anon::v1::PeriodCells closed;
+  EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context().get(), close, &closed),
+              GrpcStatusIs(grpc::PERMISSION_DENIED, "may not call CloseMonth"));
+  ASSERT_TRUE(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed).ok());
+  EXPECT_TRUE(closed.closed());
+  const auto october = Sent("2026-10");
+  const auto november_before = Sent("2026-11");
+
+  // A late event dated in October counts in November, the open month.
+  Serve(b, absl::CivilDay(2026, 10, 20), tv1::SERVICE_TYPE_COUNSELLING);
+  EXPECT_EQ(Sent("2026-10"), october);
+  EXPECT_NE(Sent("2026-11"), november_before);
+
+  EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed),
+              GrpcStatusIs(grpc::FAILED_PRECONDITION, "already closed"));
+  close.set_period("2026-11");
+  EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed),
+              GrpcStatusIs(grpc::FAILED_PRECONDITION, "is not over yet"));
+  close.set_period("2026-13");
+  EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed),
+              GrpcStatusIs(grpc::INVALID_ARGUMENT, "period: must be a month"));
+  // The counters survive a restart.
+  node_.Restart();
+  node_.ForgetTokens();
+  EXPECT_EQ(Sent("2026-10"), october);
+}
+
+TEST_F(IndicatorsTest, YearToDateCountsAPersonOnceFromTheirFirstMonth) {
+  const auto a = Person(1, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_DISABILITY});
+  Serve(a, absl::CivilDay(2026, 9, 10), tv1::SERVICE_TYPE_COUNSELLING);
+  Serve(a, absl::CivilDay(2026, 11, 2), tv1::SERVICE_TYPE_COUNSELLING);
+  // Recorded late, dated earlier: she now counts from August.
+  Serve(a, absl::CivilDay(2026, 8, 14), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+  for (const char* period : {"2026-07", "2026-08", "2026-09", "2026-10", "2026-11"}) {
+    SCOPED_TRACE(period);
+    absl::CivilMonth m;
+    ASSERT_TRUE(anon::ParsePeriod(period, &m));
+    EXPECT_EQ(Sent(period), Expected(m));
+  }
+}
+
+TEST_F(IndicatorsTest, ConcurrentWritersNeverLoseACount) {
+  std::vector<nv1::Beneficiary> people;
+  for (int i = 1; i <= 8; ++i) people.push_back(Person(i, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_ELDERLY}));
+  const std::string token = node_.Token("m.papadaki");
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < people.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = node_.NewStub();
+      for (int k = 0; k < 5; ++k) {  // bounded
+        nv1::RecordServiceEventRequest r;
+        r.set_parent(cases_[people[i].name()]);
+        *r.mutable_service_event()->mutable_service_date() = ToDateForTest(absl::CivilDay(2026, 11, 1 + k));
+        r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_ROMA_SUPPORT);
+        r.mutable_service_event()->set_worker("m.papadaki");
+        nv1::ServiceEvent e;
+        EXPECT_TRUE(stub->RecordServiceEvent(::kentra::testing::SessionContext(token).get(), r, &e).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& p : people) {
+    for (int k = 0; k < 5; ++k) events_.push_back({p, absl::CivilDay(2026, 11, 1 + k), tv1::SERVICE_TYPE_ROMA_SUPPORT});
+  }
+  EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
+}
+
+}  // namespace
+}  // namespace kentra::node
