@@ -49,7 +49,10 @@ Staff commands (to a centre's node):
   service record --case=ID --type=T --date=YYYY-MM-DD --worker=USER
                  [--programme=P] [--topic=T] [--notes=T] [--confidential]
   service timeline CASE_ID
-  audit list [--resource=NAME] [--actor=NAME] [--all]
+  audit list [--resource=NAME] [--actor=NAME] [--all]     (coordinator)
+Indicators (what the node sends the hub; protected, kentra-anon/v1):
+  indicators show [--month=YYYY-MM]
+  month close YYYY-MM          (coordinator) the month's indicators become final
 Development:
   seed --centre=CONFIG [--scale=1.0] [--seed=1] [--threads=4]
 
@@ -163,6 +166,7 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   const std::string& noun = args.positional()[0];
   absl::Status status = noun == "seed"                ? RunSeed(args, session, err)
                         : IsAccountCommand(noun)      ? RunAccountCommand(noun, args, session)
+                        : IsIndicatorCommand(noun)    ? RunIndicatorCommand(noun, args, session)
                                                       : RunStaffCommand(noun, args, session);
   if (status.ok()) return 0;
   if (IsUsageError(status)) {

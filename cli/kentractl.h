@@ -45,6 +45,10 @@ const std::set<std::string>& CommonOptions();
 // The staff commands (beneficiary, case, service, audit), dispatched on the noun.
 absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSession& session);
 
+// Whether `noun` is an indicator command (indicators, month), and runs one.
+bool IsIndicatorCommand(const std::string& noun);
+absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& session);
+
 // Whether `noun` is an account command (login, logout, passwd, user).
 bool IsAccountCommand(const std::string& noun);
 // The account commands. Passwords are read from the terminal without echo, or

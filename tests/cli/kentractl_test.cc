@@ -122,6 +122,25 @@ TEST_F(KentractlTest, StaffWorkflowEndToEnd) {
   ASSERT_EQ(Run({"case", "reopen", "1", "--note=new need"}), 0);
 }
 
+TEST_F(KentractlTest, IndicatorsShowWhatLeavesAndTheCoordinatorClosesAMonth) {
+  ASSERT_EQ(Run({"beneficiary", "add", "--given=Ελένη", "--family=Οικονόμου", "--birth=1990-01-15",
+                 "--gender=female", "--municipality=Κασσάνδρα", "--amka=15019012341", "--groups=roma"}), 0)
+      << err_.str();
+  ASSERT_EQ(Run({"case", "open", "--beneficiary=1", "--worker=m.papadaki", "--needs=income"}), 0) << err_.str();
+  ASSERT_EQ(Run({"service", "record", "--case=1", "--type=counselling", "--topic=legal", "--date=2026-10-12",
+                 "--worker=m.papadaki"}), 0) << err_.str();
+  ASSERT_EQ(Run({"indicators", "show", "--month=2026-10", "--output=csv"}), 0) << err_.str();
+  EXPECT_EQ(out_.str().rfind("CELL,VALUE\n", 0), 0u) << out_.str();
+  EXPECT_NE(out_.str().find("\nT2.roma,"), std::string::npos);
+  EXPECT_NE(out_.str().find("\nE.EECO15.female,"), std::string::npos);
+  EXPECT_EQ(Run({"month", "close", "2026-10"}), 1) << "a social worker may not close a month";
+  ASSERT_EQ(Run({"login", "--user=coord"}, {kTestPassword}), 0);
+  ASSERT_EQ(Run({"month", "close", "2026-10"}), 0) << err_.str();
+  ASSERT_EQ(Run({"indicators", "show", "--month=2026-10"}), 0);
+  EXPECT_NE(out_.str().find("closed: final"), std::string::npos) << out_.str();
+  EXPECT_EQ(Run({"month", "close", "October"}), 2);
+}
+
 TEST_F(KentractlTest, ServerErrorsExitOneWithTheServersMessage) {
   EXPECT_EQ(Run({"beneficiary", "get", "42"}), 1);
   EXPECT_NE(err_.str().find("NOT_FOUND: name: beneficiaries/42 does not exist"), std::string::npos) << err_.str();
