@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/status.h"
 
 namespace kentra {
 namespace {
@@ -202,6 +204,12 @@ absl::Status ValidateCentreConfig(const CentreConfig& c) {
   if (!in_range(node.lockout_minutes(), 1, 1440)) {
     return Invalid("node.lockout_minutes", "must be 1 to 1440 (0 for the default, 15)");
   }
+  if (!in_range(node.sync_minute_of_day(), 1, 24 * 60 - 1)) {
+    return Invalid("node.sync_minute_of_day", "must be 1 to 1439 (0 for the default, 150 = 02:30)");
+  }
+  if (!in_range(node.sync_jitter_minutes(), 1, 180)) {
+    return Invalid("node.sync_jitter_minutes", "must be 1 to 180 (0 for the default, 30)");
+  }
   if (!in_range(node.peer_failures_per_10_minutes(), 5, 1000)) {
     return Invalid("node.peer_failures_per_10_minutes", "must be 5 to 1000 (0 for the default, 20)");
   }
@@ -213,6 +221,64 @@ absl::StatusOr<CentreConfig> LoadCentreConfig(const std::string& path) {
   absl::Status status = LoadTextProtoFile(path, &config, &ValidateCentreMessage);
   if (!status.ok()) return status;
   return config;
+}
+
+absl::Status ValidateHubMessage(const google::protobuf::Message& m) {
+  const auto& h = static_cast<const kentra::config::v1::HubConfig&>(m);
+  if (h.regions_size() == 0) return Invalid("regions", "list at least one region");
+  std::set<std::string> ids;
+  for (int i = 0; i < h.regions_size(); ++i) {
+    if (!IsValidSlug(h.regions(i).id())) {
+      return Invalid(absl::StrCat("regions[", i, "].id"), "must be 1-64 of [a-z0-9-] starting with a letter");
+    }
+    if (!ids.insert(h.regions(i).id()).second) return Invalid(absl::StrCat("regions[", i, "].id"), "is listed twice");
+  }
+  if (h.centres_dir().empty()) return Invalid("centres_dir", "is required (e.g. \"centres\")");
+  if (h.display_threshold() != 0 && (h.display_threshold() < 5 || h.display_threshold() > 1000)) {
+    return Invalid("display_threshold", "must be 5 to 1000 (0 for the default, 10)");
+  }
+  if (!h.codebook().empty() && h.codebook() != "kentra-anon/v1") {
+    return Invalid("codebook", "this hub knows only \"kentra-anon/v1\"");
+  }
+  if (h.staleness_hours() < 0 || h.staleness_hours() > 24 * 31) {
+    return Invalid("staleness_hours", "must be 1 to 744 (0 for the default, 36)");
+  }
+  if (h.max_request_bytes() < 0 || h.max_request_bytes() > (64 << 20)) {
+    return Invalid("max_request_bytes", "must be at most 64 MiB (0 for the default, 4 MiB)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HubSetup> LoadHubConfig(const std::string& path) {
+  HubSetup setup;
+  KENTRA_RETURN_IF_ERROR(LoadTextProtoFile(path, &setup.hub, &ValidateHubMessage));
+  kentra::config::v1::HubConfig& h = setup.hub;
+  if (h.display_threshold() == 0) h.set_display_threshold(10);
+  if (h.codebook().empty()) h.set_codebook("kentra-anon/v1");
+  if (h.staleness_hours() == 0) h.set_staleness_hours(36);
+  if (h.max_request_bytes() == 0) h.set_max_request_bytes(4 << 20);
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path() / h.centres_dir();
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".textproto") files.push_back(entry.path());
+  }
+  if (ec) return absl::InvalidArgumentError(absl::StrCat(path, ": centres_dir: cannot read ", dir.string()));
+  std::sort(files.begin(), files.end());
+  std::set<std::string> regions;
+  for (const auto& r : h.regions()) regions.insert(r.id());
+  for (const auto& file : files) {
+    KENTRA_ASSIGN_OR_RETURN(CentreConfig c, LoadCentreConfig(file.string()));
+    if (!regions.count(c.region())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.string(), ": region: '", c.region(), "' is not a region of ", path));
+    }
+    for (const auto& other : setup.centres) {
+      if (other.id() == c.id()) return absl::InvalidArgumentError(absl::StrCat(file.string(), ": id: '", c.id(), "' twice"));
+    }
+    setup.centres.push_back(std::move(c));
+  }
+  return setup;
 }
 
 absl::StatusOr<kentra::config::v1::FederationConfig> LoadFederationConfig(const std::string& path) {
@@ -236,6 +302,8 @@ kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {
   if (s.lockout_failures() == 0) s.set_lockout_failures(5);
   if (s.lockout_minutes() == 0) s.set_lockout_minutes(15);
   if (s.peer_failures_per_10_minutes() == 0) s.set_peer_failures_per_10_minutes(20);
+  if (s.sync_minute_of_day() == 0) s.set_sync_minute_of_day(150);
+  if (s.sync_jitter_minutes() == 0) s.set_sync_jitter_minutes(30);
   return s;
 }
 

@@ -5,12 +5,14 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kentra/config/v1/centre.pb.h"
+#include "kentra/config/v1/hub.pb.h"
 #include "kentra/config/v1/federation.pb.h"
 
 namespace kentra {
@@ -33,6 +35,15 @@ absl::StatusOr<kentra::config::v1::CentreConfig> LoadCentreConfig(const std::str
 
 // Loads and validates the federation-wide config (serials must be hex).
 absl::StatusOr<kentra::config::v1::FederationConfig> LoadFederationConfig(const std::string& path);
+
+// The hub's config with defaults filled in, and the centre configs it names.
+struct HubSetup {
+  kentra::config::v1::HubConfig hub;
+  std::vector<kentra::config::v1::CentreConfig> centres;  // sorted by file name
+};
+// Loads and validates the hub config and every centre config in its centres_dir;
+// each centre's region must be one of the hub's regions.
+absl::StatusOr<HubSetup> LoadHubConfig(const std::string& path);
 
 // The revoked serials of `federation`, upper-case.
 std::set<std::string> RevokedSerials(const kentra::config::v1::FederationConfig& federation);

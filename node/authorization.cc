@@ -71,6 +71,8 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "ListAuditEntries", kCoordinatorOnly},
       {"StaffService", "GetIndicators", kReaders},
       {"StaffService", "CloseMonth", kCoordinatorOnly},
+      {"StaffService", "SyncNow", kCoordinatorOnly},
+      {"StaffService", "ListSyncRuns", kCoordinatorOnly},
   };
   return *table;
 }

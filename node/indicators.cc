@@ -1,5 +1,6 @@
 #include "node/indicators.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
@@ -71,13 +72,13 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
       KENTRA_ASSIGN_OR_RETURN(bool was_closed, IsClosed(was));
       if (was_closed) continue;
       batch.AddToCounter(cf_, absl::StrCat("y/", *first_month, "/", cell), -1, -record_key);
-      batch.Put(cf_, absl::StrCat("touched/", *first_month), "");
+      batch.Put(cf_, absl::StrCat("touched/", *first_month), NewMarker());
     }
     batch.Put(cf_, first, p);
     batch.AddToCounter(cf_, absl::StrCat("y/", p, "/", cell), 1, record_key);
     changed = true;
   }
-  if (changed) batch.Put(cf_, absl::StrCat("touched/", p), "");
+  if (changed) batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
   return guard;
 }
 
@@ -123,8 +124,34 @@ absl::Status IndicatorCounters::PutClose(WriteBatch& batch, absl::CivilMonth per
   KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
   if (closed) return absl::FailedPreconditionError(absl::StrCat("period: ", PeriodName(period), " is already closed"));
   batch.Put(cf_, absl::StrCat("closed/", PeriodName(period)), FormatLocalMinute(clock_->Now()));
-  batch.Put(cf_, absl::StrCat("touched/", PeriodName(period)), "");
+  batch.Put(cf_, absl::StrCat("touched/", PeriodName(period)), NewMarker());
   return absl::OkStatus();
+}
+
+std::string IndicatorCounters::NewMarker() const {
+  return absl::StrCat(absl::ToUnixMicros(absl::Now()), "-", markers_.fetch_add(1));
+}
+
+absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::PendingPeriods() const {
+  std::vector<Pending> out;
+  auto it = store_->NewIterator(cf_);
+  for (it->Seek("touched/"); it->Valid() && absl::StartsWith(it->key(), "touched/"); it->Next()) {
+    Pending p;
+    if (!anon::ParsePeriod(std::string(it->key().substr(8)), &p.period)) {
+      return absl::DataLossError("unreadable indicator bookkeeping");
+    }
+    p.marker = std::string(it->value());
+    KENTRA_ASSIGN_OR_RETURN(auto synced, store_->Get(cf_, absl::StrCat("synced/", PeriodName(p.period))));
+    if (!synced || *synced != p.marker) out.push_back(std::move(p));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
+absl::Status IndicatorCounters::MarkSynced(const Pending& pending) {
+  WriteBatch batch;
+  batch.Put(cf_, absl::StrCat("synced/", PeriodName(pending.period)), pending.marker);
+  return store_->Write(batch);
 }
 
 }  // namespace kentra::node

@@ -9,12 +9,17 @@
 //   m/P/<cell>\0p       "": p is counted in monthly cell <cell> of P
 //   e/P/<cell>\0p       events of p counted in T4 cell <cell> of P (capped)
 //   f/YYYY/<cell>\0p    "P": the month p was first counted in year-to-date <cell>
-//   touched/P           "": P changed since the hub last took it
+//   touched/P           a fresh marker each time P changes
+//   synced/P            the marker of P's last push to the hub: P is pending while
+//                       touched/P differs (never deleted, so no change is lost
+//                       to a sync running at the same time)
 //   closed/P            close time: P is final; later events count in the open month
 #ifndef KENTRA_NODE_INDICATORS_H_
 #define KENTRA_NODE_INDICATORS_H_
 
+#include <atomic>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
@@ -43,6 +48,16 @@ class IndicatorCounters {
   // Every cell of month `period`, protected, in codebook order.
   absl::StatusOr<kentra::anon::v1::PeriodCells> Protected(absl::CivilMonth period) const;
 
+  // The months whose cells changed since they were last pushed, oldest first,
+  // each with the marker to record once its push succeeded.
+  struct Pending {
+    absl::CivilMonth period;
+    std::string marker;
+  };
+  absl::StatusOr<std::vector<Pending>> PendingPeriods() const;
+  // Records that `pending` reached the hub.
+  absl::Status MarkSynced(const Pending& pending);
+
   // Whether `period` is closed.
   absl::StatusOr<bool> IsClosed(absl::CivilMonth period) const;
   // Queues the closing of `period`: FAILED_PRECONDITION unless it is over (before
@@ -55,7 +70,11 @@ class IndicatorCounters {
   const Clock* clock_;
   std::string centre_id_;
   anon::AnonKeys keys_;
+  // A marker no other change of this process has used.
+  std::string NewMarker() const;
+
   LockTable person_locks_;
+  mutable std::atomic<uint64_t> markers_{0};
 };
 
 }  // namespace kentra::node

@@ -16,6 +16,7 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT to serve on; port 0
 ABSL_FLAG(std::string, secrets_dir, "",
           "The centre's certificates, keys and secrets (ca.crt, server.crt/key, node.key, federation.secret).");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
+ABSL_FLAG(std::string, hub, "", "The hub to sync with, HOST:PORT (empty: no sync).");
 ABSL_FLAG(bool, insecure, false, "Serve plaintext, without certificates (allowed only on a loopback address).");
 ABSL_FLAG(std::string, bootstrap_coordinator, "",
           "Create (or re-key) this centre's first coordinator with a password read from standard "
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
+  options.hub_address = absl::GetFlag(FLAGS_hub);
   if (!absl::GetFlag(FLAGS_federation).empty()) {
     auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
     if (!federation.ok()) {

@@ -25,6 +25,13 @@ absl::StatusOr<std::string> ReadHexSecret(const std::string& path) {
   return absl::HexStringToBytes(text);
 }
 
+// The channel to the hub: after an outage, reconnect within 30 s at most.
+std::shared_ptr<grpc::Channel> HubChannel(const std::string& address, const TlsIdentity& client) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 30000);
+  return grpc::CreateCustomChannel(address, MakeClientCredentials(client), args);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions& options) {
@@ -59,9 +66,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->accounts_,
                           StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
                                               node->centre_id_, StaffAccounts::LimitsFrom(settings)));
+  if (!options.hub_address.empty()) {
+    if (options.insecure) return absl::FailedPreconditionError("--hub needs the centre's client certificate, not --insecure");
+    KENTRA_ASSIGN_OR_RETURN(TlsIdentity client, LoadTlsIdentity(options.secrets_dir, "client"));
+    node->hub_sync_ = std::make_unique<HubSync>(node->store_.get(), kIndicators, &node->records_->indicators(),
+                                                HubChannel(options.hub_address, client),
+                                                options.clock);
+    if (options.schedule_sync) {
+      node->hub_sync_->StartSchedule(settings.sync_minute_of_day(), absl::Minutes(settings.sync_jitter_minutes()));
+    }
+  }
   node->access_ = std::make_unique<AccessControl>(node->centre_id_, node->verifier_.get(), node->accounts_.get(),
                                                   node->records_.get());
-  node->service_ = std::make_unique<StaffServiceImpl>(node->access_.get());
+  node->service_ = std::make_unique<StaffServiceImpl>(node->access_.get(), node->hub_sync_.get());
   node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
@@ -86,6 +103,7 @@ NodeServer::~NodeServer() {
   account_service_.reset();
   service_.reset();
   access_.reset();
+  hub_sync_.reset();
   accounts_.reset();
   verifier_.reset();
   records_.reset();

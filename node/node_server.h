@@ -16,6 +16,7 @@
 #include "node/access.h"
 #include "node/account_service.h"
 #include "node/accounts.h"
+#include "node/hub_sync.h"
 #include "node/records.h"
 #include "node/staff_service.h"
 
@@ -33,6 +34,11 @@ struct NodeOptions {
   bool insecure = false;
   // Client certificate serials to refuse (from the federation config).
   std::set<std::string> revoked_serials;
+  // The hub to sync with ("HOST:PORT"; empty: none). Needs the secrets dir's
+  // client certificate.
+  std::string hub_address;
+  // Sync on the schedule of the centre's node settings (tests sync on demand).
+  bool schedule_sync = true;
   // The clock of records (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
 };
@@ -54,6 +60,8 @@ class NodeServer {
   const std::string& centre_id() const { return centre_id_; }
   CentreRecords* records() { return records_.get(); }
   StaffAccounts* accounts() { return accounts_.get(); }
+  // The sync with the hub; null without a hub.
+  HubSync* hub_sync() { return hub_sync_.get(); }
   // The node's store, for tests that inspect it.
   Store* store() { return store_.get(); }
   // Stops accepting calls, lets running ones finish for up to `grace`.
@@ -67,6 +75,7 @@ class NodeServer {
   NodeSecrets secrets_;
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<StaffAccounts> accounts_;
+  std::unique_ptr<HubSync> hub_sync_;
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StaffServiceImpl> service_;
   std::unique_ptr<AccountServiceImpl> account_service_;

@@ -1,5 +1,7 @@
 #include "node/staff_service.h"
 
+#include "absl/strings/str_cat.h"
+
 
 namespace kentra::node {
 
@@ -80,6 +82,20 @@ grpc::Status StaffServiceImpl::GetIndicators(grpc::ServerContext* ctx, const v1:
 grpc::Status StaffServiceImpl::CloseMonth(grpc::ServerContext* ctx, const v1::CloseMonthRequest* req,
                                           kentra::anon::v1::PeriodCells* resp) {
   return Serve(ctx, "CloseMonth", resp, [&](const Actor& actor) { return records_->CloseMonth(actor, req->period()); });
+}
+
+grpc::Status StaffServiceImpl::SyncNow(grpc::ServerContext* ctx, const v1::SyncNowRequest*, v1::SyncRun* resp) {
+  return Serve(ctx, "SyncNow", resp, [&](const Actor& actor) -> absl::StatusOr<v1::SyncRun> {
+    if (hub_sync_ == nullptr) return absl::UnavailableError("this node has no hub configured (--hub)");
+    return hub_sync_->RunOnce(absl::StrCat("kentractl by ", actor.name));
+  });
+}
+grpc::Status StaffServiceImpl::ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
+                                            v1::ListSyncRunsResponse* resp) {
+  return Serve(ctx, "ListSyncRuns", resp, [&](const Actor&) -> absl::StatusOr<v1::ListSyncRunsResponse> {
+    if (hub_sync_ == nullptr) return absl::UnavailableError("this node has no hub configured (--hub)");
+    return hub_sync_->ListRuns(*req);
+  });
 }
 
 }  // namespace kentra::node

@@ -6,13 +6,16 @@
 
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 #include "node/access.h"
+#include "node/hub_sync.h"
 
 namespace kentra::node {
 
 class StaffServiceImpl final : public v1::StaffService::Service {
  public:
   // `access` is not owned and must outlive the service.
-  explicit StaffServiceImpl(AccessControl* access) : access_(access), records_(access->records()) {}
+  // `hub_sync` may be null (no hub configured).
+  StaffServiceImpl(AccessControl* access, HubSync* hub_sync)
+      : access_(access), records_(access->records()), hub_sync_(hub_sync) {}
 
   grpc::Status CreateBeneficiary(grpc::ServerContext* ctx, const v1::CreateBeneficiaryRequest* req,
                                  v1::Beneficiary* resp) override;
@@ -42,6 +45,9 @@ class StaffServiceImpl final : public v1::StaffService::Service {
                              kentra::anon::v1::PeriodCells* resp) override;
   grpc::Status CloseMonth(grpc::ServerContext* ctx, const v1::CloseMonthRequest* req,
                           kentra::anon::v1::PeriodCells* resp) override;
+  grpc::Status SyncNow(grpc::ServerContext* ctx, const v1::SyncNowRequest* req, v1::SyncRun* resp) override;
+  grpc::Status ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
+                            v1::ListSyncRunsResponse* resp) override;
 
  private:
   // Admits the call of `method` and runs `body` on the records as its actor.
@@ -50,6 +56,7 @@ class StaffServiceImpl final : public v1::StaffService::Service {
 
   AccessControl* access_;
   CentreRecords* records_;
+  HubSync* hub_sync_;
 };
 
 }  // namespace kentra::node

@@ -25,6 +25,11 @@ TEST(ConfigTest, EveryFileUnderConfigsParses) {
       ++centres;
     } else if (entry.path().filename() == "federation.textproto") {
       EXPECT_OK(LoadFederationConfig(entry.path().string()));
+    } else if (entry.path().filename() == "hub.textproto") {
+      auto hub = LoadHubConfig(entry.path().string());
+      ASSERT_OK(hub);
+      EXPECT_EQ(hub->centres.size(), 5u);
+      EXPECT_EQ(hub->hub.display_threshold(), 10);
     } else {
       ADD_FAILURE() << entry.path() << " is a config no loader knows";
     }

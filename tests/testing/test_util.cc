@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -84,6 +86,26 @@ std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token) {
   return ctx;
 }
 
+grpc::Status CallUnaryGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                              const std::string& body, const std::string& token) {
+  grpc::GenericStub stub(channel);
+  grpc::Slice slice(body);
+  grpc::ByteBuffer request(&slice, 1), response;
+  auto ctx = SessionContext(token);
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(ctx.get(), path, request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  EXPECT_TRUE(cq.Next(&tag, &ok));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
 void BootstrapForTests(const std::string& centre_id, const std::string& data_dir, const std::string& user) {
   kentra::node::NodeOptions options;
   options.centre = CentreConfig(centre_id);
@@ -92,8 +114,8 @@ void BootstrapForTests(const std::string& centre_id, const std::string& data_dir
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
-TestNode::TestNode(const std::string& centre_id, absl::Time start)
-    : clock_(start), centre_(CentreConfig(centre_id)) {
+TestNode::TestNode(const std::string& centre_id, absl::Time start, std::string hub_address)
+    : clock_(start), hub_address_(std::move(hub_address)), centre_(CentreConfig(centre_id)) {
   centre_.mutable_node()->set_password_hashing(kentra::config::v1::PASSWORD_HASHING_MINIMUM_FOR_TESTS);
   Start();
   if (server_ == nullptr) return;
@@ -121,6 +143,8 @@ void TestNode::Start() {
   revoked >> serial;
   options.revoked_serials = {serial};
   options.clock = &clock_;
+  options.hub_address = hub_address_;
+  options.schedule_sync = false;
   auto server = kentra::node::NodeServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
   if (server.ok()) server_ = *std::move(server);
@@ -184,6 +208,34 @@ std::string TestNode::FingerprintWithoutAudit() const {
     }
   }
   return Digest(all);
+}
+
+TestHub::TestHub(absl::Time start) : clock_(start) { Start("127.0.0.1:0"); }
+
+TestHub::~TestHub() = default;
+
+void TestHub::Start(const std::string& listen) {
+  auto setup = LoadHubConfig(SourceDir() + "/configs/hub.textproto");
+  EXPECT_TRUE(setup.ok()) << setup.status();
+  kentra::hub::HubOptions options;
+  if (setup.ok()) options.setup = *std::move(setup);
+  options.data_dir = dir_.path() + "/hub";
+  options.listen_address = listen;
+  options.secrets_dir = TestPkiDir() + "/hub";
+  options.clock = &clock_;
+  auto server = kentra::hub::HubServer::Start(std::move(options));
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (server.ok()) server_ = *std::move(server);
+}
+
+void TestHub::Restart() {
+  const std::string listen = address();
+  server_.reset();
+  Start(listen);
+}
+
+std::shared_ptr<grpc::Channel> TestHub::Channel(const std::string& identity) const {
+  return grpc::CreateChannel(address(), TestCredentials(identity));
 }
 
 kentra::node::v1::Beneficiary SampleBeneficiary(int serial) {

@@ -13,9 +13,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "kentra/node/v1/account_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
+#include "hub/hub_server.h"
 #include "node/node_server.h"
 
 namespace kentra::testing {
@@ -72,6 +74,11 @@ std::string LogIn(int port, const std::string& identity, const std::string& user
                   const std::string& password = kTestPassword);
 // A client context with a 10 s deadline carrying session `token` (none if empty).
 std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token);
+// Calls unary method `path` ("/pkg.Service/Method") on `channel` with the
+// serialized `body` and session `token` (none if empty), whatever its types.
+grpc::Status CallUnaryGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                              const std::string& body, const std::string& token = "");
+
 // Gives a stopped node's data dir the coordinator `user` (password kTestPassword).
 void BootstrapForTests(const std::string& centre_id, const std::string& data_dir, const std::string& user = "coord");
 
@@ -81,9 +88,11 @@ void BootstrapForTests(const std::string& centre_id, const std::string& data_dir
 // "viewer", all with kTestPassword; password hashing at the minimum cost.
 class TestNode {
  public:
+  // With a `hub_address`, the node syncs with that hub on demand (never on a schedule).
   explicit TestNode(const std::string& centre_id = "kassandra",
                     absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0),
-                                                       absl::UTCTimeZone()));
+                                                       absl::UTCTimeZone()),
+                    std::string hub_address = "");
   ~TestNode();
 
   // A stub on a fresh channel, presenting `identity` from the test PKI (default:
@@ -116,8 +125,30 @@ class TestNode {
   // Per user, the session token and when it was issued (by the fake clock).
   std::map<std::string, std::pair<std::string, absl::Time>> tokens_;
   FakeClock clock_;
+  std::string hub_address_;
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
+};
+
+// A kentra-hub serving mTLS on 127.0.0.1:0 in this process with configs/hub.textproto
+// (the five centres), the test PKI's hub certificate and its own temp store.
+class TestHub {
+ public:
+  explicit TestHub(absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()));
+  ~TestHub();
+  std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
+  // A channel presenting `identity` from the test PKI (e.g. "authorities/peloponnese").
+  std::shared_ptr<grpc::Channel> Channel(const std::string& identity) const;
+  // Stops the hub and starts it again on the same data dir and port.
+  void Restart();
+  kentra::hub::HubServer& server() { return *server_; }
+  FakeClock& clock() { return clock_; }
+
+ private:
+  void Start(const std::string& listen);
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<kentra::hub::HubServer> server_;
 };
 
 // A valid beneficiary for tests (ΑΜΚΑ derived from `serial`).

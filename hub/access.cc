@@ -1,0 +1,45 @@
+#include "hub/access.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+
+namespace kentra::hub {
+namespace {
+
+constexpr uint32_t Bit(Principal::Kind k) { return 1u << static_cast<int>(k); }
+
+}  // namespace
+
+const std::vector<HubMethodRule>& HubAuthorizationTable() {
+  static const auto* table = new std::vector<HubMethodRule>{
+      {"SyncService", "PushPeriod", Bit(Principal::Kind::kCentre)},
+      {"SyncService", "FinishSync", Bit(Principal::Kind::kCentre)},
+      {"StatsService", "QueryIndicators", Bit(Principal::Kind::kAuthority)},
+      {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
+      {"AdminService", "ListCentres", Bit(Principal::Kind::kOperator)},
+  };
+  return *table;
+}
+
+absl::Status AuthorizeHubCall(absl::string_view service, absl::string_view method, const Principal& caller) {
+  for (const HubMethodRule& rule : HubAuthorizationTable()) {
+    if (rule.service != service || rule.method != method) continue;
+    if ((rule.allowed & Bit(caller.kind)) != 0) return absl::OkStatus();
+    return absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " may not call ", method));
+  }
+  return absl::PermissionDeniedError(absl::StrCat(service, ".", method, " is not in the hub's authorization table"));
+}
+
+absl::StatusOr<Principal> HubAccess::Admit(grpc::ServerContext* ctx, absl::string_view service,
+                                           absl::string_view method) const {
+  absl::StatusOr<Principal> principal = verifier_->Verify(*ctx->auth_context());
+  absl::Status refusal = principal.ok() ? AuthorizeHubCall(service, method, *principal) : principal.status();
+  if (refusal.ok()) return principal;
+  std::fprintf(stderr, "kentra-hub: refused %.*s.%.*s from %s (%s): %s\n", static_cast<int>(service.size()),
+               service.data(), static_cast<int>(method.size()), method.data(), ctx->peer().c_str(),
+               principal.ok() ? principal->ToString().c_str() : "unauthenticated", refusal.ToString().c_str());
+  return refusal;
+}
+
+}  // namespace kentra::hub

@@ -1,0 +1,48 @@
+// Who may call what on the hub, and the door every hub RPC goes through: the
+// caller's identity comes from its verified certificate only; one table says which
+// kinds of caller each method allows; every refusal is logged.
+#ifndef KENTRA_HUB_ACCESS_H_
+#define KENTRA_HUB_ACCESS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "common/identity.h"
+#include "common/tls.h"
+
+namespace kentra::hub {
+
+// One row of the hub's table: which principal kinds may call service.method
+// (bit 1 << Principal::Kind).
+struct HubMethodRule {
+  absl::string_view service;
+  absl::string_view method;
+  uint32_t allowed;
+};
+const std::vector<HubMethodRule>& HubAuthorizationTable();
+
+// OK if `caller`'s kind may call `service`.`method`, else PERMISSION_DENIED (also
+// for a method the table does not list).
+absl::Status AuthorizeHubCall(absl::string_view service, absl::string_view method, const Principal& caller);
+
+class HubAccess {
+ public:
+  // `verifier` is not owned and must outlive this. The hub has no plaintext mode:
+  // every caller's identity is a verified certificate.
+  explicit HubAccess(const PeerVerifier* verifier) : verifier_(verifier) {}
+
+  // The verified caller of `service`.`method`, or the refusal (logged):
+  // UNAUTHENTICATED or PERMISSION_DENIED.
+  absl::StatusOr<Principal> Admit(grpc::ServerContext* ctx, absl::string_view service,
+                                  absl::string_view method) const;
+
+ private:
+  const PeerVerifier* verifier_;
+};
+
+}  // namespace kentra::hub
+
+#endif  // KENTRA_HUB_ACCESS_H_

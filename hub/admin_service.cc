@@ -1,0 +1,44 @@
+#include "hub/admin_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::hub {
+
+grpc::Status AdminServiceImpl::ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
+                                           v1::ListCentresResponse* resp) {
+  auto caller = access_->Admit(ctx, "AdminService", "ListCentres");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (req->page_size() < 0 || req->page_size() > 1000) {
+    return ToGrpcStatus(absl::InvalidArgumentError("page_size: must be 0 to 1000"));
+  }
+  const int page_size = req->page_size() == 0 ? 100 : req->page_size();
+  const absl::Time now = clock_->Now();
+  const absl::Duration stale_after = absl::Hours(registry_->hub().staleness_hours());
+  for (const auto* c : registry_->All()) {
+    if (!req->page_token().empty() && c->id() <= req->page_token()) continue;
+    if (resp->centres_size() == page_size) {
+      resp->set_next_page_token(resp->centres(page_size - 1).centre());
+      break;
+    }
+    v1::CentreStatus* status = resp->add_centres();
+    status->set_centre(c->id());
+    status->set_region(c->region());
+    status->set_name_el(c->name().el());
+    auto last = store_->LastSync(c->id());
+    auto held = store_->PeriodsHeld(c->id());
+    if (!last.ok() || !held.ok()) return ToGrpcStatus(!last.ok() ? last.status() : held.status());
+    status->set_periods_held(*held);
+    if (*last) {
+      const absl::Time when = absl::FromUnixMicros((*last)->finish_time_micros());
+      *status->mutable_last_sync_time() = ToTimestamp(when);
+      status->set_stale(now - when > stale_after);
+    } else {
+      status->set_stale(true);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace kentra::hub

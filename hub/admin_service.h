@@ -1,0 +1,33 @@
+// The hub's AdminService, for the federation operator: every centre's last sync,
+// with the stale ones flagged.
+#ifndef KENTRA_HUB_ADMIN_SERVICE_H_
+#define KENTRA_HUB_ADMIN_SERVICE_H_
+
+#include "common/clock.h"
+#include "hub/access.h"
+#include "hub/centre_registry.h"
+#include "hub/indicator_store.h"
+#include "kentra/hub/v1/admin_service.grpc.pb.h"
+
+namespace kentra::hub {
+
+class AdminServiceImpl final : public v1::AdminService::Service {
+ public:
+  // None is owned.
+  AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const CentreRegistry* registry,
+                   const Clock* clock)
+      : access_(access), store_(store), registry_(registry), clock_(clock) {}
+
+  grpc::Status ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
+                           v1::ListCentresResponse* resp) override;
+
+ private:
+  const HubAccess* access_;
+  const IndicatorStore* store_;
+  const CentreRegistry* registry_;
+  const Clock* clock_;
+};
+
+}  // namespace kentra::hub
+
+#endif  // KENTRA_HUB_ADMIN_SERVICE_H_

@@ -1,0 +1,93 @@
+#include "hub/indicator_store.h"
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace kentra::hub {
+namespace {
+
+enum Cf : int { kCells = 0, kSyncs };
+
+std::string CellsKey(absl::string_view centre, absl::string_view period) {
+  return absl::StrCat(centre, "/", period);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IndicatorStore>> IndicatorStore::Open(const std::string& dir, const Clock* clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ", dir, ": ", ec.message()));
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"cells", "syncs"}));
+  return std::unique_ptr<IndicatorStore>(new IndicatorStore(std::move(store), clock));
+}
+
+absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::PeriodCells& cells) {
+  const std::string key = CellsKey(cells.centre(), cells.period());
+  auto guard = locks_.Lock({key});
+  KENTRA_ASSIGN_OR_RETURN(auto held, Get(cells.centre(), cells.period()));
+  const std::string bytes = cells.SerializeAsString();
+  if (held) {
+    if (held->SerializeAsString() == bytes) return false;
+    if (held->closed()) {
+      return absl::FailedPreconditionError(absl::StrCat(cells.centre(), " ", cells.period(),
+                                                        " is closed on the hub; a closed month never changes"));
+    }
+  }
+  WriteBatch batch;
+  batch.Put(kCells, key, bytes);
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return true;
+}
+
+absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> IndicatorStore::Get(absl::string_view centre,
+                                                                                  absl::string_view period) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(kCells, CellsKey(centre, period)));
+  if (!bytes) return std::optional<kentra::anon::v1::PeriodCells>();
+  kentra::anon::v1::PeriodCells cells;
+  if (!cells.ParseFromString(*bytes)) return absl::DataLossError("stored cells cannot be read");
+  return std::optional<kentra::anon::v1::PeriodCells>(std::move(cells));
+}
+
+absl::StatusOr<int> IndicatorStore::PeriodsHeld(absl::string_view centre) const {
+  const std::string prefix = absl::StrCat(centre, "/");
+  auto it = store_->NewIterator(kCells);
+  int n = 0;
+  for (it->Seek(prefix); it->Valid() && absl::StartsWith(it->key(), prefix); it->Next()) ++n;
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return n;
+}
+
+absl::StatusOr<absl::Time> IndicatorStore::RecordSync(absl::string_view centre, absl::string_view sync_id,
+                                                      int periods_pushed) {
+  const absl::Time now = clock_->Now();
+  kentra::storage::v1::HubSyncRecord record;
+  record.set_finish_time_micros(absl::ToUnixMicros(now));
+  record.set_sync_id(std::string(sync_id));
+  record.set_periods_pushed(periods_pushed);
+  WriteBatch batch;
+  batch.Put(kSyncs, centre, record.SerializeAsString());
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return now;
+}
+
+absl::StatusOr<std::optional<kentra::storage::v1::HubSyncRecord>> IndicatorStore::LastSync(
+    absl::string_view centre) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(kSyncs, centre));
+  if (!bytes) return std::optional<kentra::storage::v1::HubSyncRecord>();
+  kentra::storage::v1::HubSyncRecord record;
+  if (!record.ParseFromString(*bytes)) return absl::DataLossError("a stored sync record cannot be read");
+  return std::optional<kentra::storage::v1::HubSyncRecord>(std::move(record));
+}
+
+std::string IndicatorStore::Fingerprint() const {
+  std::string all;
+  auto it = store_->NewIterator(kCells);
+  for (it->Seek(""); it->Valid(); it->Next()) absl::StrAppend(&all, it->key(), "=", it->value(), ";");
+  return all;
+}
+
+}  // namespace kentra::hub

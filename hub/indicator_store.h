@@ -1,0 +1,51 @@
+// IndicatorStore: what the hub holds, in RocksDB: each centre's protected cells per
+// month (replaced whole by each push, never added to) and each centre's last
+// successful sync. It never holds anything about a person. Thread-safe.
+#ifndef KENTRA_HUB_INDICATOR_STORE_H_
+#define KENTRA_HUB_INDICATOR_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/lock_table.h"
+#include "common/storage.h"
+#include "kentra/anon/v1/indicators.pb.h"
+#include "kentra/storage/v1/records.pb.h"
+
+namespace kentra::hub {
+
+class IndicatorStore {
+ public:
+  // Opens (creating) the hub's database in `dir`. `clock` is not owned.
+  static absl::StatusOr<std::unique_ptr<IndicatorStore>> Open(const std::string& dir, const Clock* clock);
+
+  // Replaces the cells of (cells.centre, cells.period) atomically. Returns whether
+  // anything changed. FAILED_PRECONDITION if the month is held closed with other
+  // values: a closed month never changes.
+  absl::StatusOr<bool> ReplacePeriod(const kentra::anon::v1::PeriodCells& cells);
+  // The cells of one centre and month, if held.
+  absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> Get(absl::string_view centre,
+                                                                   absl::string_view period) const;
+  // How many months the hub holds for `centre`.
+  absl::StatusOr<int> PeriodsHeld(absl::string_view centre) const;
+
+  // Records a finished sync of `centre`; returns when.
+  absl::StatusOr<absl::Time> RecordSync(absl::string_view centre, absl::string_view sync_id, int periods_pushed);
+  absl::StatusOr<std::optional<kentra::storage::v1::HubSyncRecord>> LastSync(absl::string_view centre) const;
+
+  // Every cell held, as one string, for tests that compare what two hubs hold.
+  std::string Fingerprint() const;
+
+ private:
+  IndicatorStore(std::unique_ptr<Store> store, const Clock* clock) : store_(std::move(store)), clock_(clock) {}
+  std::unique_ptr<Store> store_;
+  const Clock* clock_;
+  LockTable locks_;
+};
+
+}  // namespace kentra::hub
+
+#endif  // KENTRA_HUB_INDICATOR_STORE_H_

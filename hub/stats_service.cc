@@ -1,0 +1,206 @@
+#include "hub/stats_service.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/anon/codebook.h"
+#include "common/status.h"
+
+namespace kentra::hub {
+namespace {
+
+constexpr int kMaxMonths = 36;
+
+// What may be published of `sum`: itself, or only that it is below `k`.
+v1::Value Published(int64_t sum, int k) {
+  v1::Value v;
+  if (sum < k) {
+    v.set_below_threshold(true);
+  } else {
+    v.set_count(sum);
+  }
+  return v;
+}
+
+// Adds each value's share of its column total where both reach the threshold.
+void AddPercent(v1::Value* v, int64_t value, int64_t column_total, int k) {
+  if (value >= k && column_total >= k) v->set_percent(100.0 * static_cast<double>(value) / static_cast<double>(column_total));
+}
+
+absl::StatusOr<std::string> Prefix(v1::Breakdown b) {
+  switch (b) {
+    case v1::BREAKDOWN_GENDER_AGE: return std::string("T1.");
+    case v1::BREAKDOWN_TARGET_GROUP: return std::string("T2.");
+    case v1::BREAKDOWN_SERVICE_PERSONS: return std::string("T3.");
+    case v1::BREAKDOWN_SERVICE_EVENTS: return std::string("T4.");
+    default: return absl::InvalidArgumentError("breakdown: choose one of the BREAKDOWN_ values");
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, absl::string_view requested) const {
+  if (!requested.empty() && requested != caller.id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(caller.ToString(), " may see only its own region, not '", requested.substr(0, 64), "'"));
+  }
+  return caller.id;
+}
+
+absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres, const std::string& period,
+                                        const std::vector<size_t>& positions, std::vector<int64_t>* sums) const {
+  for (const std::string& centre : centres) {
+    KENTRA_ASSIGN_OR_RETURN(auto cells, store_->Get(centre, period));
+    if (!cells) continue;  // not synced for that month: nothing to add
+    for (size_t i = 0; i < positions.size(); ++i) {
+      // Stored cells were checked against the codebook: position i is cell i.
+      if (positions[i] < static_cast<size_t>(cells->cells_size())) {
+        (*sums)[i] += cells->cells(static_cast<int>(positions[i])).value();
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& caller,
+                                                           const v1::QueryIndicatorsRequest& req) const {
+  KENTRA_ASSIGN_OR_RETURN(std::string region, RegionOf(caller, req.region()));
+  std::vector<std::string> centres;
+  if (req.centres().empty()) {
+    for (const auto* c : registry_->CentresOf(region)) centres.push_back(c->id());
+  }
+  for (const std::string& id : req.centres()) {
+    const auto* c = registry_->Centre(id);
+    if (c == nullptr || c->region() != region) {
+      return absl::PermissionDeniedError(absl::StrCat("centres: '", id.substr(0, 64), "' is not a centre of ", region));
+    }
+    centres.push_back(id);
+  }
+  absl::CivilMonth start, end;
+  if (!anon::ParsePeriod(req.start_period(), &start)) return absl::InvalidArgumentError("start_period: must be YYYY-MM");
+  if (!anon::ParsePeriod(req.end_period(), &end)) return absl::InvalidArgumentError("end_period: must be YYYY-MM");
+  if (end < start) return absl::InvalidArgumentError("end_period: is before start_period");
+  if (end - start >= kMaxMonths) {
+    return absl::InvalidArgumentError(absl::StrCat("end_period: a table covers at most ", kMaxMonths, " months"));
+  }
+  KENTRA_ASSIGN_OR_RETURN(std::string prefix, Prefix(req.breakdown()));
+  const int k = registry_->hub().display_threshold();
+
+  v1::IndicatorTable table;
+  table.set_region(region);
+  for (const auto& c : centres) table.add_centres(c);
+  table.set_threshold(k);
+  std::vector<std::string> months;
+  for (absl::CivilMonth m = start; m <= end; ++m) {
+    months.push_back(anon::PeriodName(m));
+    table.add_columns(months.back());
+  }
+  // sums[row][column], from protected cells only.
+  std::vector<std::string> rows;
+  std::vector<size_t> positions;
+  for (size_t i = 0; i < anon::Codebook().size(); ++i) {
+    if (!absl::StartsWith(anon::Codebook()[i].id, prefix)) continue;
+    rows.push_back(anon::Codebook()[i].id);
+    positions.push_back(i);
+  }
+  std::vector<std::vector<int64_t>> sums(rows.size(), std::vector<int64_t>(months.size(), 0));
+  std::vector<int64_t> column_totals(months.size(), 0);
+  int64_t grand_total = 0;
+  for (size_t m = 0; m < months.size(); ++m) {
+    std::vector<int64_t> column(rows.size(), 0);
+    KENTRA_RETURN_IF_ERROR(AddCells(centres, months[m], positions, &column));
+    for (size_t r = 0; r < rows.size(); ++r) {
+      sums[r][m] = column[r];
+      column_totals[m] += column[r];
+      grand_total += column[r];
+    }
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    v1::Row* row = table.add_rows();
+    row->set_label(absl::StrReplaceAll(rows[r].substr(prefix.size()), {{".", " "}}));
+    int64_t row_total = 0;
+    for (size_t m = 0; m < months.size(); ++m) {
+      v1::Value* v = row->add_values();
+      *v = Published(sums[r][m], k);
+      AddPercent(v, sums[r][m], column_totals[m], k);
+      row_total += sums[r][m];
+    }
+    *row->mutable_total() = Published(row_total, k);
+    AddPercent(row->mutable_total(), row_total, grand_total, k);
+  }
+  v1::Row* totals = table.mutable_totals();
+  totals->set_label("total");
+  for (int64_t t : column_totals) *totals->add_values() = Published(t, k);
+  *totals->mutable_total() = Published(grand_total, k);
+  table.set_note(absl::StrCat(
+      "Sums of the centres' protected counts: each centre's count carries stable noise of at most 3 "
+      "(cell key method), so small differences mean nothing. Values under ",
+      k, " are shown as <", k, ". ",
+      req.breakdown() == v1::BREAKDOWN_SERVICE_EVENTS ? "Counts are service events."
+                                                      : "Counts are persons per month; totals over months are person-months."));
+  return table;
+}
+
+absl::StatusOr<v1::EsfReport> StatsServiceImpl::Esf(const Principal& caller, const v1::GetEsfReportRequest& req) const {
+  KENTRA_ASSIGN_OR_RETURN(std::string region, RegionOf(caller, req.region()));
+  if (req.mis_code().empty() || req.mis_code().size() > 32) return absl::InvalidArgumentError("mis_code: is required");
+  absl::CivilMonth end;
+  if (!anon::ParsePeriod(req.period(), &end)) return absl::InvalidArgumentError("period: must be YYYY-MM");
+  v1::EsfReport report;
+  std::vector<std::string> centres;
+  for (const auto* c : registry_->CentresOf(region)) {
+    if (c->operation().mis_code() != req.mis_code()) continue;
+    centres.push_back(c->id());
+    report.add_centres(c->id());
+    report.set_title(c->operation().title_el());
+  }
+  if (centres.empty()) {
+    return absl::NotFoundError(absl::StrCat("mis_code: no centre of ", region, " runs operation ", req.mis_code()));
+  }
+  const int k = registry_->hub().display_threshold();
+  report.set_mis_code(req.mis_code());
+  report.set_start_period(anon::PeriodName(absl::CivilMonth(end.year(), 1)));
+  report.set_end_period(anon::PeriodName(end));
+  report.set_threshold(k);
+  for (const auto& indicator : anon::EsfIndicators()) {
+    v1::EsfRow* row = report.add_rows();
+    row->set_code(indicator.code);
+    row->set_title(indicator.title);
+    std::vector<size_t> positions;
+    for (const char* gender : {"female", "male", "non-binary"}) {
+      const std::string id = absl::StrCat("E.", indicator.code, ".", gender);
+      for (size_t i = 0; i < anon::Codebook().size(); ++i) {
+        if (anon::Codebook()[i].id == id) positions.push_back(i);
+      }
+    }
+    std::vector<int64_t> sums(positions.size(), 0);
+    KENTRA_RETURN_IF_ERROR(AddCells(centres, report.end_period(), positions, &sums));
+    *row->mutable_female() = Published(sums[0], k);
+    *row->mutable_male() = Published(sums[1], k);
+    *row->mutable_non_binary() = Published(sums[2], k);
+    *row->mutable_total() = Published(sums[0] + sums[1] + sums[2], k);
+  }
+  return report;
+}
+
+grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v1::QueryIndicatorsRequest* req,
+                                               v1::IndicatorTable* resp) {
+  auto caller = access_->Admit(ctx, "StatsService", "QueryIndicators");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto table = Query(*caller, *req);
+  if (!table.ok()) return ToGrpcStatus(table.status());
+  *resp = *std::move(table);
+  return grpc::Status::OK;
+}
+
+grpc::Status StatsServiceImpl::GetEsfReport(grpc::ServerContext* ctx, const v1::GetEsfReportRequest* req,
+                                            v1::EsfReport* resp) {
+  auto caller = access_->Admit(ctx, "StatsService", "GetEsfReport");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto report = Esf(*caller, *req);
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  *resp = *std::move(report);
+  return grpc::Status::OK;
+}
+
+}  // namespace kentra::hub

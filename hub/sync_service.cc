@@ -1,0 +1,100 @@
+#include "hub/sync_service.h"
+
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::hub {
+namespace {
+
+constexpr int64_t kMaxCellValue = 10'000'000;
+
+absl::Status ValidateRunId(absl::string_view id, absl::string_view field) {
+  const bool ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return ok ? absl::OkStatus() : absl::InvalidArgumentError(absl::StrCat(field, ": must be 1 to 64 of [A-Za-z0-9_-]"));
+}
+
+}  // namespace
+
+absl::Status ValidatePeriodCells(const kentra::anon::v1::PeriodCells& cells, absl::Time now) {
+  if (cells.codebook() != anon::kCodebookVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("cells.codebook: this hub reads ", anon::kCodebookVersion));
+  }
+  absl::CivilMonth month;
+  if (!anon::ParsePeriod(cells.period(), &month)) {
+    return absl::InvalidArgumentError("cells.period: must be a month as YYYY-MM, 2016 or later");
+  }
+  if (month > absl::CivilMonth(TodayAt(now))) return absl::InvalidArgumentError("cells.period: is in the future");
+  const auto& codebook = anon::Codebook();
+  if (cells.cells_size() != static_cast<int>(codebook.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cells.cells: must hold the ", codebook.size(), " cells of the codebook, zeros included"));
+  }
+  for (int i = 0; i < cells.cells_size(); ++i) {
+    const auto& c = cells.cells(i);
+    const std::string field = absl::StrCat("cells.cells[", i, "]");
+    if (c.id() != codebook[static_cast<size_t>(i)].id) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".id: expected ", codebook[static_cast<size_t>(i)].id));
+    }
+    if (c.value() < 0 || c.value() > kMaxCellValue) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".value: must be 0 to ", kMaxCellValue));
+    }
+    if (c.value() == 1 || c.value() == 2) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".value: ", c.value(),
+                                                     " cannot be a protected count; nodes never send 1 or 2"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SyncServiceImpl::CallingCentre(grpc::ServerContext* ctx, absl::string_view method) const {
+  KENTRA_ASSIGN_OR_RETURN(Principal caller, access_->Admit(ctx, "SyncService", method));
+  if (registry_->Centre(caller.id) == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " is not a centre of this federation"));
+  }
+  return caller.id;
+}
+
+grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::PushPeriodRequest* req,
+                                         v1::PushPeriodResponse* resp) {
+  auto centre = CallingCentre(ctx, "PushPeriod");
+  if (!centre.ok()) return ToGrpcStatus(centre.status());
+  if (req->cells().centre() != *centre) {
+    std::fprintf(stderr, "kentra-hub: refused PushPeriod: centre/%s sent cells of '%s'\n", centre->c_str(),
+                 req->cells().centre().substr(0, 64).c_str());
+    return ToGrpcStatus(absl::PermissionDeniedError(
+        absl::StrCat("cells.centre: centre/", *centre, " may push only its own cells")));
+  }
+  absl::Status valid = ValidateRunId(req->batch_id(), "batch_id");
+  if (valid.ok()) valid = ValidatePeriodCells(req->cells(), clock_->Now());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  auto changed = store_->ReplacePeriod(req->cells());
+  if (!changed.ok()) return ToGrpcStatus(changed.status());
+  resp->set_changed(*changed);
+  return grpc::Status::OK;
+}
+
+grpc::Status SyncServiceImpl::FinishSync(grpc::ServerContext* ctx, const v1::FinishSyncRequest* req,
+                                         v1::FinishSyncResponse* resp) {
+  auto centre = CallingCentre(ctx, "FinishSync");
+  if (!centre.ok()) return ToGrpcStatus(centre.status());
+  absl::Status valid = ValidateRunId(req->sync_id(), "sync_id");
+  if (valid.ok() && (req->periods_pushed() < 0 || req->periods_pushed() > 1200)) {
+    valid = absl::InvalidArgumentError("periods_pushed: must be 0 to 1200");
+  }
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  auto when = store_->RecordSync(*centre, req->sync_id(), req->periods_pushed());
+  if (!when.ok()) return ToGrpcStatus(when.status());
+  *resp->mutable_record_time() = ToTimestamp(*when);
+  std::fprintf(stderr, "kentra-hub: %s synced (%s, %d months pushed)\n", centre->c_str(), req->sync_id().c_str(),
+               req->periods_pushed());
+  return grpc::Status::OK;
+}
+
+}  // namespace kentra::hub

@@ -1,0 +1,157 @@
+#include "node/hub_sync.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::node {
+namespace {
+
+constexpr char kRunPrefix[] = "runs/";
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+
+std::string RunKey(uint64_t seq) { return absl::StrCat(kRunPrefix, keys::PaddedSequence(seq)); }
+
+}  // namespace
+
+absl::Time NextScheduledRun(absl::Time now, int time_of_day, absl::Duration jitter_offset) {
+  const absl::TimeZone tz = CentreTimeZone();
+  const absl::CivilDay today = absl::ToCivilDay(now, tz);
+  for (absl::CivilDay day = today;; ++day) {
+    const absl::Time at = absl::FromCivil(absl::CivilMinute(day.year(), day.month(), day.day(), time_of_day / 60,
+                                                            time_of_day % 60),
+                                          tz) +
+                          jitter_offset;
+    if (at > now) return at;
+  }
+}
+
+HubSync::HubSync(Store* store, int cf, IndicatorCounters* indicators, std::shared_ptr<grpc::Channel> hub,
+                 const Clock* clock)
+    : store_(store), cf_(cf), indicators_(indicators), hub_(kentra::hub::v1::SyncService::NewStub(hub)), clock_(clock) {
+  auto it = store_->NewIterator(cf_);
+  it->SeekForPrev(absl::StrCat(kRunPrefix, "\xff"));
+  if (it->Valid() && absl::StartsWith(it->key(), kRunPrefix)) {
+    last_run_ = keys::ParsePadded(it->key().substr(sizeof(kRunPrefix) - 1), 20).value_or(0);
+  }
+}
+
+HubSync::~HubSync() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+absl::Status HubSync::Push(v1::SyncRun* run) {
+  KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods());
+  for (const auto& p : pending) {
+    kentra::hub::v1::PushPeriodRequest request;
+    KENTRA_ASSIGN_OR_RETURN(*request.mutable_cells(), indicators_->Protected(p.period));
+    // The batch is named by its content: the same cells always make the same batch.
+    request.set_batch_id(Base64UrlEncode(Digest(request.cells().SerializeAsString()).substr(0, 18)));
+    kentra::hub::v1::PushPeriodResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->PushPeriod(&ctx, request, &response)));
+    KENTRA_RETURN_IF_ERROR(indicators_->MarkSynced(p));
+    run->set_periods_pushed(run->periods_pushed() + 1);
+    run->set_periods_changed(run->periods_changed() + (response.changed() ? 1 : 0));
+  }
+  kentra::hub::v1::FinishSyncRequest finish;
+  finish.set_sync_id(absl::StrCat("run-", last_run_.load()));
+  finish.set_periods_pushed(run->periods_pushed());
+  kentra::hub::v1::FinishSyncResponse finished;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  return FromGrpcStatus(hub_->FinishSync(&ctx, finish, &finished));
+}
+
+absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger) {
+  absl::MutexLock lock(&run_mu_);
+  const uint64_t seq = ++last_run_;
+  v1::SyncRun run;
+  run.set_name(absl::StrCat("syncRuns/", keys::PaddedSequence(seq)));
+  run.set_trigger(trigger);
+  *run.mutable_start_time() = ToTimestamp(clock_->Now());
+  absl::Status pushed = Push(&run);
+  run.set_succeeded(pushed.ok());
+  if (!pushed.ok()) run.set_error(pushed.ToString());
+  *run.mutable_end_time() = ToTimestamp(clock_->Now());
+  std::fprintf(stderr, "kentra-node: sync %s (%s): %d months pushed, %d changed%s%s\n", run.name().c_str(),
+               trigger.c_str(), run.periods_pushed(), run.periods_changed(), pushed.ok() ? "" : "; failed: ",
+               run.error().c_str());
+  WriteBatch batch;
+  batch.Put(cf_, RunKey(seq), run.SerializeAsString());
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  return run;
+}
+
+absl::StatusOr<v1::ListSyncRunsResponse> HubSync::ListRuns(const v1::ListSyncRunsRequest& request) const {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return absl::InvalidArgumentError("page_size: must be 0 to 1000");
+  }
+  const int page_size = request.page_size() == 0 ? 50 : request.page_size();
+  uint64_t before = UINT64_MAX;
+  if (!request.page_token().empty()) {
+    auto parsed = keys::ParsePadded(request.page_token(), 20);
+    if (!parsed) return absl::InvalidArgumentError("page_token: is not one this node issued");
+    before = *parsed;
+  }
+  v1::ListSyncRunsResponse response;
+  auto it = store_->NewIterator(cf_);
+  it->SeekForPrev(before == UINT64_MAX ? absl::StrCat(kRunPrefix, "\xff") : RunKey(before - 1));
+  for (; it->Valid() && absl::StartsWith(it->key(), kRunPrefix); it->Prev()) {
+    if (response.sync_runs_size() == page_size) {
+      // The token is the run just above the next page's first.
+      auto seq = keys::ParsePadded(it->key().substr(sizeof(kRunPrefix) - 1), 20);
+      response.set_next_page_token(keys::PaddedSequence(seq.value_or(0) + 1));
+      break;
+    }
+    if (!response.add_sync_runs()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a stored sync run cannot be read");
+    }
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return response;
+}
+
+void HubSync::StartSchedule(int time_of_day, absl::Duration jitter) {
+  scheduler_ = std::thread([this, time_of_day, jitter] { ScheduleLoop(time_of_day, jitter); });
+}
+
+void HubSync::ScheduleLoop(int time_of_day, absl::Duration jitter) {
+  std::mt19937_64 rng(std::random_device{}());
+  auto stopping = [this] { return stopping_; };
+  // Sleeps until `until` or until the node stops; true if it stops.
+  auto sleep_until = [&](absl::Time until) {
+    absl::MutexLock lock(&stop_mu_);
+    stop_mu_.AwaitWithDeadline(absl::Condition(&stopping), until);
+    return stopping_;
+  };
+  for (;;) {
+    const absl::Duration offset =
+        jitter <= absl::ZeroDuration() ? absl::ZeroDuration()
+                                       : absl::Seconds(static_cast<double>(rng() % 10000) / 10000.0 *
+                                                       absl::ToDoubleSeconds(jitter));
+    if (sleep_until(NextScheduledRun(absl::Now(), time_of_day, offset))) return;
+    absl::Duration backoff = absl::Minutes(1);
+    for (std::string trigger = "schedule";; trigger = "retry") {
+      auto run = RunOnce(trigger);
+      if (run.ok() && run->succeeded()) break;
+      if (sleep_until(absl::Now() + backoff)) return;
+      backoff = std::min(backoff * 2, absl::Hours(1));
+    }
+  }
+}
+
+}  // namespace kentra::node

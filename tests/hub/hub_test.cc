@@ -1,0 +1,349 @@
+// The hub with real nodes over mTLS: syncs land whole and idempotently, an
+// authority sees only its region and never a value under k, and the hub's table
+// refuses every other caller.
+#include <gtest/gtest.h>
+
+#include "common/anon/codebook.h"
+#include "hub/access.h"
+#include "kentra/hub/v1/admin_service.grpc.pb.h"
+#include "kentra/hub/v1/stats_service.grpc.pb.h"
+#include "kentra/hub/v1/sync_service.grpc.pb.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::hub {
+namespace {
+
+namespace nv1 = kentra::node::v1;
+namespace tv1 = kentra::type::v1;
+using ::kentra::testing::GrpcStatusIs;
+using ::kentra::testing::SampleBeneficiary;
+using ::kentra::testing::TestHub;
+using ::kentra::testing::TestNode;
+
+// Registers `people` people at `node`, each served twice in `month`.
+void Activity(TestNode& node, int people, absl::CivilMonth month, int first_serial = 1) {
+  auto stub = node.NewStub();
+  for (int i = 0; i < people; ++i) {
+    nv1::CreateBeneficiaryRequest create;
+    *create.mutable_beneficiary() = SampleBeneficiary(first_serial + i);
+    if (i % 3 == 0) create.mutable_beneficiary()->add_target_groups(tv1::TARGET_GROUP_ROMA);
+    nv1::Beneficiary b;
+    ASSERT_TRUE(stub->CreateBeneficiary(node.Context().get(), create, &b).ok());
+    nv1::OpenCaseRequest open;
+    open.mutable_case_()->set_beneficiary(b.name());
+    open.mutable_case_()->set_assigned_worker("m.papadaki");
+    open.mutable_case_()->add_needs(nv1::NEED_INCOME);
+    nv1::Case c;
+    ASSERT_TRUE(stub->OpenCase(node.Context().get(), open, &c).ok());
+    for (int k = 0; k < 2; ++k) {
+      nv1::RecordServiceEventRequest r;
+      r.set_parent(c.name());
+      auto* e = r.mutable_service_event();
+      e->mutable_service_date()->set_year(static_cast<int>(month.year()));
+      e->mutable_service_date()->set_month(month.month());
+      e->mutable_service_date()->set_day(1 + (i + k) % 27);
+      e->set_service_type(k == 0 ? tv1::SERVICE_TYPE_INFORMATION_LINKAGE : tv1::SERVICE_TYPE_ROMA_SUPPORT);
+      e->set_worker("m.papadaki");
+      nv1::ServiceEvent out;
+      ASSERT_TRUE(stub->RecordServiceEvent(node.Context().get(), r, &out).ok());
+    }
+  }
+}
+
+nv1::SyncRun Sync(TestNode& node) {
+  nv1::SyncRun run;
+  grpc::Status s = node.NewStub()->SyncNow(node.Context("coord").get(), nv1::SyncNowRequest(), &run);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return run;
+}
+
+kentra::anon::v1::PeriodCells NodeCells(TestNode& node, const std::string& period) {
+  nv1::GetIndicatorsRequest r;
+  r.set_period(period);
+  kentra::anon::v1::PeriodCells cells;
+  EXPECT_TRUE(node.NewStub()->GetIndicators(node.Context("coord").get(), r, &cells).ok());
+  return cells;
+}
+
+v1::QueryIndicatorsRequest Query(const std::string& region, const std::string& start, const std::string& end,
+                                 v1::Breakdown breakdown) {
+  v1::QueryIndicatorsRequest q;
+  q.set_region(region);
+  q.set_start_period(start);
+  q.set_end_period(end);
+  q.set_breakdown(breakdown);
+  return q;
+}
+
+// Every Value in a table, for the "never 1..k-1" check.
+std::vector<v1::Value> AllValues(const v1::IndicatorTable& t) {
+  std::vector<v1::Value> out;
+  for (const auto& row : t.rows()) {
+    out.insert(out.end(), row.values().begin(), row.values().end());
+    out.push_back(row.total());
+  }
+  out.insert(out.end(), t.totals().values().begin(), t.totals().values().end());
+  out.push_back(t.totals().total());
+  return out;
+}
+
+TEST(HubSyncTest, ASyncLandsExactlyWhatTheNodeShowsAndRepeatsChangeNothing) {
+  TestHub hub;
+  TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
+                hub.address());
+  Activity(node, 14, absl::CivilMonth(2026, 10));
+  Activity(node, 3, absl::CivilMonth(2026, 11), 100);
+  const nv1::SyncRun first = Sync(node);
+  EXPECT_TRUE(first.succeeded()) << first.error();
+  EXPECT_EQ(first.periods_pushed(), 2);  // October and November
+  EXPECT_EQ(first.periods_changed(), 2);
+  for (const char* period : {"2026-10", "2026-11"}) {
+    auto held = hub.server().store()->Get("kassandra", period);
+    ASSERT_TRUE(held.ok() && held->has_value()) << period;
+    EXPECT_EQ((*held)->SerializeAsString(), NodeCells(node, period).SerializeAsString()) << period;
+  }
+  const std::string after_one = hub.server().store()->Fingerprint();
+  for (int i = 0; i < 2; ++i) {
+    const nv1::SyncRun again = Sync(node);
+    EXPECT_TRUE(again.succeeded());
+    EXPECT_EQ(again.periods_pushed(), 0) << "nothing changed since";
+  }
+  EXPECT_EQ(hub.server().store()->Fingerprint(), after_one);
+  // After a hub restart, a new change pushes only its month.
+  hub.Restart();
+  Activity(node, 1, absl::CivilMonth(2026, 11), 200);
+  const nv1::SyncRun third = Sync(node);
+  EXPECT_TRUE(third.succeeded()) << third.error();
+  EXPECT_EQ(third.periods_pushed(), 1);
+  nv1::ListSyncRunsResponse runs;
+  ASSERT_TRUE(node.NewStub()->ListSyncRuns(node.Context("coord").get(), nv1::ListSyncRunsRequest(), &runs).ok());
+  ASSERT_EQ(runs.sync_runs_size(), 4);
+  EXPECT_EQ(runs.sync_runs(0).periods_pushed(), 1) << "newest first";
+}
+
+TEST(HubSyncTest, AFailedSyncResumesWithoutLossWhenTheHubIsBack) {
+  auto hub = std::make_unique<TestHub>();
+  const std::string address = hub->address();
+  TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
+                address);
+  Activity(node, 5, absl::CivilMonth(2026, 9));
+  hub->server().Shutdown(absl::ZeroDuration());
+  const nv1::SyncRun failed = Sync(node);
+  EXPECT_FALSE(failed.succeeded());
+  EXPECT_NE(failed.error(), "");
+  hub->Restart();
+  // As the node's schedule does, retry until the hub answers (bounded: 40 x 250 ms).
+  nv1::SyncRun resumed;
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    resumed = Sync(node);
+    if (resumed.succeeded()) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_TRUE(resumed.succeeded()) << resumed.error();
+  EXPECT_EQ(resumed.periods_pushed(), 1);
+  auto held = hub->server().store()->Get("kassandra", "2026-09");
+  ASSERT_TRUE(held.ok() && held->has_value());
+}
+
+TEST(HubSyncTest, PushesAreCheckedAndANodeActsOnlyForItself) {
+  TestHub hub;
+  auto stub = v1::SyncService::NewStub(hub.Channel("centres/kassandra"));
+  v1::PushPeriodRequest push;
+  push.set_batch_id("b1");
+  auto* cells = push.mutable_cells();
+  cells->set_centre("kassandra");
+  cells->set_period("2026-10");
+  cells->set_codebook("kentra-anon/v1");
+  for (const auto& spec : anon::Codebook()) {
+    auto* c = cells->add_cells();
+    c->set_id(spec.id);
+    c->set_value(0);
+  }
+  v1::PushPeriodResponse out;
+  auto ctx = [] { return ::kentra::testing::SessionContext(""); };
+  ASSERT_TRUE(stub->PushPeriod(ctx().get(), push, &out).ok());
+  const std::string before = hub.server().store()->Fingerprint();
+  struct Bad {
+    std::string what;
+    std::function<void(v1::PushPeriodRequest&)> edit;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  const std::vector<Bad> bad = {
+      {"another centre's cells", [](auto& r) { r.mutable_cells()->set_centre("thessaloniki"); }, grpc::PERMISSION_DENIED,
+       "centre/kassandra may push only its own cells"},
+      {"a count of 1", [](auto& r) { r.mutable_cells()->mutable_cells(3)->set_value(1); }, grpc::INVALID_ARGUMENT,
+       "nodes never send 1 or 2"},
+      {"a missing cell", [](auto& r) { r.mutable_cells()->mutable_cells()->RemoveLast(); }, grpc::INVALID_ARGUMENT,
+       "must hold the"},
+      {"cells out of order", [](auto& r) { r.mutable_cells()->mutable_cells()->SwapElements(0, 1); },
+       grpc::INVALID_ARGUMENT, "cells.cells[0].id: expected"},
+      {"another codebook", [](auto& r) { r.mutable_cells()->set_codebook("v0"); }, grpc::INVALID_ARGUMENT, "codebook"},
+      {"a future month", [](auto& r) { r.mutable_cells()->set_period("2027-01"); }, grpc::INVALID_ARGUMENT, "future"},
+      {"a bad batch id", [](auto& r) { r.set_batch_id("no spaces allowed"); }, grpc::INVALID_ARGUMENT, "batch_id"},
+      {"a negative count", [](auto& r) { r.mutable_cells()->mutable_cells(0)->set_value(-4); }, grpc::INVALID_ARGUMENT,
+       "must be 0 to"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.what);
+    v1::PushPeriodRequest r = push;
+    r.mutable_cells()->mutable_cells(5)->set_value(7);  // would change the month if accepted
+    b.edit(r);
+    EXPECT_THAT(stub->PushPeriod(ctx().get(), r, &out), GrpcStatusIs(b.code, b.message));
+    EXPECT_EQ(hub.server().store()->Fingerprint(), before);
+  }
+  // A closed month never changes; the same closed cells again are fine.
+  push.mutable_cells()->set_closed(true);
+  ASSERT_TRUE(stub->PushPeriod(ctx().get(), push, &out).ok());
+  ASSERT_TRUE(stub->PushPeriod(ctx().get(), push, &out).ok());
+  EXPECT_FALSE(out.changed());
+  push.mutable_cells()->mutable_cells(5)->set_value(7);
+  EXPECT_THAT(stub->PushPeriod(ctx().get(), push, &out), GrpcStatusIs(grpc::FAILED_PRECONDITION, "closed"));
+}
+
+TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
+  TestHub hub;
+  struct Caller {
+    std::string identity;
+    Principal::Kind kind;
+  };
+  const std::vector<Caller> callers = {{"centres/kassandra", Principal::Kind::kCentre},
+                                       {"centres/kassandra/staff", Principal::Kind::kStaffTerminal},
+                                       {"authorities/central-macedonia", Principal::Kind::kAuthority},
+                                       {"operator", Principal::Kind::kOperator}};
+  int checked = 0;
+  for (const auto* service : {v1::SyncService::service_full_name(), v1::StatsService::service_full_name(),
+                              v1::AdminService::service_full_name()}) {
+    const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+    for (int i = 0; i < d->method_count(); ++i) {
+      const auto* m = d->method(i);
+      for (const Caller& caller : callers) {
+        SCOPED_TRACE(caller.identity + " calls " + m->full_name());
+        const bool allowed = AuthorizeHubCall(d->name(), m->name(), Principal{caller.kind, "x", ""}).ok();
+        const grpc::Status status = ::kentra::testing::CallUnaryGeneric(
+            hub.Channel(caller.identity), absl::StrCat("/", d->full_name(), "/", m->name()), "");
+        // The table's refusals say "may not call"; an allowed call may still be
+        // refused for what its (here empty) body claims.
+        const bool refused_by_table = status.error_code() == grpc::PERMISSION_DENIED &&
+                                      status.error_message().find("may not call") != std::string::npos;
+        EXPECT_EQ(refused_by_table, !allowed) << status.error_code() << " " << status.error_message();
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 5 * 4);
+  // The policy itself: nodes sync, authorities query, the operator administers.
+  EXPECT_TRUE(AuthorizeHubCall("SyncService", "PushPeriod", Principal{Principal::Kind::kCentre, "a", ""}).ok());
+  EXPECT_FALSE(AuthorizeHubCall("StatsService", "QueryIndicators", Principal{Principal::Kind::kCentre, "a", ""}).ok());
+  EXPECT_FALSE(AuthorizeHubCall("SyncService", "PushPeriod", Principal{Principal::Kind::kAuthority, "a", ""}).ok());
+  EXPECT_TRUE(AuthorizeHubCall("AdminService", "ListCentres", Principal{Principal::Kind::kOperator, "", ""}).ok());
+}
+
+class HubStatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* id : {"kassandra", "thessaloniki", "ermionida"}) {
+      nodes_.push_back(std::make_unique<TestNode>(
+          id, absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()), hub_.address()));
+    }
+    Activity(*nodes_[0], 13, absl::CivilMonth(2026, 9));
+    Activity(*nodes_[0], 4, absl::CivilMonth(2026, 10), 50);
+    Activity(*nodes_[1], 25, absl::CivilMonth(2026, 10));
+    Activity(*nodes_[2], 12, absl::CivilMonth(2026, 10));
+    for (auto& n : nodes_) ASSERT_TRUE(Sync(*n).succeeded());
+  }
+  v1::IndicatorTable Table(const v1::QueryIndicatorsRequest& q, const std::string& as = "central-macedonia") {
+    auto table = hub_.server().stats().Query(Principal{Principal::Kind::kAuthority, as, ""}, q);
+    EXPECT_TRUE(table.ok()) << table.status();
+    return table.ok() ? *table : v1::IndicatorTable();
+  }
+  TestHub hub_;
+  std::vector<std::unique_ptr<TestNode>> nodes_;
+};
+
+TEST_F(HubStatsTest, AuthoritiesSeeOnlyTheirRegionAndNeverAValueUnderK) {
+  auto stub = v1::StatsService::NewStub(hub_.Channel("authorities/central-macedonia"));
+  v1::IndicatorTable table;
+  auto q = Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP);
+  ASSERT_TRUE(stub->QueryIndicators(::kentra::testing::SessionContext("").get(), q, &table).ok());
+  EXPECT_EQ(table.centres_size(), 4) << "every centre of the region";
+  for (const auto& v : AllValues(table)) {
+    if (v.has_count()) EXPECT_GE(v.count(), 10);
+  }
+  // Outside the region: refused, whether by region or by centre.
+  EXPECT_THAT(stub->QueryIndicators(::kentra::testing::SessionContext("").get(),
+                                    Query("peloponnese", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table),
+              GrpcStatusIs(grpc::PERMISSION_DENIED, "only its own region"));
+  q.add_centres("ermionida");
+  EXPECT_THAT(stub->QueryIndicators(::kentra::testing::SessionContext("").get(), q, &table),
+              GrpcStatusIs(grpc::PERMISSION_DENIED, "'ermionida' is not a centre of central-macedonia"));
+  v1::EsfReport report;
+  v1::GetEsfReportRequest esf;
+  esf.set_region("central-macedonia");
+  esf.set_mis_code("5002672");  // Kassandra's operation
+  esf.set_period("2026-10");
+  ASSERT_TRUE(stub->GetEsfReport(::kentra::testing::SessionContext("").get(), esf, &report).ok());
+  EXPECT_EQ(report.rows_size(), 7);
+  EXPECT_EQ(report.rows(0).code(), "EECO01");
+  esf.set_mis_code("no-such-operation");
+  EXPECT_THAT(stub->GetEsfReport(::kentra::testing::SessionContext("").get(), esf, &report),
+              GrpcStatusIs(grpc::NOT_FOUND, "runs operation"));
+}
+
+TEST_F(HubStatsTest, DifferencingYieldsOnlyProtectedCellsAndAnswersNeverVary) {
+  // Rows over September..October minus rows over October alone equal September's
+  // protected cells: exactly what Kassandra's node sent, never a true count.
+  v1::QueryIndicatorsRequest both = Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_SERVICE_EVENTS);
+  both.add_centres("kassandra");
+  v1::QueryIndicatorsRequest oct = Query("central-macedonia", "2026-10", "2026-10", v1::BREAKDOWN_SERVICE_EVENTS);
+  oct.add_centres("kassandra");
+  const auto sent = NodeCells(*nodes_[0], "2026-09");
+  const auto a = Table(both);
+  const auto b = Table(oct);
+  for (int r = 0; r < a.rows_size(); ++r) {
+    const auto& x = a.rows(r).values(0);  // September column of the two-month table
+    if (!x.has_count()) continue;
+    for (const auto& c : sent.cells()) {
+      if (c.id() == "T4." + a.rows(r).label()) EXPECT_EQ(x.count(), c.value()) << c.id();
+    }
+    if (a.rows(r).total().has_count() && b.rows(r).total().has_count()) {
+      EXPECT_EQ(a.rows(r).total().count() - b.rows(r).total().count(), x.count());
+    }
+  }
+  // The region minus Kassandra gives the other centres' protected sums, nothing finer.
+  v1::QueryIndicatorsRequest region = Query("central-macedonia", "2026-10", "2026-10", v1::BREAKDOWN_TARGET_GROUP);
+  v1::QueryIndicatorsRequest rest = region;
+  for (const char* c : {"thessaloniki", "pylaia-chortiatis", "chalkidona"}) rest.add_centres(c);
+  v1::QueryIndicatorsRequest kassandra = region;
+  kassandra.add_centres("kassandra");
+  const auto all = Table(region), others = Table(rest), one = Table(kassandra);
+  int compared = 0;
+  for (int r = 0; r < all.rows_size(); ++r) {
+    const auto &x = all.rows(r).values(0), &y = others.rows(r).values(0), &z = one.rows(r).values(0);
+    if (x.has_count() && y.has_count() && z.has_count()) {
+      EXPECT_EQ(x.count() - z.count(), y.count()) << all.rows(r).label();
+      ++compared;
+    }
+  }
+  // 1,000 asks of the same question give one answer.
+  const std::string first = Table(both).SerializeAsString();
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(Table(both).SerializeAsString(), first);
+}
+
+TEST_F(HubStatsTest, TheOperatorSeesEveryCentresLastSync) {
+  auto stub = v1::AdminService::NewStub(hub_.Channel("operator"));
+  v1::ListCentresResponse list;
+  ASSERT_TRUE(stub->ListCentres(::kentra::testing::SessionContext("").get(), v1::ListCentresRequest(), &list).ok());
+  ASSERT_EQ(list.centres_size(), 5);
+  for (const auto& c : list.centres()) {
+    const bool synced = c.centre() == "kassandra" || c.centre() == "thessaloniki" || c.centre() == "ermionida";
+    EXPECT_EQ(c.stale(), !synced) << c.centre();
+    EXPECT_EQ(c.has_last_sync_time(), synced) << c.centre();
+  }
+  hub_.clock().Advance(absl::Hours(37));
+  ASSERT_TRUE(stub->ListCentres(::kentra::testing::SessionContext("").get(), v1::ListCentresRequest(), &list).ok());
+  for (const auto& c : list.centres()) EXPECT_TRUE(c.stale()) << c.centre();
+}
+
+}  // namespace
+}  // namespace kentra::hub
