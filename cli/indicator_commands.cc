@@ -1,6 +1,7 @@
 // kentractl's indicator commands: what the centre's node sends the hub for a
 // month, and the coordinator's closing of a month.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/kentractl.h"
 #include "common/anon/codebook.h"
 #include "common/status.h"
@@ -37,7 +38,7 @@ absl::StatusOr<std::string> Month(const Args& args, int position) {
 
 }  // namespace
 
-bool IsIndicatorCommand(const std::string& noun) { return noun == "indicators" || noun == "month"; }
+bool IsIndicatorCommand(const std::string& noun) { return noun == "indicators" || noun == "month" || noun == "sync"; }
 
 absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& s) {
   const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
@@ -62,7 +63,38 @@ absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, Staf
     *s.out << "closed " << cells.period() << ": its indicators are final\n";
     return absl::OkStatus();
   }
-  return UsageError("use 'indicators show [--month=YYYY-MM]' or 'month close YYYY-MM'");
+  if (noun == "sync" && (verb.empty() || verb == "history")) {
+    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(allowed));
+    std::vector<nv1::SyncRun> runs;
+    if (verb.empty()) {
+      if (s.format == Format::kTable) *s.out << "syncing with the hub..." << std::flush;
+      nv1::SyncRun run;
+      // A sync may take longer than one call's default timeout.
+      s.timeout = std::max(s.timeout, absl::Minutes(5));
+      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->SyncNow(s.Context().get(), nv1::SyncNowRequest(), &run)));
+      if (s.format == Format::kTable) *s.out << (run.succeeded() ? " done\n" : " FAILED\n");
+      runs.push_back(run);
+    } else {
+      nv1::ListSyncRunsResponse page;
+      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->ListSyncRuns(s.Context().get(), nv1::ListSyncRunsRequest(), &page)));
+      runs.assign(page.sync_runs().begin(), page.sync_runs().end());
+    }
+    Table t{{"RUN", "TRIGGER", "STARTED", "SECONDS", "MONTHS PUSHED", "CHANGED", "RESULT"}, {}};
+    for (const auto& r : runs) {
+      const absl::Duration took = FromTimestamp(r.end_time()) - FromTimestamp(r.start_time());
+      std::string id = r.name().substr(r.name().find('/') + 1);
+      id.erase(0, std::min(id.find_first_not_of('0'), id.size() - 1));
+      t.rows.push_back({id, r.trigger(), FormatLocalMinute(FromTimestamp(r.start_time())),
+                        absl::StrFormat("%.1f", absl::ToDoubleSeconds(took)), absl::StrCat(r.periods_pushed()),
+                        absl::StrCat(r.periods_changed()), r.succeeded() ? "ok" : "FAILED: " + r.error()});
+    }
+    PrintTable(t, s.format, *s.out);
+    if (!runs.empty() && verb.empty() && !runs[0].succeeded()) {
+      return absl::UnavailableError("the sync did not finish; it resumes from where it stopped on the next run");
+    }
+    return absl::OkStatus();
+  }
+  return UsageError("use 'indicators show [--month=YYYY-MM]', 'month close YYYY-MM', 'sync' or 'sync history'");
 }
 
 }  // namespace kentra::cli

@@ -53,11 +53,19 @@ Staff commands (to a centre's node):
 Indicators (what the node sends the hub; protected, kentra-anon/v1):
   indicators show [--month=YYYY-MM]
   month close YYYY-MM          (coordinator) the month's indicators become final
+  sync                         (coordinator) sync with the hub now
+  sync history                 (coordinator) past syncs, newest first
+Regional authority and operator (to the hub, with their certificate):
+  stats indicators --from=YYYY-MM [--to=YYYY-MM] [--by=target-group|gender-age|service|service-events]
+                   [--region=R] [--centres=a,b]
+  stats esf --mis=CODE --month=YYYY-MM [--region=R]
+  admin centres                (operator) last sync of every centre; stale ones flagged
 Development:
   seed --centre=CONFIG [--scale=1.0] [--seed=1] [--threads=4]
 
 Options for every command:
   --node=HOST:PORT   the node (default $KENTRA_NODE, else 127.0.0.1:50051)
+  --hub=HOST:PORT    the hub, for stats and admin (default $KENTRA_HUB, else 127.0.0.1:50050)
   --identity_dir=DIR your certificate: ca.crt, client.crt, client.key (default
                      $KENTRA_IDENTITY_DIR, else ~/.config/kentra)
   --insecure         plaintext, no certificates (loopback only, development)
@@ -108,7 +116,7 @@ absl::Status RunSeed(const Args& args, StaffSession& session, std::ostream& err)
 
 const std::set<std::string>& CommonOptions() {
   static const auto* options =
-      new std::set<std::string>{"node", "insecure", "identity_dir", "session_dir", "output", "timeout"};
+      new std::set<std::string>{"node", "hub", "insecure", "identity_dir", "session_dir", "output", "timeout"};
   return *options;
 }
 
@@ -135,7 +143,9 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   }
   session.format = *format;
   session.timeout = absl::Seconds(*timeout);
-  const std::string target = args.GetOr("node", EnvOr("KENTRA_NODE", "127.0.0.1:50051"));
+  const std::string& noun = args.positional()[0];
+  const std::string target = IsHubCommand(noun) ? args.GetOr("hub", EnvOr("KENTRA_HUB", "127.0.0.1:50050"))
+                                                : args.GetOr("node", EnvOr("KENTRA_NODE", "127.0.0.1:50051"));
   const std::string home = EnvOr("HOME", "");
   const std::string config_home = EnvOr("XDG_CONFIG_HOME", home.empty() ? "" : home + "/.config");
   session.target = target;
@@ -159,12 +169,12 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(16 << 20);
-  auto channel = grpc::CreateCustomChannel(target, credentials, channel_args);
-  session.stub = kentra::node::v1::StaffService::NewStub(channel);
-  session.accounts = kentra::node::v1::AccountService::NewStub(channel);
+  session.channel = grpc::CreateCustomChannel(target, credentials, channel_args);
+  session.stub = kentra::node::v1::StaffService::NewStub(session.channel);
+  session.accounts = kentra::node::v1::AccountService::NewStub(session.channel);
 
-  const std::string& noun = args.positional()[0];
   absl::Status status = noun == "seed"                ? RunSeed(args, session, err)
+                        : IsHubCommand(noun)          ? RunHubCommand(noun, args, session)
                         : IsAccountCommand(noun)      ? RunAccountCommand(noun, args, session)
                         : IsIndicatorCommand(noun)    ? RunIndicatorCommand(noun, args, session)
                                                       : RunStaffCommand(noun, args, session);
@@ -174,7 +184,7 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
     return 2;
   }
   err << "kentractl: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
-  if (status.code() == absl::StatusCode::kUnauthenticated && !IsAccountCommand(noun)) {
+  if (status.code() == absl::StatusCode::kUnauthenticated && !IsAccountCommand(noun) && !IsHubCommand(noun)) {
     err << "kentractl: log in with: kentractl login --node=" << target << "\n";
   }
   return 1;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "cli/args.h"
@@ -21,6 +23,8 @@ namespace kentra::cli {
 struct StaffSession {
   std::unique_ptr<kentra::node::v1::StaffService::Stub> stub;
   std::unique_ptr<kentra::node::v1::AccountService::Stub> accounts;
+  // The channel of the command: to the node, or to the hub for hub commands.
+  std::shared_ptr<grpc::Channel> channel;
   // The node's address, and the file that keeps the session token for it.
   std::string target;
   std::string session_file;
@@ -48,6 +52,10 @@ absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSes
 // Whether `noun` is an indicator command (indicators, month), and runs one.
 bool IsIndicatorCommand(const std::string& noun);
 absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& session);
+
+// Whether `noun` is a hub command (stats, admin), and runs one.
+bool IsHubCommand(const std::string& noun);
+absl::Status RunHubCommand(const std::string& noun, const Args& args, StaffSession& session);
 
 // Whether `noun` is an account command (login, logout, passwd, user).
 bool IsAccountCommand(const std::string& noun);
