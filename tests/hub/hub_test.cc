@@ -3,7 +3,12 @@
 // refuses every other caller.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "absl/strings/escaping.h"
 #include "common/anon/codebook.h"
+#include "common/anon/keys.h"
+#include "common/crypto.h"
 #include "hub/access.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
@@ -328,6 +333,25 @@ TEST_F(HubStatsTest, DifferencingYieldsOnlyProtectedCellsAndAnswersNeverVary) {
   // 1,000 asks of the same question give one answer.
   const std::string first = Table(both).SerializeAsString();
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(Table(both).SerializeAsString(), first);
+}
+
+TEST_F(HubStatsTest, TheHubHoldsNoIdentifierNameOrPseudonym) {
+  const std::string held = hub_.server().store()->Fingerprint();
+  ASSERT_GT(held.size(), 1000u);
+  const anon::AnonKeys keys = [] {
+    std::ifstream in(::kentra::testing::TestPkiDir() + "/centres/kassandra/federation.secret");
+    std::string hex;
+    in >> hex;
+    return anon::AnonKeys::Derive(absl::HexStringToBytes(hex));
+  }();
+  for (int serial : {1, 2, 3, 50, 51}) {
+    const nv1::Beneficiary b = SampleBeneficiary(serial);
+    EXPECT_EQ(held.find(b.national_id().value()), std::string::npos) << "an ΑΜΚΑ reached the hub";
+    EXPECT_EQ(held.find(anon::Pseudonym(keys, "kassandra", b)), std::string::npos) << "a pseudonym reached the hub";
+    EXPECT_EQ(held.find(HexEncode(anon::Pseudonym(keys, "kassandra", b))), std::string::npos);
+  }
+  EXPECT_EQ(held.find("Παπαδοπούλου"), std::string::npos) << "a name reached the hub";
+  EXPECT_EQ(held.find("Ελένη"), std::string::npos);
 }
 
 TEST_F(HubStatsTest, TheOperatorSeesEveryCentresLastSync) {
