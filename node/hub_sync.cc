@@ -63,6 +63,7 @@ absl::Status HubSync::Push(v1::SyncRun* run) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->PushPeriod(&ctx, request, &response)));
+    run->set_bytes_sent(run->bytes_sent() + static_cast<int64_t>(request.ByteSizeLong()));
     KENTRA_RETURN_IF_ERROR(indicators_->MarkSynced(p));
     run->set_periods_pushed(run->periods_pushed() + 1);
     run->set_periods_changed(run->periods_changed() + (response.changed() ? 1 : 0));
