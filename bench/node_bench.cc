@@ -32,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "bench/echo_server.h"
 #include "bench/load.h"
+#include "bench/proc_stats.h"
 #include "bench/workloads.h"
 #include "common/config.h"
 #include "common/server.h"
@@ -73,16 +74,6 @@ int64_t DirectoryBytes(const std::string& dir, int64_t* wal_bytes) {
     if (entry.path().extension() == ".log") *wal_bytes += size;
   }
   return total;
-}
-
-// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"), or -1.
-int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::atoll(line.c_str() + field.size() + 1);
-  }
-  return -1;
 }
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20)); }

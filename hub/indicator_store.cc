@@ -40,7 +40,34 @@ absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::Perio
   WriteBatch batch;
   batch.Put(kCells, key, bytes);
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  // Set (not erased) after the write, so that a reader that fetched the old cells
+  // before the write cannot leave them cached: its emplace below comes to nothing.
+  auto values = std::make_shared<std::vector<int64_t>>();
+  for (const auto& c : cells.cells()) values->push_back(c.value());
+  absl::MutexLock lock(&cache_mu_);
+  cache_.insert_or_assign(key, std::move(values));
   return true;
+}
+
+absl::StatusOr<std::shared_ptr<const std::vector<int64_t>>> IndicatorStore::Values(absl::string_view centre,
+                                                                                   absl::string_view period) const {
+  const std::string key = CellsKey(centre, period);
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+  }
+  KENTRA_ASSIGN_OR_RETURN(auto cells, Get(centre, period));
+  std::shared_ptr<const std::vector<int64_t>> values;
+  if (cells) {
+    auto v = std::make_shared<std::vector<int64_t>>();
+    v->reserve(static_cast<size_t>(cells->cells_size()));
+    for (const auto& c : cells->cells()) v->push_back(c.value());
+    values = std::move(v);
+  }
+  absl::MutexLock lock(&cache_mu_);
+  cache_.emplace(key, values);  // an absent month is remembered as null until pushed
+  return values;
 }
 
 absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> IndicatorStore::Get(absl::string_view centre,

@@ -7,6 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -29,6 +33,11 @@ class IndicatorStore {
   // The cells of one centre and month, if held.
   absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> Get(absl::string_view centre,
                                                                    absl::string_view period) const;
+  // The values of the cells of one centre and month in codebook order, or null if
+  // not held. Served from memory after the first read (the hub's whole holding is
+  // a few MiB), so queries only add up.
+  absl::StatusOr<std::shared_ptr<const std::vector<int64_t>>> Values(absl::string_view centre,
+                                                                     absl::string_view period) const;
   // How many months the hub holds for `centre`.
   absl::StatusOr<int> PeriodsHeld(absl::string_view centre) const;
 
@@ -44,6 +53,9 @@ class IndicatorStore {
   std::unique_ptr<Store> store_;
   const Clock* clock_;
   LockTable locks_;
+  mutable absl::Mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const std::vector<int64_t>>> cache_
+      ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace kentra::hub

@@ -50,13 +50,11 @@ absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, 
 absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres, const std::string& period,
                                         const std::vector<size_t>& positions, std::vector<int64_t>* sums) const {
   for (const std::string& centre : centres) {
-    KENTRA_ASSIGN_OR_RETURN(auto cells, store_->Get(centre, period));
-    if (!cells) continue;  // not synced for that month: nothing to add
+    KENTRA_ASSIGN_OR_RETURN(auto values, store_->Values(centre, period));
+    if (values == nullptr) continue;  // not synced for that month: nothing to add
     for (size_t i = 0; i < positions.size(); ++i) {
       // Stored cells were checked against the codebook: position i is cell i.
-      if (positions[i] < static_cast<size_t>(cells->cells_size())) {
-        (*sums)[i] += cells->cells(static_cast<int>(positions[i])).value();
-      }
+      if (positions[i] < values->size()) (*sums)[i] += (*values)[positions[i]];
     }
   }
   return absl::OkStatus();

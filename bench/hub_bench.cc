@@ -1,0 +1,235 @@
+// kentra-bench-hub: one hub and 250 simulated centres (synthetic configs over 13
+// regions, each with its own client certificate) syncing at once: a full 36-month
+// resync and a nightly round, with the hub's time, CPU and peak memory; then an
+// authority's region-wide quarter by target group against an echo's latency, in
+// the same run. Hub and echo are separate processes; all talk mutual TLS.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/barrier.h"
+#include "bench/echo_server.h"
+#include "bench/load.h"
+#include "bench/proc_stats.h"
+#include "bench/workloads.h"
+#include "common/anon/codebook.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "common/tls.h"
+#include "kentra/hub/v1/stats_service.grpc.pb.h"
+#include "kentra/hub/v1/sync_service.grpc.pb.h"
+#include "tests/testing/process.h"
+
+ABSL_FLAG(int, centres, 250, "Simulated centres.");
+ABSL_FLAG(int, regions, 13, "Regions they are spread over.");
+ABSL_FLAG(int, months, 36, "Months of history in the full resync.");
+ABSL_FLAG(int, clients, 4, "Concurrent authority clients for the query latency.");
+ABSL_FLAG(double, seconds, 4, "Measured seconds of the query latency runs.");
+ABSL_FLAG(std::string, hub_binary, KENTRA_HUB_BINARY, "The kentra-hub binary.");
+ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
+ABSL_FLAG(std::string, secrets_dir, "", "Internal: the echo server's TLS directory.");
+
+namespace kentra::bench {
+namespace {
+
+namespace hv1 = kentra::hub::v1;
+
+std::string CentreId(int i) { return absl::StrFormat("c%03d", i + 1); }
+std::string RegionId(int r) { return absl::StrFormat("r%02d", r + 1); }
+
+// Writes the synthetic federation: centre configs (Kassandra's facts under new
+// ids, regions and MIS codes) and the hub config naming the regions.
+absl::Status WriteFederation(const std::string& dir, int centres, int regions) {
+  std::ifstream in(KENTRA_SOURCE_DIR "/configs/centres/kassandra.textproto");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::create_directories(dir + "/centres");
+  for (int i = 0; i < centres; ++i) {
+    std::ofstream out(absl::StrCat(dir, "/centres/", CentreId(i), ".textproto"));
+    out << absl::StrReplaceAll(text.str(), {{"id: \"kassandra\"", absl::StrCat("id: \"", CentreId(i), "\"")},
+                                            {"region: \"central-macedonia\"", absl::StrCat("region: \"", RegionId(i % regions), "\"")},
+                                            {"mis_code: \"5002672\"", absl::StrFormat("mis_code: \"9%06d\"", i)}});
+  }
+  std::ofstream hub(dir + "/hub.textproto");
+  for (int r = 0; r < regions; ++r) {
+    hub << "regions { id: \"" << RegionId(r) << "\" name { el: \"Περιφέρεια " << r + 1 << "\" latin: \"Region "
+        << r + 1 << "\" } }\n";
+  }
+  hub << "centres_dir: \"centres\"\n";
+  return hub.good() ? absl::OkStatus() : absl::InternalError("cannot write the hub config");
+}
+
+// Plausible protected cells of one centre and month: many zeros, never 1 or 2.
+kentra::anon::v1::PeriodCells Cells(const std::string& centre, absl::CivilMonth month, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  kentra::anon::v1::PeriodCells cells;
+  cells.set_centre(centre);
+  cells.set_period(anon::PeriodName(month));
+  cells.set_codebook(anon::kCodebookVersion);
+  for (const auto& spec : anon::Codebook()) {
+    auto* c = cells.add_cells();
+    c->set_id(spec.id);
+    c->set_value(rng() % 2 == 0 ? 0 : 3 + static_cast<int64_t>(rng() % 40));
+  }
+  return cells;
+}
+
+struct Round {
+  double seconds = 0;
+  double hub_cpu_seconds = 0;
+  int64_t hub_peak_kib = 0;
+  int64_t pushes = 0;
+  int64_t failures = 0;
+};
+
+// Every centre pushes `months` (ending with the current month) and finishes its sync, all at once.
+Round SyncRound(const std::vector<std::unique_ptr<hv1::SyncService::Stub>>& stubs, int months, pid_t hub_pid,
+                uint64_t seed) {
+  const absl::CivilMonth last(TodayAt(absl::Now()));
+  Round round;
+  std::atomic<int64_t> pushes{0}, failures{0};
+  absl::Barrier* start = new absl::Barrier(static_cast<int>(stubs.size()) + 1);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < stubs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      if (start->Block()) delete start;
+      for (int m = months - 1; m >= 0; --m) {
+        hv1::PushPeriodRequest req;
+        *req.mutable_cells() = Cells(CentreId(static_cast<int>(i)), last - m, seed * 1000003 + i * 101 + m);
+        req.set_batch_id(absl::StrCat("b", seed, "-", m));
+        hv1::PushPeriodResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+        (stubs[i]->PushPeriod(&ctx, req, &resp).ok() ? pushes : failures)++;
+      }
+      hv1::FinishSyncRequest finish;
+      finish.set_sync_id(absl::StrCat("s", seed));
+      finish.set_periods_pushed(months);
+      hv1::FinishSyncResponse done;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+      if (!stubs[i]->FinishSync(&ctx, finish, &done).ok()) failures++;
+    });
+  }
+  const double cpu_before = ProcCpuSeconds(hub_pid);
+  const absl::Time began = absl::Now();
+  if (start->Block()) delete start;
+  for (auto& t : threads) t.join();
+  round.seconds = absl::ToDoubleSeconds(absl::Now() - began);
+  round.hub_cpu_seconds = ProcCpuSeconds(hub_pid) - cpu_before;
+  round.hub_peak_kib = ProcStatusKiB(hub_pid, "VmHWM");
+  round.pushes = pushes;
+  round.failures = failures;
+  return round;
+}
+
+void PrintRound(const char* what, const Round& r, double target_seconds) {
+  std::printf("%-30s %8lld %9.2f %10.2f %12.1f   target < %.0f s, < 500 MiB: %s\n", what,
+              static_cast<long long>(r.pushes), r.seconds, r.hub_cpu_seconds, r.hub_peak_kib / 1024.0,
+              target_seconds, r.seconds < target_seconds && r.hub_peak_kib < 500 * 1024 ? "MET" : "MISSED");
+}
+
+int Run() {
+  const int centres = absl::GetFlag(FLAGS_centres), regions = absl::GetFlag(FLAGS_regions);
+  char tmpl[] = "/tmp/kentra-bench-hub-XXXXXX";
+  const std::string tmp = mkdtemp(tmpl);
+  auto fail = [&](const std::string& what) {
+    std::cerr << "kentra-bench-hub: " << what << "\n";
+    std::filesystem::remove_all(tmp);
+    return 1;
+  };
+  if (!WriteFederation(tmp, centres, regions).ok()) return fail("cannot write the synthetic federation");
+  std::vector<std::string> ids, region_ids;
+  for (int i = 0; i < centres; ++i) ids.push_back(CentreId(i));
+  for (int r = 0; r < regions; ++r) region_ids.push_back(RegionId(r));
+  const std::string pki = tmp + "/pki";
+  const std::string make_pki = absl::StrCat(KENTRA_SOURCE_DIR "/scripts/dev-pki ", pki, " --centres=",
+                                            absl::StrJoin(ids, ","), " --regions=", absl::StrJoin(region_ids, ","),
+                                            " >/dev/null");
+  if (std::system(make_pki.c_str()) != 0) return fail("scripts/dev-pki failed");
+
+  kentra::testing::ChildProcess hub({absl::GetFlag(FLAGS_hub_binary), "--config=" + tmp + "/hub.textproto",
+                                     "--data_dir=" + tmp + "/hub", "--listen=127.0.0.1:0", "--secrets_dir=" + pki + "/hub"});
+  kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo", "--secrets_dir=" + pki + "/hub"});
+  if (hub.port() == 0 || echo.port() == 0) return fail("a server did not start");
+  std::vector<std::unique_ptr<hv1::SyncService::Stub>> stubs;
+  for (int i = 0; i < centres; ++i) {
+    auto tls = LoadTlsIdentity(absl::StrCat(pki, "/centres/", CentreId(i)), "client");
+    if (!tls.ok()) return fail(tls.status().ToString());
+    stubs.push_back(hv1::SyncService::NewStub(Connect(hub.port(), i, MakeClientCredentials(*tls))));
+  }
+
+  std::printf("kentra-bench-hub: %d centres over %d regions syncing at once into one hub (%d cores)\n\n", centres,
+              regions, static_cast<int>(std::thread::hardware_concurrency()));
+  std::printf("%-30s %8s %9s %10s %12s\n", "round", "pushes", "seconds", "hub CPU s", "hub peak MiB");
+  const Round full = SyncRound(stubs, absl::GetFlag(FLAGS_months), hub.pid(), 1);
+  PrintRound(absl::StrCat("full resync, ", absl::GetFlag(FLAGS_months), " months").c_str(), full, 120);
+  const Round nightly = SyncRound(stubs, 1, hub.pid(), 2);
+  PrintRound("nightly round, 1 month", nightly, 10);
+  stubs.clear();
+
+  // An authority's region-wide quarter by target group, beside an echo of the same size.
+  auto authority = LoadTlsIdentity(pki + "/authorities/" + RegionId(0), "client");
+  if (!authority.ok()) return fail(authority.status().ToString());
+  const auto creds = MakeClientCredentials(*authority);
+  const absl::CivilMonth last(TodayAt(absl::Now()));
+  hv1::QueryIndicatorsRequest query;
+  query.set_region(RegionId(0));
+  query.set_start_period(anon::PeriodName(last - 2));
+  query.set_end_period(anon::PeriodName(last));
+  query.set_breakdown(hv1::BREAKDOWN_TARGET_GROUP);
+  LoadOptions load;
+  load.clients = absl::GetFlag(FLAGS_clients);
+  load.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  std::vector<std::unique_ptr<hv1::StatsService::Stub>> stats;
+  for (int c = 0; c < load.clients; ++c) stats.push_back(hv1::StatsService::NewStub(Connect(hub.port(), 1000 + c, creds)));
+  int response_bytes = 0;
+  const LoadResult q = RunClosedLoop(load, [&](int client, int64_t) {
+    hv1::IndicatorTable table;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    absl::Status s = FromGrpcStatus(stats[static_cast<size_t>(client)]->QueryIndicators(&ctx, query, &table));
+    response_bytes = static_cast<int>(table.ByteSizeLong());
+    return s;
+  });
+  Clients echo_clients(echo.port(), load.clients, creds);
+  const LoadResult e = RunClosedLoop(load, EchoCall(&echo_clients, static_cast<int>(query.ByteSizeLong()), response_bytes));
+  std::printf("\nregion-wide quarter by target group (%s, %zu centres, %d B answer), %d clients:\n", RegionId(0).c_str(),
+              (centres + regions - 1) / regions, response_bytes, load.clients);
+  std::printf("  %-26s %9.0f QPS  p50 %7.2f ms  p99 %7.2f ms\n", "grpc echo, same sizes", e.qps, e.p50_ms, e.p99_ms);
+  std::printf("  %-26s %9.0f QPS  p50 %7.2f ms  p99 %7.2f ms  p99 %.1fx echo's (target within 10x): %s\n",
+              "kentra-hub QueryIndicators", q.qps, q.p50_ms, q.p99_ms, q.p99_ms / e.p99_ms,
+              q.p99_ms <= 10 * e.p99_ms ? "MET" : "MISSED");
+  stats.clear();
+  hub.Stop(SIGTERM);
+  echo.Stop(SIGTERM);
+  std::filesystem::remove_all(tmp);
+  const bool errors = full.failures + nightly.failures > 0 || q.errors > 0 || e.errors > 0;
+  if (errors) std::printf("\ncalls failed (%s); the figures above are not trustworthy\n", q.first_error.c_str());
+  return errors ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace kentra::bench
+
+int main(int argc, char** argv) {
+  kentra::InitServerProcess();
+  absl::SetProgramUsageMessage("kentra-bench-hub [--centres=N] [--months=M]");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_serve_echo)) return kentra::bench::ServeEcho(absl::GetFlag(FLAGS_secrets_dir));
+  return kentra::bench::Run();
+}
