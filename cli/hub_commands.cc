@@ -65,7 +65,12 @@ absl::Status StatsIndicators(const Args& args, StaffSession& s) {
     *s.out << ")\n";
   }
   PrintTable(t, s.format, *s.out);
-  if (s.format == Format::kTable) *s.out << table.note() << "\n";
+  if (s.format == Format::kTable) {
+    *s.out << "distinct persons over the whole range (estimate): "
+           << (table.distinct_persons().has_count() ? absl::StrCat("about ", table.distinct_persons().count())
+                                                    : std::string("<50"))
+           << "\n" << table.note() << "\n";
+  }
   return absl::OkStatus();
 }
 

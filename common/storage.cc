@@ -31,6 +31,37 @@ class CounterMergeOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "kentra.CounterAdd"; }
 };
 
+// Raises registers (WriteBatch::RaiseRegister). Operands are 3-byte raises or
+// whole register arrays; every merge result is a whole array.
+class RegisterMaxMergeOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  explicit RegisterMaxMergeOperator(size_t count) : count_(count) {}
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    new_value->assign(count_, '\0');
+    return (existing == nullptr || Apply(ToView(*existing), new_value)) && Apply(ToView(value), new_value);
+  }
+  const char* Name() const override { return "kentra.RegisterMax"; }
+
+ private:
+  bool Apply(absl::string_view operand, std::string* registers) const {
+    auto raise = [&](size_t i, unsigned char v) {
+      if (static_cast<unsigned char>((*registers)[i]) < v) (*registers)[i] = static_cast<char>(v);
+    };
+    if (operand.size() == count_) {
+      for (size_t i = 0; i < count_; ++i) raise(i, static_cast<unsigned char>(operand[i]));
+      return true;
+    }
+    if (operand.size() != 3) return false;
+    const size_t i = (static_cast<size_t>(static_cast<unsigned char>(operand[0])) << 8) |
+                     static_cast<unsigned char>(operand[1]);
+    if (i >= count_) return false;
+    raise(i, static_cast<unsigned char>(operand[2]));
+    return true;
+  }
+  size_t count_;
+};
+
 // The one place rocksdb::Status becomes absl::Status.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -74,7 +105,15 @@ void WriteBatch::Delete(int cf, absl::string_view key) {
 }
 
 void WriteBatch::AddToCounter(int cf, absl::string_view key, int64_t count, int64_t key_sum) {
-  ops_.push_back(Op{cf, Kind::kAdd, std::string(key), EncodeCounter({count, key_sum})});
+  ops_.push_back(Op{cf, Kind::kMerge, std::string(key), EncodeCounter({count, key_sum})});
+}
+
+void WriteBatch::RaiseRegister(int cf, absl::string_view key, uint16_t index, uint8_t value) {
+  std::string operand(3, '\0');
+  operand[0] = static_cast<char>(index >> 8);
+  operand[1] = static_cast<char>(index & 0xff);
+  operand[2] = static_cast<char>(value);
+  ops_.push_back(Op{cf, Kind::kMerge, std::string(key), std::move(operand)});
 }
 
 std::string EncodeCounter(const Counter& c) {
@@ -118,9 +157,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kNoCompression;
 
+  rocksdb::ColumnFamilyOptions register_options = cf_options;
+  register_options.merge_operator = std::make_shared<RegisterMaxMergeOperator>(options.register_count);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (const auto& name : column_families) descriptors.emplace_back(name, cf_options);
+  for (size_t i = 0; i < column_families.size(); ++i) {
+    const bool registers = options.register_families.count(static_cast<int>(i)) > 0;
+    descriptors.emplace_back(column_families[i], registers ? register_options : cf_options);
+  }
 
   auto store = std::unique_ptr<Store>(new Store());
   store->sync_writes_ = options.sync_writes;
@@ -164,7 +208,7 @@ absl::Status Store::Write(WriteBatch& batch, Durability durability) {
     switch (op.kind) {
       case WriteBatch::Kind::kPut: s = rb.Put(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value)); break;
       case WriteBatch::Kind::kDelete: s = rb.Delete(handles_.at(op.cf), ToSlice(op.key)); break;
-      case WriteBatch::Kind::kAdd: s = rb.Merge(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value)); break;
+      case WriteBatch::Kind::kMerge: s = rb.Merge(handles_.at(op.cf), ToSlice(op.key), ToSlice(op.value)); break;
     }
     if (!s.ok()) return FromRocks(s, "preparing a write");
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,16 @@ class WriteBatch {
   // Adds `count` and `key_sum` to the Counter at `key` (absent counts as zero).
   // Concurrent additions from different batches never lose one another.
   void AddToCounter(int cf, absl::string_view key, int64_t count, int64_t key_sum);
+  // Raises register `index` of the register array at `key` to at least `value`,
+  // in a column family opened as a register family (Store::Options). Concurrent
+  // raises never lose one another.
+  void RaiseRegister(int cf, absl::string_view key, uint16_t index, uint8_t value);
   // Number of operations queued.
   int Count() const;
 
  private:
   friend class Store;
-  enum class Kind { kPut, kDelete, kAdd };
+  enum class Kind { kPut, kDelete, kMerge };
   struct Op {
     int cf;
     Kind kind;
@@ -94,6 +99,11 @@ class Store {
     bool sync_writes = true;
     // Block cache for reads, in bytes.
     int64_t block_cache_bytes = 32 << 20;
+    // Column families (by index) whose values are arrays of `register_count`
+    // one-byte registers, raised by WriteBatch::RaiseRegister; the others hold
+    // Counters for WriteBatch::AddToCounter.
+    std::set<int> register_families;
+    size_t register_count = 4096;
   };
 
   // Opens (creating if needed) the database in `dir` with exactly these column

@@ -42,14 +42,15 @@ absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::Perio
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   // Set (not erased) after the write, so that a reader that fetched the old cells
   // before the write cannot leave them cached: its emplace below comes to nothing.
-  auto values = std::make_shared<std::vector<int64_t>>();
-  for (const auto& c : cells.cells()) values->push_back(c.value());
+  auto held_now = std::make_shared<Held>();
+  for (const auto& c : cells.cells()) held_now->values.push_back(c.value());
+  held_now->sketch = cells.persons_sketch();
   absl::MutexLock lock(&cache_mu_);
-  cache_.insert_or_assign(key, std::move(values));
+  cache_.insert_or_assign(key, std::move(held_now));
   return true;
 }
 
-absl::StatusOr<std::shared_ptr<const std::vector<int64_t>>> IndicatorStore::Values(absl::string_view centre,
+absl::StatusOr<std::shared_ptr<const IndicatorStore::Held>> IndicatorStore::Values(absl::string_view centre,
                                                                                    absl::string_view period) const {
   const std::string key = CellsKey(centre, period);
   {
@@ -58,11 +59,12 @@ absl::StatusOr<std::shared_ptr<const std::vector<int64_t>>> IndicatorStore::Valu
     if (it != cache_.end()) return it->second;
   }
   KENTRA_ASSIGN_OR_RETURN(auto cells, Get(centre, period));
-  std::shared_ptr<const std::vector<int64_t>> values;
+  std::shared_ptr<const Held> values;
   if (cells) {
-    auto v = std::make_shared<std::vector<int64_t>>();
-    v->reserve(static_cast<size_t>(cells->cells_size()));
-    for (const auto& c : cells->cells()) v->push_back(c.value());
+    auto v = std::make_shared<Held>();
+    v->values.reserve(static_cast<size_t>(cells->cells_size()));
+    for (const auto& c : cells->cells()) v->values.push_back(c.value());
+    v->sketch = cells->persons_sketch();
     values = std::move(v);
   }
   absl::MutexLock lock(&cache_mu_);

@@ -33,11 +33,16 @@ class IndicatorStore {
   // The cells of one centre and month, if held.
   absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> Get(absl::string_view centre,
                                                                    absl::string_view period) const;
-  // The values of the cells of one centre and month in codebook order, or null if
-  // not held. Served from memory after the first read (the hub's whole holding is
-  // a few MiB), so queries only add up.
-  absl::StatusOr<std::shared_ptr<const std::vector<int64_t>>> Values(absl::string_view centre,
-                                                                     absl::string_view period) const;
+  // What queries need of one centre and month: the cells' values in codebook
+  // order and the persons sketch.
+  struct Held {
+    std::vector<int64_t> values;
+    std::string sketch;
+  };
+  // Held cells of one centre and month, or null if not held. Served from memory
+  // after the first read (250 centres x 36 months is a few tens of MiB), so
+  // queries only add up.
+  absl::StatusOr<std::shared_ptr<const Held>> Values(absl::string_view centre, absl::string_view period) const;
   // How many months the hub holds for `centre`.
   absl::StatusOr<int> PeriodsHeld(absl::string_view centre) const;
 
@@ -54,8 +59,7 @@ class IndicatorStore {
   const Clock* clock_;
   LockTable locks_;
   mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<std::string, std::shared_ptr<const std::vector<int64_t>>> cache_
-      ABSL_GUARDED_BY(cache_mu_);
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<const Held>> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace kentra::hub

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/anon/codebook.h"
+#include "common/anon/sketch.h"
 #include "common/status.h"
 
 namespace kentra::hub {
@@ -48,14 +49,16 @@ absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, 
 }
 
 absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres, const std::string& period,
-                                        const std::vector<size_t>& positions, std::vector<int64_t>* sums) const {
+                                        const std::vector<size_t>& positions, std::vector<int64_t>* sums,
+                                        std::string* sketch) const {
   for (const std::string& centre : centres) {
-    KENTRA_ASSIGN_OR_RETURN(auto values, store_->Values(centre, period));
-    if (values == nullptr) continue;  // not synced for that month: nothing to add
+    KENTRA_ASSIGN_OR_RETURN(auto held, store_->Values(centre, period));
+    if (held == nullptr) continue;  // not synced for that month: nothing to add
     for (size_t i = 0; i < positions.size(); ++i) {
       // Stored cells were checked against the codebook: position i is cell i.
-      if (positions[i] < values->size()) (*sums)[i] += (*values)[positions[i]];
+      if (positions[i] < held->values.size()) (*sums)[i] += held->values[positions[i]];
     }
+    if (sketch != nullptr) anon::MergeSketch(sketch, held->sketch);
   }
   return absl::OkStatus();
 }
@@ -104,9 +107,10 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   std::vector<std::vector<int64_t>> sums(rows.size(), std::vector<int64_t>(months.size(), 0));
   std::vector<int64_t> column_totals(months.size(), 0);
   int64_t grand_total = 0;
+  std::string sketch;  // everyone served by the chosen centres over the range
   for (size_t m = 0; m < months.size(); ++m) {
     std::vector<int64_t> column(rows.size(), 0);
-    KENTRA_RETURN_IF_ERROR(AddCells(centres, months[m], positions, &column));
+    KENTRA_RETURN_IF_ERROR(AddCells(centres, months[m], positions, &column, &sketch));
     for (size_t r = 0; r < rows.size(); ++r) {
       sums[r][m] = column[r];
       column_totals[m] += column[r];
@@ -130,12 +134,20 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   totals->set_label("total");
   for (int64_t t : column_totals) *totals->add_values() = Published(t, k);
   *totals->mutable_total() = Published(grand_total, k);
+  const int64_t distinct = anon::ReleasedEstimate(anon::EstimateDistinct(sketch));
+  if (distinct < 0) {
+    table.mutable_distinct_persons()->set_below_threshold(true);
+  } else {
+    table.mutable_distinct_persons()->set_count(distinct);
+  }
   table.set_note(absl::StrCat(
       "Sums of the centres' protected counts: each centre's count carries stable noise of at most 3 "
       "(cell key method), so small differences mean nothing. Values under ",
       k, " are shown as <", k, ". ",
       req.breakdown() == v1::BREAKDOWN_SERVICE_EVENTS ? "Counts are service events."
-                                                      : "Counts are persons per month; totals over months are person-months."));
+                                                      : "Counts are persons per month; totals over months are person-months.",
+      " Distinct persons over the whole range and centres are estimated from sketches, shown only from ",
+      anon::kMinReleasedEstimate, " up, rounded to ", anon::kEstimateRounding, "."));
   return table;
 }
 
@@ -172,7 +184,7 @@ absl::StatusOr<v1::EsfReport> StatsServiceImpl::Esf(const Principal& caller, con
       }
     }
     std::vector<int64_t> sums(positions.size(), 0);
-    KENTRA_RETURN_IF_ERROR(AddCells(centres, report.end_period(), positions, &sums));
+    KENTRA_RETURN_IF_ERROR(AddCells(centres, report.end_period(), positions, &sums, nullptr));
     *row->mutable_female() = Published(sums[0], k);
     *row->mutable_male() = Published(sums[1], k);
     *row->mutable_non_binary() = Published(sums[2], k);

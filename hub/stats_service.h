@@ -31,9 +31,10 @@ class StatsServiceImpl final : public v1::StatsService::Service {
   // The region the caller may see, checked against the one the request names.
   absl::StatusOr<std::string> RegionOf(const Principal& caller, absl::string_view requested) const;
   // Adds, for each i, the protected value of codebook cell positions[i] of
-  // `period` of every centre in `centres` to (*sums)[i].
+  // `period` of every centre in `centres` to (*sums)[i], and merges their
+  // persons sketches into `sketch` (if not null).
   absl::Status AddCells(const std::vector<std::string>& centres, const std::string& period,
-                        const std::vector<size_t>& positions, std::vector<int64_t>* sums) const;
+                        const std::vector<size_t>& positions, std::vector<int64_t>* sums, std::string* sketch) const;
 
   const HubAccess* access_;
   const IndicatorStore* store_;

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
+#include "common/anon/sketch.h"
 #include "common/status.h"
 #include "common/time_util.h"
 
@@ -31,6 +32,9 @@ absl::Status ValidatePeriodCells(const kentra::anon::v1::PeriodCells& cells, abs
     return absl::InvalidArgumentError("cells.period: must be a month as YYYY-MM, 2016 or later");
   }
   if (month > absl::CivilMonth(TodayAt(now))) return absl::InvalidArgumentError("cells.period: is in the future");
+  if (absl::Status s = anon::ValidateSketch(cells.persons_sketch()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("cells.persons_sketch: ", s.message()));
+  }
   const auto& codebook = anon::Codebook();
   if (cells.cells_size() != static_cast<int>(codebook.size())) {
     return absl::InvalidArgumentError(

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
 #include "common/anon/ptable.h"
+#include "common/anon/sketch.h"
 #include "common/status.h"
 #include "common/time_util.h"
 
@@ -47,6 +48,12 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
     batch.Put(cf_, member, "");
     batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
     changed = true;
+    // The first cell is T1, which every person served in the month is in: the
+    // person joins the month's sketch exactly once.
+    if (&cell == &cells.monthly_persons.front()) {
+      const anon::SketchUpdate update = anon::SketchUpdateFor(keys_, pseudonym);
+      batch.RaiseRegister(sketch_cf_, p, update.index, update.rank);
+    }
   }
 
   const std::string events = Member("e/", p, cells.monthly_events, pseudonym);
@@ -89,6 +96,8 @@ absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl:
   out.set_codebook(anon::kCodebookVersion);
   KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
   out.set_closed(closed);
+  KENTRA_ASSIGN_OR_RETURN(auto sketch, store_->Get(sketch_cf_, out.period()));
+  if (sketch) out.set_persons_sketch(*sketch);
   auto read = [&](const std::string& key, Counter* sum) -> absl::Status {
     KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(cf_, key));
     Counter c;

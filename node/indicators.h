@@ -35,9 +35,16 @@ namespace kentra::node {
 
 class IndicatorCounters {
  public:
-  // `store` and `clock` are not owned; `cf` is the indicators column family.
-  IndicatorCounters(Store* store, int cf, const Clock* clock, std::string centre_id, anon::AnonKeys keys)
-      : store_(store), cf_(cf), clock_(clock), centre_id_(std::move(centre_id)), keys_(std::move(keys)) {}
+  // `store` and `clock` are not owned; `cf` is the indicators column family and
+  // `sketch_cf` the register family of the months' persons sketches.
+  IndicatorCounters(Store* store, int cf, int sketch_cf, const Clock* clock, std::string centre_id,
+                    anon::AnonKeys keys)
+      : store_(store),
+        cf_(cf),
+        sketch_cf_(sketch_cf),
+        clock_(clock),
+        centre_id_(std::move(centre_id)),
+        keys_(std::move(keys)) {}
 
   // Queues into `batch` what service event `e` of `person` changes. The returned
   // guard serialises the person's events and must be held until `batch` is
@@ -67,6 +74,7 @@ class IndicatorCounters {
  private:
   Store* store_;
   int cf_;
+  int sketch_cf_;
   const Clock* clock_;
   std::string centre_id_;
   anon::AnonKeys keys_;

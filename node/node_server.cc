@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create the data directory ", options.data_dir, ": ", ec.message()));
   }
-  KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames()));
+  KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
                                               node->centre_id_,
@@ -115,7 +115,7 @@ absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::
   const auto settings = EffectiveNodeSettings(options.centre);
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
-  auto store = Store::Open(options.data_dir, ColumnFamilyNames());
+  auto store = Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions());
   if (!store.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(store.status().message(),
                                                       " (is kentra-node running on this data dir? stop it first)"));

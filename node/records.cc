@@ -53,7 +53,7 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   if (!federation_secret) {
     KENTRA_ASSIGN_OR_RETURN(federation_secret, GetOrCreateSecret(store, kMetaStandInFederationSecret));
   }
-  auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, clock, std::move(centre_id),
+  auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, kSketches, clock, std::move(centre_id),
                                                         anon::AnonKeys::Derive(*federation_secret));
   auto records = std::unique_ptr<CentreRecords>(new CentreRecords(
       store, clock, max_page_size, std::move(page_key), std::move(id_key), std::move(indicators)));

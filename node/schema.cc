@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/anon/sketch.h"
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/text_fold.h"
@@ -35,8 +36,15 @@ int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.op
 const std::vector<std::string>& ColumnFamilyNames() {
   static const auto* names = new std::vector<std::string>{
       "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit",
-                                   "users",  "sessions", "indicators"};
+                                   "users",  "sessions", "indicators", "sketches"};
   return *names;
+}
+
+Store::Options NodeStoreOptions() {
+  Store::Options options;
+  options.register_families = {kSketches};
+  options.register_count = anon::kSketchRegisters;
+  return options;
 }
 
 std::string BeneficiaryName(uint64_t id) { return absl::StrCat("beneficiaries/", id); }

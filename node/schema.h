@@ -34,11 +34,14 @@ enum Cf : int {
   kUsers,             // user id -> storage.v1.StoredUser
   kSessions,          // SessionKey(token) -> storage.v1.StoredSession
   kIndicators,        // indicator counters and their bookkeeping (node/indicators.h)
+  kSketches,          // "P" -> the month's persons sketch (common/anon/sketch.h)
   kCfCount,
 };
 
 // Column family names in Cf order.
 const std::vector<std::string>& ColumnFamilyNames();
+// How the node's store must be opened (kSketches holds register arrays).
+Store::Options NodeStoreOptions();
 
 // Meta keys.
 inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";

@@ -100,9 +100,12 @@ bool FindCell(const std::string& id, CellKind* kind) {
 
 Contribution CellsFor(const kentra::node::v1::Beneficiary& person, tv1::ServiceType type, absl::CivilDay day) {
   Contribution c;
+  // Age on the first day of the month, so that a person is in one age band for the
+  // whole month even if a birthday falls in it.
   const absl::CivilDay birth = ToCivilDay(person.birth_date());
-  int age = static_cast<int>(day.year() - birth.year());
-  if (day.month() < birth.month() || (day.month() == birth.month() && day.day() < birth.day())) --age;
+  const absl::CivilDay first(day.year(), day.month(), 1);
+  int age = static_cast<int>(first.year() - birth.year());
+  if (first.month() < birth.month() || (first.month() == birth.month() && first.day() < birth.day())) --age;
   const std::string gender = GenderWord(person.gender());
   c.monthly_persons.push_back(absl::StrCat("T1.", gender, ".", AgeBand(std::max(age, 0))));
   for (int t : person.target_groups()) c.monthly_persons.push_back(absl::StrCat("T2.", GroupWord(t)));

@@ -4,6 +4,7 @@
 //
 // Cell ids are dotted words:
 //   T1.<gender>.<age band>   persons served in the month, by gender and age band
+//                            (their age on the first day of the month)
 //   T2.<target group>        persons served in the month with that flag (never crossed)
 //   T3.<service type>        distinct persons given that service in the month
 //   T4.<service type>        service events of that type (at most kEventCapPerPerson

@@ -100,5 +100,40 @@ TEST(StoreTest, ConcurrentCounterAdditionsAreNeverLost) {
   EXPECT_EQ(c.key_sum, 500 * (1 + 2 + 3 + 4));
 }
 
+TEST(StoreTest, ConcurrentRegisterRaisesKeepTheMaximum) {
+  TempDir dir;
+  Store::Options options;
+  options.register_families = {0};
+  options.register_count = 16;
+  {
+    auto store = Store::Open(dir.path(), {"registers"}, options);
+    ASSERT_OK(store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 200; ++i) {  // bounded
+          WriteBatch batch;
+          batch.RaiseRegister(0, "sketch", static_cast<uint16_t>(i % 16), static_cast<uint8_t>((i * 7 + t) % 40));
+          EXPECT_OK((*store)->Write(batch, Store::Durability::kProcessCrashed));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  auto reopened = Store::Open(dir.path(), {"registers"}, options);
+  ASSERT_OK(reopened);
+  auto bytes = (*reopened)->Get(0, "sketch");
+  ASSERT_OK(bytes);
+  ASSERT_TRUE(bytes->has_value());
+  ASSERT_EQ((*bytes)->size(), 16u);
+  for (int r = 0; r < 16; ++r) {
+    int expected = 0;
+    for (int t = 0; t < 4; ++t) {
+      for (int i = r; i < 200; i += 16) expected = std::max(expected, (i * 7 + t) % 40);
+    }
+    EXPECT_EQ(static_cast<unsigned char>((**bytes)[static_cast<size_t>(r)]), expected) << r;
+  }
+}
+
 }  // namespace
 }  // namespace kentra

@@ -335,6 +335,31 @@ TEST_F(HubStatsTest, DifferencingYieldsOnlyProtectedCellsAndAnswersNeverVary) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(Table(both).SerializeAsString(), first);
 }
 
+TEST_F(HubStatsTest, SmallDistinctEstimatesAreWithheld) {
+  // 29 people in the region over the two months: under 50, not released.
+  const auto t = Table(Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP));
+  EXPECT_TRUE(t.distinct_persons().below_threshold());
+}
+
+TEST(HubDistinctTest, APersonServedAtTwoCentresIsCountedOnce) {
+  TestHub hub;
+  const absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone());
+  TestNode kassandra("kassandra", start, hub.address());
+  TestNode thessaloniki("thessaloniki", start, hub.address());
+  Activity(kassandra, 60, absl::CivilMonth(2026, 10), 1);       // people 1..60
+  Activity(thessaloniki, 60, absl::CivilMonth(2026, 10), 31);   // people 31..90: 30 shared
+  ASSERT_TRUE(Sync(kassandra).succeeded());
+  ASSERT_TRUE(Sync(thessaloniki).succeeded());
+  auto table = hub.server().stats().Query(Principal{Principal::Kind::kAuthority, "central-macedonia", ""},
+                                          Query("central-macedonia", "2026-10", "2026-10", v1::BREAKDOWN_GENDER_AGE));
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_TRUE(table->distinct_persons().has_count());
+  EXPECT_EQ(table->distinct_persons().count(), 90) << "90 people, not 120";
+  // The sums of the monthly cells count the shared people twice (120 person-months).
+  ASSERT_TRUE(table->totals().total().has_count());
+  EXPECT_NEAR(static_cast<double>(table->totals().total().count()), 120, 12);
+}
+
 TEST_F(HubStatsTest, TheHubHoldsNoIdentifierNameOrPseudonym) {
   const std::string held = hub_.server().store()->Fingerprint();
   ASSERT_GT(held.size(), 1000u);

@@ -6,6 +6,7 @@
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
+#include "common/anon/sketch.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::anon {
@@ -69,8 +70,11 @@ TEST(CodebookTest, AnEventCountsInItsPersonsCells) {
                                                           "T3.counselling"}));
   EXPECT_EQ(c.monthly_events, "T4.counselling");
   EXPECT_EQ(c.year_to_date, (std::vector<std::string>{"Y1.persons", "E.EECO01.female", "E.EECO15.female"}));
-  // On her 30th birthday she is in the next band.
+  // Her band is her age on the first of the month: one band for the whole month
+  // her 30th birthday falls in, the next from the month after.
   EXPECT_EQ(CellsFor(b, tv1::SERVICE_TYPE_COUNSELLING, absl::CivilDay(2015, 3, 25)).monthly_persons[0],
+            "T1.female.18-29");
+  EXPECT_EQ(CellsFor(b, tv1::SERVICE_TYPE_COUNSELLING, absl::CivilDay(2015, 4, 1)).monthly_persons[0],
             "T1.female.30-44");
   for (const auto& id : c.monthly_persons) {
     CellKind kind;
@@ -102,6 +106,42 @@ TEST(AnonKeysTest, PseudonymsAgreeAcrossCentresAndRecordKeysAreSpread) {
     seen.insert(k);
   }
   EXPECT_GT(seen.size(), 240u) << "record keys must cover the key space";
+}
+
+TEST(SketchTest, EstimatesDistinctPersonsAndMergesAsAUnion) {
+  const AnonKeys keys = AnonKeys::Derive(std::string(32, 's'));
+  auto sketch_of = [&](int from, int to) {
+    std::string sketch;
+    for (int i = from; i < to; ++i) ApplySketchUpdate(&sketch, SketchUpdateFor(keys, "person-" + std::to_string(i)));
+    return sketch;
+  };
+  for (int n : {100, 1000, 20000}) {
+    const double estimate = EstimateDistinct(sketch_of(0, n));
+    EXPECT_NEAR(estimate, n, 0.05 * n) << n;
+  }
+  // Adding someone twice changes nothing.
+  std::string twice = sketch_of(0, 500);
+  const std::string once = twice;
+  ApplySketchUpdate(&twice, SketchUpdateFor(keys, "person-7"));
+  EXPECT_EQ(twice, once);
+  // Merging two overlapping centres counts the people they share once.
+  std::string a = sketch_of(0, 3000), b = sketch_of(2000, 5000);
+  MergeSketch(&a, b);
+  EXPECT_NEAR(EstimateDistinct(a), 5000, 250);
+  EXPECT_EQ(EstimateDistinct(""), 0);
+  EXPECT_TRUE(ValidateSketch(a).ok());
+  EXPECT_TRUE(ValidateSketch("").ok());
+  EXPECT_FALSE(ValidateSketch("short").ok());
+  EXPECT_FALSE(ValidateSketch(std::string(kSketchRegisters, static_cast<char>(60))).ok());
+}
+
+TEST(SketchTest, OnlyRoundedEstimatesFromFiftyUpAreReleased) {
+  EXPECT_EQ(ReleasedEstimate(0), -1);
+  EXPECT_EQ(ReleasedEstimate(49.9), -1);
+  EXPECT_EQ(ReleasedEstimate(50.2), 50);
+  EXPECT_EQ(ReleasedEstimate(54.9), 50);
+  EXPECT_EQ(ReleasedEstimate(55.1), 60);
+  EXPECT_EQ(ReleasedEstimate(1234.0), 1230);
 }
 
 }  // namespace
