@@ -32,6 +32,22 @@ bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+namespace {
+
+// Hands the builder a factory it may own while the real one stays with its caller.
+class SharedFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit SharedFactory(std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f) : f_(std::move(f)) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return f_->CreateServerInterceptor(info);
+  }
+
+ private:
+  std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f_;
+};
+
+}  // namespace
+
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services) {
   std::string host;
@@ -58,6 +74,12 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (!options.interceptors.empty()) {
+    // The builder takes ownership of factories it is given; ours stay shared with the caller.
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    for (const auto& f : options.interceptors) factories.push_back(std::make_unique<SharedFactory>(f));
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  }
   running.server = builder.BuildAndStart();
   if (running.server == nullptr || running.port == 0) {
     return absl::UnavailableError(

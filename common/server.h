@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -23,6 +24,8 @@ struct ServerOptions {
   bool insecure = false;
   // TLS credentials (see common/tls.h); required unless insecure.
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Interceptors for every call (tests use them to see what crosses the wire).
+  std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
 };
 
 struct RunningServer {

@@ -20,6 +20,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = max_request_bytes;
   server_options.credentials = MakeServerCredentials(tls);
+  server_options.interceptors = std::move(options.interceptors);
   KENTRA_ASSIGN_OR_RETURN(RunningServer running,
                           StartServer(server_options, {hub->sync_.get(), hub->stats_.get(), hub->admin_.get()}));
   hub->server_ = std::move(running.server);

@@ -31,6 +31,8 @@ struct HubOptions {
   std::set<std::string> revoked_serials;
   // The hub's clock (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
+  // Interceptors of every call (tests).
+  std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
 };
 
 class HubServer {

@@ -67,6 +67,9 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
   }
 
   const std::string year = std::to_string(month.year());
+  // The earliest month whose year-to-date cells this event changes; every later
+  // month of the year up to now changes with it.
+  std::optional<absl::CivilMonth> ytd_from;
   for (const std::string& cell : cells.year_to_date) {
     const std::string first = Member("f/", year, cell, pseudonym);
     KENTRA_ASSIGN_OR_RETURN(auto first_month, store_->Get(cf_, first));
@@ -79,23 +82,32 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
       KENTRA_ASSIGN_OR_RETURN(bool was_closed, IsClosed(was));
       if (was_closed) continue;
       batch.AddToCounter(cf_, absl::StrCat("y/", *first_month, "/", cell), -1, -record_key);
-      batch.Put(cf_, absl::StrCat("touched/", *first_month), NewMarker());
     }
     batch.Put(cf_, first, p);
     batch.AddToCounter(cf_, absl::StrCat("y/", p, "/", cell), 1, record_key);
-    changed = true;
+    ytd_from = month;
   }
   if (changed) batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
+  if (ytd_from) {
+    const absl::CivilMonth now(TodayAt(clock_->Now()));
+    for (absl::CivilMonth t = *ytd_from; t <= now && t.year() == ytd_from->year(); ++t) {
+      batch.Put(cf_, absl::StrCat("touched/", PeriodName(t)), NewMarker());
+    }
+  }
   return guard;
 }
 
 absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl::CivilMonth period) const {
   kentra::anon::v1::PeriodCells out;
+  KENTRA_ASSIGN_OR_RETURN(auto frozen, store_->Get(cf_, absl::StrCat("frozen/", PeriodName(period))));
+  if (frozen) {
+    if (!out.ParseFromString(*frozen)) return absl::DataLossError("a closed month's cells cannot be read");
+    return out;
+  }
   out.set_centre(centre_id_);
   out.set_period(PeriodName(period));
   out.set_codebook(anon::kCodebookVersion);
-  KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
-  out.set_closed(closed);
+  out.set_closed(false);
   KENTRA_ASSIGN_OR_RETURN(auto sketch, store_->Get(sketch_cf_, out.period()));
   if (sketch) out.set_persons_sketch(*sketch);
   auto read = [&](const std::string& key, Counter* sum) -> absl::Status {
@@ -132,6 +144,11 @@ absl::Status IndicatorCounters::PutClose(WriteBatch& batch, absl::CivilMonth per
   }
   KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
   if (closed) return absl::FailedPreconditionError(absl::StrCat("period: ", PeriodName(period), " is already closed"));
+  // The month's cells as they are now are its cells for good: later events dated
+  // before it change the year-to-date sums of open months only.
+  KENTRA_ASSIGN_OR_RETURN(kentra::anon::v1::PeriodCells frozen, Protected(period));
+  frozen.set_closed(true);
+  batch.Put(cf_, absl::StrCat("frozen/", PeriodName(period)), frozen.SerializeAsString());
   batch.Put(cf_, absl::StrCat("closed/", PeriodName(period)), FormatLocalMinute(clock_->Now()));
   batch.Put(cf_, absl::StrCat("touched/", PeriodName(period)), NewMarker());
   return absl::OkStatus();

@@ -14,10 +14,13 @@
 //                       touched/P differs (never deleted, so no change is lost
 //                       to a sync running at the same time)
 //   closed/P            close time: P is final; later events count in the open month
+//   frozen/P            P's protected cells as they were when it closed: what it
+//                       shows for good
 #ifndef KENTRA_NODE_INDICATORS_H_
 #define KENTRA_NODE_INDICATORS_H_
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 

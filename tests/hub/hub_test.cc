@@ -13,6 +13,7 @@
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
 #include "kentra/hub/v1/sync_service.grpc.pb.h"
+#include "tests/testing/anon_oracle.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::hub {
@@ -126,6 +127,76 @@ TEST(HubSyncTest, ASyncLandsExactlyWhatTheNodeShowsAndRepeatsChangeNothing) {
   EXPECT_EQ(runs.sync_runs(0).periods_pushed(), 1) << "newest first";
 }
 
+// Captures, on the hub's side of the wire, every PushPeriod request received.
+class PushRecorder final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return new Capture(this, std::string(info->method()) == "/kentra.hub.v1.SyncService/PushPeriod");
+  }
+  std::vector<v1::PushPeriodRequest> pushes() {
+    absl::MutexLock lock(&mu_);
+    return pushes_;
+  }
+
+ private:
+  class Capture final : public grpc::experimental::Interceptor {
+   public:
+    Capture(PushRecorder* recorder, bool is_push) : recorder_(recorder), is_push_(is_push) {}
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      if (is_push_ &&
+          methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_MESSAGE)) {
+        const auto* request = static_cast<const v1::PushPeriodRequest*>(methods->GetRecvMessage());
+        if (request != nullptr) {
+          absl::MutexLock lock(&recorder_->mu_);
+          recorder_->pushes_.push_back(*request);
+        }
+      }
+      methods->Proceed();
+    }
+
+   private:
+    PushRecorder* recorder_;
+    bool is_push_;
+  };
+  absl::Mutex mu_;
+  std::vector<v1::PushPeriodRequest> pushes_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(HubSyncTest, EveryCountANodeSendsEqualsAnIndependentComputation) {
+  auto recorder = std::make_shared<PushRecorder>();
+  TestHub hub(absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()), {recorder});
+  TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
+                hub.address());
+  std::vector<::kentra::testing::OracleEvent> events;
+  for (const auto& [people, month, first] : std::vector<std::tuple<int, absl::CivilMonth, int>>{
+           {9, absl::CivilMonth(2026, 8), 1}, {14, absl::CivilMonth(2026, 10), 20}, {4, absl::CivilMonth(2026, 11), 40}}) {
+    Activity(node, people, month, first);
+    for (int i = 0; i < people; ++i) {
+      nv1::Beneficiary b = SampleBeneficiary(first + i);
+      if (i % 3 == 0) b.add_target_groups(tv1::TARGET_GROUP_ROMA);
+      for (int k = 0; k < 2; ++k) {
+        const absl::CivilDay day(month.year(), month.month(), 1 + (i + k) % 27);
+        events.push_back({b, day, k == 0 ? tv1::SERVICE_TYPE_INFORMATION_LINKAGE : tv1::SERVICE_TYPE_ROMA_SUPPORT,
+                          absl::CivilMonth(day)});
+      }
+    }
+  }
+  ASSERT_TRUE(Sync(node).succeeded());
+  const auto pushes = recorder->pushes();
+  // August to November: September has no events, but its year-to-date cells
+  // include August's people.
+  ASSERT_EQ(pushes.size(), 4u);
+  const anon::AnonKeys keys = ::kentra::testing::TestCentreKeys("kassandra");
+  for (const auto& push : pushes) {
+    SCOPED_TRACE(push.cells().period());
+    absl::CivilMonth month;
+    ASSERT_TRUE(anon::ParsePeriod(push.cells().period(), &month));
+    std::map<std::string, int64_t> sent;
+    for (const auto& c : push.cells().cells()) sent[c.id()] = c.value();
+    EXPECT_EQ(sent, ::kentra::testing::ExpectedCells(events, keys, "kassandra", month));
+  }
+}
+
 TEST(HubSyncTest, AFailedSyncResumesWithoutLossWhenTheHubIsBack) {
   auto hub = std::make_unique<TestHub>();
   const std::string address = hub->address();
@@ -145,7 +216,7 @@ TEST(HubSyncTest, AFailedSyncResumesWithoutLossWhenTheHubIsBack) {
     absl::SleepFor(absl::Milliseconds(250));
   }
   EXPECT_TRUE(resumed.succeeded()) << resumed.error();
-  EXPECT_EQ(resumed.periods_pushed(), 1);
+  EXPECT_EQ(resumed.periods_pushed(), 3) << "September, and the year-to-date cells of October and November";
   auto held = hub->server().store()->Get("kassandra", "2026-09");
   ASSERT_TRUE(held.ok() && held->has_value());
 }

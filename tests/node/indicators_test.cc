@@ -12,6 +12,7 @@
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
 #include "common/storage.h"
+#include "tests/testing/anon_oracle.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::node {
@@ -22,13 +23,6 @@ namespace tv1 = kentra::type::v1;
 using ::kentra::testing::GrpcStatusIs;
 using ::kentra::testing::SampleBeneficiary;
 using ::kentra::testing::TestNode;
-
-anon::AnonKeys KassandraKeys() {
-  std::ifstream in(::kentra::testing::TestPkiDir() + "/centres/kassandra/federation.secret");
-  std::string hex;
-  in >> hex;
-  return anon::AnonKeys::Derive(absl::HexStringToBytes(hex));
-}
 
 class IndicatorsTest : public ::testing::Test {
  protected:
@@ -63,7 +57,7 @@ class IndicatorsTest : public ::testing::Test {
     r.mutable_service_event()->set_worker("m.papadaki");
     nv1::ServiceEvent e;
     ASSERT_TRUE(node_.NewStub()->RecordServiceEvent(node_.Context().get(), r, &e).ok());
-    events_.push_back({b, day, type});
+    events_.push_back({b, day, type, absl::CivilMonth(day)});
   }
 
   static tv1::Date ToDateForTest(absl::CivilDay d) {
@@ -74,42 +68,10 @@ class IndicatorsTest : public ::testing::Test {
     return out;
   }
 
-  // The protected cells of `period` computed here from the events recorded,
-  // independently of the node's counters.
+  // The protected cells of `period` computed independently from the events recorded.
   std::map<std::string, int64_t> Expected(absl::CivilMonth period) {
-    const anon::AnonKeys keys = KassandraKeys();
-    std::map<std::string, anon::CellKind> kinds;
-    for (const auto& spec : anon::Codebook()) kinds[spec.id] = spec.kind;
-    std::map<std::string, std::set<std::string>> persons;  // cell -> pseudonyms
-    std::map<std::string, std::map<std::string, int>> events;  // cell -> pseudonym -> events
-    for (const auto& ev : events_) {
-      const absl::CivilMonth m(ev.day);
-      const bool in_month = m == period;
-      const bool in_year = m.year() == period.year() && m <= period;
-      if (!in_month && !in_year) continue;
-      const std::string p = anon::Pseudonym(keys, "kassandra", ev.person);
-      const auto cells = anon::CellsFor(ev.person, ev.type, ev.day);
-      if (in_month) {
-        for (const auto& c : cells.monthly_persons) persons[c].insert(p);
-        events[cells.monthly_events][p]++;
-      }
-      for (const auto& c : cells.year_to_date) persons[c].insert(p);
-    }
-    std::map<std::string, int64_t> out;
-    for (const auto& [id, kind] : kinds) {
-      int64_t count = 0, key_sum = 0;
-      for (const auto& p : persons[id]) {
-        ++count;
-        key_sum += anon::RecordKey(keys, p);
-      }
-      for (const auto& [p, n] : events[id]) {
-        const int counted = std::min(n, anon::kEventCapPerPerson);
-        count += counted;
-        key_sum += static_cast<int64_t>(counted) * anon::RecordKey(keys, p);
-      }
-      out[id] = anon::Protect(count, static_cast<uint64_t>(key_sum));
-    }
-    return out;
+    return ::kentra::testing::ExpectedCells(events_, ::kentra::testing::TestCentreKeys("kassandra"), "kassandra",
+                                            period);
   }
 
   std::map<std::string, int64_t> Sent(const std::string& period, const std::string& user = "m.papadaki") {
@@ -125,14 +87,9 @@ class IndicatorsTest : public ::testing::Test {
     return out;
   }
 
-  struct Event {
-    nv1::Beneficiary person;
-    absl::CivilDay day;
-    tv1::ServiceType type;
-  };
   TestNode node_;
   std::map<std::string, std::string> cases_;
-  std::vector<Event> events_;
+  std::vector<::kentra::testing::OracleEvent> events_;
 };
 
 TEST_F(IndicatorsTest, WhatLeavesEqualsAnIndependentCountProtected) {
@@ -183,10 +140,18 @@ TEST_F(IndicatorsTest, AClosedMonthNeverChangesAndLateEventsCountInTheOpenMonth)
   // A late event dated in October counts in November, the open month. (Compared
   // with an independent count: with counts this small the noise may hide a change.)
   Serve(b, absl::CivilDay(2026, 10, 20), tv1::SERVICE_TYPE_COUNSELLING);
-  events_.back().day = absl::CivilDay(2026, 11, 20);
+  events_.back().counted_in = absl::CivilMonth(2026, 11);
   EXPECT_EQ(Sent("2026-10"), october);
   EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
   EXPECT_EQ(october, Expected(absl::CivilMonth(2026, 10)));
+
+  // A late event dated before October, in an open month, changes the year-to-date
+  // cells of the open months, never October's.
+  const auto c = Person(3, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_ROMA});
+  Serve(c, absl::CivilDay(2026, 8, 10), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+  EXPECT_EQ(Sent("2026-10"), october);
+  EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
+  EXPECT_EQ(Sent("2026-08"), Expected(absl::CivilMonth(2026, 8)));
 
   EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed),
               GrpcStatusIs(grpc::FAILED_PRECONDITION, "already closed"));
@@ -237,7 +202,9 @@ TEST_F(IndicatorsTest, ConcurrentWritersNeverLoseACount) {
   }
   for (auto& t : threads) t.join();
   for (const auto& p : people) {
-    for (int k = 0; k < 5; ++k) events_.push_back({p, absl::CivilDay(2026, 11, 1 + k), tv1::SERVICE_TYPE_ROMA_SUPPORT});
+    for (int k = 0; k < 5; ++k) {
+      events_.push_back({p, absl::CivilDay(2026, 11, 1 + k), tv1::SERVICE_TYPE_ROMA_SUPPORT, absl::CivilMonth(2026, 11)});
+    }
   }
   EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
 }

@@ -210,7 +210,11 @@ std::string TestNode::FingerprintWithoutAudit() const {
   return Digest(all);
 }
 
-TestHub::TestHub(absl::Time start) : clock_(start) { Start("127.0.0.1:0"); }
+TestHub::TestHub(absl::Time start,
+                 std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors)
+    : clock_(start), interceptors_(std::move(interceptors)) {
+  Start("127.0.0.1:0");
+}
 
 TestHub::~TestHub() = default;
 
@@ -221,6 +225,7 @@ void TestHub::Start(const std::string& listen) {
   if (setup.ok()) options.setup = *std::move(setup);
   options.data_dir = dir_.path() + "/hub";
   options.listen_address = listen;
+  options.interceptors = interceptors_;
   options.secrets_dir = TestPkiDir() + "/hub";
   options.clock = &clock_;
   auto server = kentra::hub::HubServer::Start(std::move(options));

@@ -134,7 +134,8 @@ class TestNode {
 // (the five centres), the test PKI's hub certificate and its own temp store.
 class TestHub {
  public:
-  explicit TestHub(absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()));
+  explicit TestHub(absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
+                   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors = {});
   ~TestHub();
   std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
   // A channel presenting `identity` from the test PKI (e.g. "authorities/peloponnese").
@@ -148,6 +149,7 @@ class TestHub {
   void Start(const std::string& listen);
   TempDir dir_;
   FakeClock clock_;
+  std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<kentra::hub::HubServer> server_;
 };
 
