@@ -28,32 +28,7 @@ using ::kentra::testing::TestNode;
 
 // Registers `people` people at `node`, each served twice in `month`.
 void Activity(TestNode& node, int people, absl::CivilMonth month, int first_serial = 1) {
-  auto stub = node.NewStub();
-  for (int i = 0; i < people; ++i) {
-    nv1::CreateBeneficiaryRequest create;
-    *create.mutable_beneficiary() = SampleBeneficiary(first_serial + i);
-    if (i % 3 == 0) create.mutable_beneficiary()->add_target_groups(tv1::TARGET_GROUP_ROMA);
-    nv1::Beneficiary b;
-    ASSERT_TRUE(stub->CreateBeneficiary(node.Context().get(), create, &b).ok());
-    nv1::OpenCaseRequest open;
-    open.mutable_case_()->set_beneficiary(b.name());
-    open.mutable_case_()->set_assigned_worker("m.papadaki");
-    open.mutable_case_()->add_needs(nv1::NEED_INCOME);
-    nv1::Case c;
-    ASSERT_TRUE(stub->OpenCase(node.Context().get(), open, &c).ok());
-    for (int k = 0; k < 2; ++k) {
-      nv1::RecordServiceEventRequest r;
-      r.set_parent(c.name());
-      auto* e = r.mutable_service_event();
-      e->mutable_service_date()->set_year(static_cast<int>(month.year()));
-      e->mutable_service_date()->set_month(month.month());
-      e->mutable_service_date()->set_day(1 + (i + k) % 27);
-      e->set_service_type(k == 0 ? tv1::SERVICE_TYPE_INFORMATION_LINKAGE : tv1::SERVICE_TYPE_ROMA_SUPPORT);
-      e->set_worker("m.papadaki");
-      nv1::ServiceEvent out;
-      ASSERT_TRUE(stub->RecordServiceEvent(node.Context().get(), r, &out).ok());
-    }
-  }
+  ::kentra::testing::RecordActivity(node.NewStub().get(), node.Token("m.papadaki"), people, month, first_serial);
 }
 
 nv1::SyncRun Sync(TestNode& node) {

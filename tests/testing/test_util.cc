@@ -243,6 +243,37 @@ std::shared_ptr<grpc::Channel> TestHub::Channel(const std::string& identity) con
   return grpc::CreateChannel(address(), TestCredentials(identity));
 }
 
+void RecordActivity(kentra::node::v1::StaffService::Stub* stub, const std::string& token, int people,
+                    absl::CivilMonth month, int first_serial) {
+  namespace nv1 = kentra::node::v1;
+  namespace tv1 = kentra::type::v1;
+  for (int i = 0; i < people; ++i) {
+    nv1::CreateBeneficiaryRequest create;
+    *create.mutable_beneficiary() = SampleBeneficiary(first_serial + i);
+    if (i % 3 == 0) create.mutable_beneficiary()->add_target_groups(tv1::TARGET_GROUP_ROMA);
+    nv1::Beneficiary b;
+    ASSERT_TRUE(stub->CreateBeneficiary(SessionContext(token).get(), create, &b).ok());
+    nv1::OpenCaseRequest open;
+    open.mutable_case_()->set_beneficiary(b.name());
+    open.mutable_case_()->set_assigned_worker("m.papadaki");
+    open.mutable_case_()->add_needs(nv1::NEED_INCOME);
+    nv1::Case c;
+    ASSERT_TRUE(stub->OpenCase(SessionContext(token).get(), open, &c).ok());
+    for (int k = 0; k < 2; ++k) {
+      nv1::RecordServiceEventRequest r;
+      r.set_parent(c.name());
+      auto* e = r.mutable_service_event();
+      e->mutable_service_date()->set_year(static_cast<int>(month.year()));
+      e->mutable_service_date()->set_month(month.month());
+      e->mutable_service_date()->set_day(1 + (i + k) % 27);
+      e->set_service_type(k == 0 ? tv1::SERVICE_TYPE_INFORMATION_LINKAGE : tv1::SERVICE_TYPE_ROMA_SUPPORT);
+      e->set_worker("m.papadaki");
+      nv1::ServiceEvent out;
+      ASSERT_TRUE(stub->RecordServiceEvent(SessionContext(token).get(), r, &out).ok());
+    }
+  }
+}
+
 kentra::node::v1::Beneficiary SampleBeneficiary(int serial) {
   kentra::node::v1::Beneficiary b;
   b.set_given_name("Ελένη");

@@ -153,6 +153,12 @@ class TestHub {
   std::unique_ptr<kentra::hub::HubServer> server_;
 };
 
+// Registers `people` people (SampleBeneficiary(first_serial ...), every third
+// also Roma) through `stub` with session `token`, each with a case and served
+// twice in `month` (information, then Roma support).
+void RecordActivity(kentra::node::v1::StaffService::Stub* stub, const std::string& token, int people,
+                    absl::CivilMonth month, int first_serial);
+
 // A valid beneficiary for tests (ΑΜΚΑ derived from `serial`).
 kentra::node::v1::Beneficiary SampleBeneficiary(int serial = 1);
 
