@@ -1,5 +1,9 @@
 // kentractl's indicator commands: what the centre's node sends the hub for a
 // month, and the coordinator's closing of a month.
+#include <unistd.h>
+
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/kentractl.h"
@@ -67,13 +71,28 @@ absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, Staf
     KENTRA_RETURN_IF_ERROR(args.CheckAllowed(allowed));
     std::vector<nv1::SyncRun> runs;
     if (verb.empty()) {
-      if (s.format == Format::kTable) *s.out << "syncing with the hub..." << std::flush;
-      nv1::SyncRun run;
-      // A sync may take longer than one call's default timeout.
+      // A sync may take longer than one call's default timeout; months show as they land.
       s.timeout = std::max(s.timeout, absl::Minutes(5));
-      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->SyncNow(s.Context().get(), nv1::SyncNowRequest(), &run)));
-      if (s.format == Format::kTable) *s.out << (run.succeeded() ? " done\n" : " FAILED\n");
-      runs.push_back(run);
+      auto ctx = s.Context();
+      auto reader = s.stub->StreamSync(ctx.get(), nv1::StreamSyncRequest());
+      // The moving bar only on a terminal; in a log, the summary alone.
+      const bool live = s.format == Format::kTable && s.out == &std::cout && isatty(STDOUT_FILENO);
+      nv1::SyncProgress step;
+      while (reader->Read(&step)) {
+        if (step.has_run()) {
+          runs.push_back(step.run());
+        } else if (live) {
+          const int width = 30;
+          const int filled = step.periods_total() == 0 ? width : step.periods_done() * width / step.periods_total();
+          *s.out << absl::StrFormat("\rsyncing [%s%s] %d/%d months, last %s", std::string(filled, '#'),
+                                    std::string(width - filled, '.'), step.periods_done(), step.periods_total(),
+                                    step.period_pushed())
+                 << std::flush;
+        }
+      }
+      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
+      if (live) *s.out << "\n";
+      if (runs.empty()) return absl::InternalError("the node ended the sync without a result");
     } else {
       nv1::ListSyncRunsResponse page;
       KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->ListSyncRuns(s.Context().get(), nv1::ListSyncRunsRequest(), &page)));

@@ -72,6 +72,7 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "GetIndicators", kReaders},
       {"StaffService", "CloseMonth", kCoordinatorOnly},
       {"StaffService", "SyncNow", kCoordinatorOnly},
+      {"StaffService", "StreamSync", kCoordinatorOnly},
       {"StaffService", "ListSyncRuns", kCoordinatorOnly},
   };
   return *table;

@@ -52,7 +52,7 @@ HubSync::~HubSync() {
   if (scheduler_.joinable()) scheduler_.join();
 }
 
-absl::Status HubSync::Push(v1::SyncRun* run) {
+absl::Status HubSync::Push(v1::SyncRun* run, const Progress& progress) {
   KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods());
   for (const auto& p : pending) {
     kentra::hub::v1::PushPeriodRequest request;
@@ -67,6 +67,7 @@ absl::Status HubSync::Push(v1::SyncRun* run) {
     KENTRA_RETURN_IF_ERROR(indicators_->MarkSynced(p));
     run->set_periods_pushed(run->periods_pushed() + 1);
     run->set_periods_changed(run->periods_changed() + (response.changed() ? 1 : 0));
+    if (progress) progress(request.cells().period(), run->periods_pushed(), static_cast<int>(pending.size()));
   }
   kentra::hub::v1::FinishSyncRequest finish;
   finish.set_sync_id(absl::StrCat("run-", last_run_.load()));
@@ -77,14 +78,14 @@ absl::Status HubSync::Push(v1::SyncRun* run) {
   return FromGrpcStatus(hub_->FinishSync(&ctx, finish, &finished));
 }
 
-absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger) {
+absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger, const Progress& progress) {
   absl::MutexLock lock(&run_mu_);
   const uint64_t seq = ++last_run_;
   v1::SyncRun run;
   run.set_name(absl::StrCat("syncRuns/", keys::PaddedSequence(seq)));
   run.set_trigger(trigger);
   *run.mutable_start_time() = ToTimestamp(clock_->Now());
-  absl::Status pushed = Push(&run);
+  absl::Status pushed = Push(&run, progress);
   run.set_succeeded(pushed.ok());
   if (!pushed.ok()) run.set_error(pushed.ToString());
   *run.mutable_end_time() = ToTimestamp(clock_->Now());

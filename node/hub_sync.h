@@ -9,6 +9,7 @@
 #define KENTRA_NODE_HUB_SYNC_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,9 +38,12 @@ class HubSync {
   // Stops the schedule, if started, waiting for a running sync to end.
   ~HubSync();
 
+  // Called after each month reaches the hub: the month, months done, months to do.
+  using Progress = std::function<void(const std::string& period, int done, int total)>;
+
   // Runs one sync now (after any running one). The run is recorded whatever
   // its outcome; its error is in the returned SyncRun, not in the status.
-  absl::StatusOr<v1::SyncRun> RunOnce(const std::string& trigger);
+  absl::StatusOr<v1::SyncRun> RunOnce(const std::string& trigger, const Progress& progress = nullptr);
   // Past runs, newest first.
   absl::StatusOr<v1::ListSyncRunsResponse> ListRuns(const v1::ListSyncRunsRequest& request) const;
 
@@ -49,7 +53,7 @@ class HubSync {
   void StartSchedule(int time_of_day, absl::Duration jitter);
 
  private:
-  absl::Status Push(v1::SyncRun* run);
+  absl::Status Push(v1::SyncRun* run, const Progress& progress);
   void ScheduleLoop(int time_of_day, absl::Duration jitter);
 
   Store* store_;

@@ -1,6 +1,7 @@
 #include "node/staff_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 
 namespace kentra::node {
@@ -90,6 +91,29 @@ grpc::Status StaffServiceImpl::SyncNow(grpc::ServerContext* ctx, const v1::SyncN
     return hub_sync_->RunOnce(absl::StrCat("kentractl by ", actor.name));
   });
 }
+grpc::Status StaffServiceImpl::StreamSync(grpc::ServerContext* ctx, const v1::StreamSyncRequest*,
+                                          grpc::ServerWriter<v1::SyncProgress>* writer) {
+  StaffSession session;
+  absl::StatusOr<Actor> actor = access_->Admit(ctx, "StaffService", "StreamSync", &session);
+  if (!actor.ok()) return ToGrpcStatus(actor.status());
+  if (hub_sync_ == nullptr) return ToGrpcStatus(absl::UnavailableError("this node has no hub configured (--hub)"));
+  auto run = hub_sync_->RunOnce(absl::StrCat("kentractl by ", actor->name),
+                                [&](const std::string& period, int done, int total) {
+                                  v1::SyncProgress step;
+                                  step.set_period_pushed(period);
+                                  step.set_periods_done(done);
+                                  step.set_periods_total(total);
+                                  writer->Write(step);  // a watcher gone away does not stop the sync
+                                });
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  v1::SyncProgress last;
+  last.set_periods_done(run->periods_pushed());
+  last.set_periods_total(run->periods_pushed());
+  *last.mutable_run() = *std::move(run);
+  writer->Write(last);
+  return grpc::Status::OK;
+}
+
 grpc::Status StaffServiceImpl::ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
                                             v1::ListSyncRunsResponse* resp) {
   return Serve(ctx, "ListSyncRuns", resp, [&](const Actor&) -> absl::StatusOr<v1::ListSyncRunsResponse> {

@@ -46,6 +46,8 @@ class StaffServiceImpl final : public v1::StaffService::Service {
   grpc::Status CloseMonth(grpc::ServerContext* ctx, const v1::CloseMonthRequest* req,
                           kentra::anon::v1::PeriodCells* resp) override;
   grpc::Status SyncNow(grpc::ServerContext* ctx, const v1::SyncNowRequest* req, v1::SyncRun* resp) override;
+  grpc::Status StreamSync(grpc::ServerContext* ctx, const v1::StreamSyncRequest* req,
+                          grpc::ServerWriter<v1::SyncProgress>* writer) override;
   grpc::Status ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
                             v1::ListSyncRunsResponse* resp) override;
 

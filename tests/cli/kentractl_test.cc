@@ -141,6 +141,46 @@ TEST_F(KentractlTest, IndicatorsShowWhatLeavesAndTheCoordinatorClosesAMonth) {
   EXPECT_EQ(Run({"month", "close", "October"}), 2);
 }
 
+TEST(KentractlHubTest, SyncAndTheAuthoritysTables) {
+  ::kentra::testing::TestHub hub;
+  TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
+                hub.address());
+  ::kentra::testing::RecordActivity(node.NewStub().get(), node.Token("m.papadaki"), 12, absl::CivilMonth(2026, 10), 1);
+  ::kentra::testing::TempDir sessions;
+  std::ostringstream out, err;
+  auto run = [&](std::vector<std::string> args, const std::string& identity, const std::vector<std::string>& in = {}) {
+    args.push_back(absl::StrCat("--node=127.0.0.1:", node.port()));
+    args.push_back("--hub=" + hub.address());
+    args.push_back("--identity_dir=" + ::kentra::testing::TestPkiDir() + "/" + identity);
+    args.push_back("--session_dir=" + sessions.path());
+    std::string input;
+    for (const auto& line : in) input += line + "\n";
+    std::istringstream stdin_text(input);
+    std::streambuf* saved = std::cin.rdbuf(stdin_text.rdbuf());
+    out.str("");
+    err.str("");
+    const int code = RunKentractl(args, out, err);
+    std::cin.rdbuf(saved);
+    return code;
+  };
+  ASSERT_EQ(run({"login", "--user=coord"}, "centres/kassandra/staff", {kTestPassword}), 0) << err.str();
+  ASSERT_EQ(run({"sync"}, "centres/kassandra/staff"), 0) << err.str();
+  EXPECT_NE(out.str().find("ok"), std::string::npos) << out.str();
+  ASSERT_EQ(run({"sync", "history", "--output=csv"}, "centres/kassandra/staff"), 0) << err.str();
+  EXPECT_NE(out.str().find("RUN,TRIGGER"), std::string::npos) << out.str();
+  ASSERT_EQ(run({"stats", "indicators", "--from=2026-10", "--by=target-group", "--output=csv"},
+                "authorities/central-macedonia"), 0) << err.str();
+  EXPECT_EQ(out.str().rfind("CATEGORY,2026-10,TOTAL\n", 0), 0u) << out.str();
+  EXPECT_NE(out.str().find("\nroma,<10,<10\n"), std::string::npos) << out.str();
+  ASSERT_EQ(run({"stats", "esf", "--mis=5002672", "--month=2026-10"}, "authorities/central-macedonia"), 0) << err.str();
+  EXPECT_NE(out.str().find("EECO15"), std::string::npos);
+  EXPECT_EQ(run({"stats", "indicators", "--from=2026-10", "--region=peloponnese"}, "authorities/central-macedonia"), 1);
+  EXPECT_NE(err.str().find("PERMISSION_DENIED"), std::string::npos);
+  ASSERT_EQ(run({"admin", "centres"}, "operator"), 0) << err.str();
+  EXPECT_NE(out.str().find("STALE"), std::string::npos) << "four centres never synced";
+  EXPECT_EQ(run({"admin", "centres"}, "authorities/central-macedonia"), 1) << "only the operator";
+}
+
 TEST_F(KentractlTest, ServerErrorsExitOneWithTheServersMessage) {
   EXPECT_EQ(Run({"beneficiary", "get", "42"}), 1);
   EXPECT_NE(err_.str().find("NOT_FOUND: name: beneficiaries/42 does not exist"), std::string::npos) << err_.str();

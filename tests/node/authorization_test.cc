@@ -51,6 +51,7 @@ const std::map<std::string, std::string>& Policy() {
       {"StaffService.GetIndicators",     "yyyy-"},
       {"StaffService.CloseMonth",        "y----"},
       {"StaffService.SyncNow",           "y----"},
+      {"StaffService.StreamSync",        "y----"},
       {"StaffService.ListSyncRuns",      "y----"},
   };
   return *policy;
