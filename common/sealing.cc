@@ -1,0 +1,155 @@
+#include "common/sealing.h"
+
+#include <sodium.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/time_util.h"
+
+namespace kentra {
+namespace {
+
+namespace rv1 = kentra::referral::v1;
+
+const unsigned char* U(absl::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+std::string Sign(absl::string_view secret, absl::string_view message) {
+  std::string signature(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr, U(message), message.size(),
+                       U(secret));
+  return signature;
+}
+
+bool Verify(absl::string_view public_key, absl::string_view message, absl::string_view signature) {
+  return public_key.size() == crypto_sign_PUBLICKEYBYTES && signature.size() == crypto_sign_BYTES &&
+         crypto_sign_verify_detached(U(signature), U(message), message.size(), U(public_key)) == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<NodeKeys> NodeKeys::FromSeed(absl::string_view seed) {
+  if (InitCrypto() != absl::OkStatus()) return absl::InternalError("libsodium is not available");
+  if (seed.size() != 32) return absl::InvalidArgumentError("a node key seed is 32 bytes");
+  NodeKeys k;
+  const std::string sign_seed = HmacSha256(seed, "kentra node signing key");
+  const std::string box_seed = HmacSha256(seed, "kentra node sealing key");
+  k.signing_public.resize(crypto_sign_PUBLICKEYBYTES);
+  k.signing_secret.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(k.signing_public.data()),
+                           reinterpret_cast<unsigned char*>(k.signing_secret.data()), U(sign_seed));
+  k.sealing_public.resize(crypto_box_PUBLICKEYBYTES);
+  k.sealing_secret.resize(crypto_box_SECRETKEYBYTES);
+  crypto_box_seed_keypair(reinterpret_cast<unsigned char*>(k.sealing_public.data()),
+                          reinterpret_cast<unsigned char*>(k.sealing_secret.data()), U(box_seed));
+  return k;
+}
+
+rv1::RosterEntry NodeKeys::Entry(absl::string_view centre) const {
+  rv1::RosterEntry e;
+  e.set_centre(std::string(centre));
+  e.set_signing_key(signing_public);
+  e.set_sealing_key(sealing_public);
+  return e;
+}
+
+absl::StatusOr<RootKeys> RootKeys::FromSeed(absl::string_view seed) {
+  if (InitCrypto() != absl::OkStatus()) return absl::InternalError("libsodium is not available");
+  if (seed.size() != 32) return absl::InvalidArgumentError("a root key seed is 32 bytes");
+  RootKeys k;
+  k.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  k.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                           reinterpret_cast<unsigned char*>(k.secret_key.data()), U(seed));
+  return k;
+}
+
+size_t SealBucket(size_t n) {
+  for (size_t b : kSealBuckets) {
+    if (n < b) return b;  // sodium_pad needs at least one byte of padding
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> Seal(const NodeKeys& sender_keys, rv1::SignedPayload payload,
+                                 absl::string_view recipient_sealing_key) {
+  if (recipient_sealing_key.size() != crypto_box_PUBLICKEYBYTES) {
+    return absl::InvalidArgumentError("the recipient's sealing key is not an X25519 public key");
+  }
+  rv1::SignedEnvelope envelope;
+  envelope.set_payload(payload.SerializeAsString());
+  envelope.set_signature(Sign(sender_keys.signing_secret, envelope.payload()));
+  std::string plain = envelope.SerializeAsString();
+  const size_t bucket = SealBucket(plain.size());
+  if (bucket == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the referral is ", plain.size(), " bytes; at most ",
+                                                   kSealBuckets[std::size(kSealBuckets) - 1] - 1, " can be sealed"));
+  }
+  const size_t unpadded = plain.size();
+  plain.resize(bucket);
+  size_t padded = 0;
+  if (sodium_pad(&padded, reinterpret_cast<unsigned char*>(plain.data()), unpadded, bucket, bucket) != 0 ||
+      padded != bucket) {
+    return absl::InternalError("padding failed");
+  }
+  std::string sealed(bucket + crypto_box_SEALBYTES, '\0');
+  if (crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()), U(plain), plain.size(),
+                      U(recipient_sealing_key)) != 0) {
+    return absl::InternalError("sealing failed");
+  }
+  return sealed;
+}
+
+absl::StatusOr<rv1::SignedPayload> Open(const NodeKeys& my_keys, absl::string_view me, absl::string_view sealed,
+                                        const rv1::Roster& roster) {
+  if (sealed.size() < crypto_box_SEALBYTES + 1) return absl::InvalidArgumentError("the sealed referral is too short");
+  std::string plain(sealed.size() - crypto_box_SEALBYTES, '\0');
+  if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(plain.data()), U(sealed), sealed.size(),
+                           U(my_keys.sealing_public), U(my_keys.sealing_secret)) != 0) {
+    return absl::PermissionDeniedError("the sealed referral does not open with this node's key (tampered, or sealed for another)");
+  }
+  size_t unpadded = 0;
+  if (sodium_unpad(&unpadded, reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), plain.size()) != 0) {
+    return absl::InvalidArgumentError("the sealed referral is not padded as kentra pads");
+  }
+  plain.resize(unpadded);
+  rv1::SignedEnvelope envelope;
+  rv1::SignedPayload payload;
+  if (!envelope.ParseFromString(plain) || !payload.ParseFromString(envelope.payload())) {
+    return absl::InvalidArgumentError("the sealed referral holds no signed payload");
+  }
+  if (payload.recipient() != me) {
+    return absl::PermissionDeniedError(absl::StrCat("the referral was signed for ", payload.recipient().substr(0, 64),
+                                                    ", not for ", me));
+  }
+  const rv1::RosterEntry* sender = nullptr;
+  for (const auto& e : roster.entries()) {
+    if (e.centre() == payload.sender()) sender = &e;
+  }
+  if (sender == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat("the sender '", payload.sender().substr(0, 64),
+                                                    "' is not on the roster"));
+  }
+  if (!Verify(sender->signing_key(), envelope.payload(), envelope.signature())) {
+    return absl::PermissionDeniedError(absl::StrCat("the signature is not ", payload.sender(),
+                                                    "'s key on the roster"));
+  }
+  return payload;
+}
+
+rv1::SignedRoster SignRoster(const RootKeys& root, const rv1::Roster& roster) {
+  rv1::SignedRoster out;
+  out.set_roster(roster.SerializeAsString());
+  out.set_signature(Sign(root.secret_key, out.roster()));
+  return out;
+}
+
+absl::StatusOr<rv1::Roster> VerifyRoster(absl::string_view root_public, const rv1::SignedRoster& signed_roster) {
+  if (!Verify(root_public, signed_roster.roster(), signed_roster.signature())) {
+    return absl::PermissionDeniedError("the roster is not signed by the operator's root key");
+  }
+  rv1::Roster roster;
+  if (!roster.ParseFromString(signed_roster.roster())) return absl::InvalidArgumentError("the roster cannot be read");
+  return roster;
+}
+
+}  // namespace kentra
