@@ -38,18 +38,6 @@ grpc::Status ListWith(TestNode& node, const std::string& token) {
   return node.NewStub()->ListBeneficiaries(SessionContext(token).get(), request, &response);
 }
 
-std::vector<nv1::AuditEntry> AuditOf(TestNode& node, const std::string& action) {
-  nv1::ListAuditEntriesRequest request;
-  request.set_page_size(200);
-  nv1::ListAuditEntriesResponse response;
-  EXPECT_TRUE(node.NewStub()->ListAuditEntries(node.Context("coord").get(), request, &response).ok());
-  std::vector<nv1::AuditEntry> out;
-  for (const auto& e : response.audit_entries()) {
-    if (e.action() == action) out.push_back(e);
-  }
-  return out;
-}
-
 nv1::User UserRecord(TestNode& node, const std::string& user_id) {
   nv1::ListUsersRequest request;
   nv1::ListUsersResponse response;
@@ -79,7 +67,7 @@ TEST(AccountsTest, BruteForceHitsTheLockoutAndEveryFailureLooksTheSame) {
   EXPECT_TRUE(locked.has_locked_until());
   EXPECT_EQ(locked.failed_logins(), 5);
   // The audit log holds the true causes.
-  const auto logins = AuditOf(node, "Login");
+  const auto logins = node.AuditEntriesOf("Login");
   int wrong = 0, lock_started = 0, while_locked = 0, no_user = 0;
   for (const auto& e : logins) {
     wrong += e.refusal().find("wrong password") != std::string::npos;
@@ -114,7 +102,7 @@ TEST(AccountsTest, OneAddressCannotFloodLogIns) {
   node.clock().Advance(absl::Minutes(11));
   EXPECT_TRUE(TryLogin(node, "m.papadaki", kTestPassword).ok());
   int refused = 0;
-  for (const auto& e : AuditOf(node, "Login")) refused += e.refusal().find("RESOURCE_EXHAUSTED") == 0;
+  for (const auto& e : node.AuditEntriesOf("Login")) refused += e.refusal().find("RESOURCE_EXHAUSTED") == 0;
   EXPECT_EQ(refused, 1);
 }
 
@@ -152,9 +140,9 @@ TEST(AccountsTest, BadTokensAreRefusedAuditedAndChangeNothing) {
   // Refusals reach the audit log and nothing else.
   EXPECT_EQ(node.FingerprintWithoutAudit(), before);
   int audited = 0;
-  for (const auto& e : AuditOf(node, "CreateBeneficiary")) audited += !e.refusal().empty();
+  for (const auto& e : node.AuditEntriesOf("CreateBeneficiary")) audited += !e.refusal().empty();
   EXPECT_EQ(audited, 5);
-  EXPECT_EQ(AuditOf(node, "CreateBeneficiary").size(), 5u) << "no beneficiary was created";
+  EXPECT_EQ(node.AuditEntriesOf("CreateBeneficiary").size(), 5u) << "no beneficiary was created";
 }
 
 TEST(AccountsTest, LogoutPasswordChangeAndDisableEndSessions) {
@@ -310,7 +298,7 @@ TEST(AccountsTest, ConfidentialNotesOnlyForTheirAuthorAndTheCoordinator) {
             (std::vector<std::string>{"session notes: psy", "session notes: m.papadaki"}));
   // Each read is audited, with what was withheld.
   int withheld_reads = 0;
-  for (const auto& e : AuditOf(node, "ListServiceEvents")) {
+  for (const auto& e : node.AuditEntriesOf("ListServiceEvents")) {
     withheld_reads += e.detail().find("withheld") != std::string::npos;
   }
   EXPECT_EQ(withheld_reads, 3);

@@ -35,15 +35,7 @@ std::string RecordsFingerprint(TestNode& node) {
 
 // The audit entries of `action` (log-ins, for one, are audited too).
 std::vector<nv1::AuditEntry> Audit(TestNode& node, const std::string& action = "CreateBeneficiary") {
-  nv1::ListAuditEntriesRequest request;
-  request.set_page_size(200);
-  nv1::ListAuditEntriesResponse response;
-  EXPECT_TRUE(node.NewStub()->ListAuditEntries(node.Context("coord").get(), request, &response).ok());
-  std::vector<nv1::AuditEntry> out;
-  for (const auto& e : response.audit_entries()) {
-    if (e.action() == action) out.push_back(e);
-  }
-  return out;
+  return node.AuditEntriesOf(action);
 }
 
 grpc::Status TryCreate(TestNode& node, const std::string& identity) {

@@ -193,6 +193,18 @@ std::string TestNode::StoreFingerprint() const {
   return Digest(all);
 }
 
+std::vector<kentra::node::v1::AuditEntry> TestNode::AuditEntriesOf(const std::string& action) {
+  kentra::node::v1::ListAuditEntriesRequest request;
+  request.set_page_size(200);
+  kentra::node::v1::ListAuditEntriesResponse response;
+  EXPECT_TRUE(NewStub()->ListAuditEntries(Context("coord").get(), request, &response).ok());
+  std::vector<kentra::node::v1::AuditEntry> out;
+  for (const auto& e : response.audit_entries()) {
+    if (e.action() == action) out.push_back(e);
+  }
+  return out;
+}
+
 std::string TestNode::FingerprintWithoutAudit() const {
   using namespace kentra::node;  // column families and index prefixes
   std::string all;

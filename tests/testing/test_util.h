@@ -106,6 +106,8 @@ class TestNode {
   const std::string& Token(const std::string& user);
   // Forgets the cached tokens (e.g. after sessions were ended).
   void ForgetTokens() { tokens_.clear(); }
+  // The node's audit entries of `action`, read as its coordinator (at most 200).
+  std::vector<kentra::node::v1::AuditEntry> AuditEntriesOf(const std::string& action);
   // A digest of every key and value in every column family.
   std::string StoreFingerprint() const;
   // The same without the audit log and its index entries: what a refused call
