@@ -60,6 +60,9 @@ Regional authority and operator (to the hub, with their certificate):
                    [--region=R] [--centres=a,b]
   stats esf --mis=CODE --month=YYYY-MM [--region=R]
   admin centres                (operator) last sync of every centre; stale ones flagged
+Operator, on the machine with the root key (talks to no server):
+  roster sign --root_seed=FILE (--entries=a.textproto,... | --node_keys=PKI/centres) --version=N
+              --out=roster.pb [--root_pub_out=root.pub]
 Development:
   seed --centre=CONFIG [--scale=1.0] [--seed=1] [--threads=4]
 
@@ -132,6 +135,12 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   if (args.positional().empty() || args.Has("help") || args.positional()[0] == "help") {
     (args.positional().empty() && !args.Has("help") ? err : out) << kUsage;
     return args.positional().empty() && !args.Has("help") ? 2 : 0;
+  }
+  if (args.positional()[0] == "roster") {
+    absl::Status status = RunRosterCommand(args, out);
+    if (status.ok()) return 0;
+    err << "kentractl: " << status.message() << "\n";
+    return IsUsageError(status) ? 2 : 1;
   }
   StaffSession session;
   session.out = &out;

@@ -2,6 +2,11 @@
 
 #include <sodium.h>
 
+#include <fstream>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/time_util.h"
@@ -149,6 +154,23 @@ absl::StatusOr<rv1::Roster> VerifyRoster(absl::string_view root_public, const rv
   }
   rv1::Roster roster;
   if (!roster.ParseFromString(signed_roster.roster())) return absl::InvalidArgumentError("the roster cannot be read");
+  return roster;
+}
+
+absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, const std::string& root_key_path) {
+  std::ifstream key_in(root_key_path);
+  std::string hex;
+  key_in >> hex;
+  if (hex.size() != 2 * crypto_sign_PUBLICKEYBYTES || !absl::c_all_of(hex, [](char c) { return absl::ascii_isxdigit(c); })) {
+    return absl::FailedPreconditionError(absl::StrCat(root_key_path, " must hold the operator's root public key, 64 hex digits"));
+  }
+  std::ifstream in(roster_path, std::ios::binary);
+  rv1::SignedRoster signed_roster;
+  if (!in || !signed_roster.ParseFromIstream(&in)) {
+    return absl::FailedPreconditionError(absl::StrCat(roster_path, " is not a signed roster (kentractl roster sign)"));
+  }
+  auto roster = VerifyRoster(absl::HexStringToBytes(hex), signed_roster);
+  if (!roster.ok()) return absl::FailedPreconditionError(absl::StrCat(roster_path, ": ", roster.status().message()));
   return roster;
 }
 

@@ -58,6 +58,11 @@ kentra::referral::v1::SignedRoster SignRoster(const RootKeys& root, const kentra
 absl::StatusOr<kentra::referral::v1::Roster> VerifyRoster(absl::string_view root_public,
                                                           const kentra::referral::v1::SignedRoster& signed_roster);
 
+// Reads a signed roster file and verifies it against the root public key in
+// `root_key_path` (64 hex digits). FAILED_PRECONDITION saying which file is wrong.
+absl::StatusOr<kentra::referral::v1::Roster> LoadRoster(const std::string& roster_path,
+                                                        const std::string& root_key_path);
+
 }  // namespace kentra
 
 #endif  // KENTRA_COMMON_SEALING_H_

@@ -2,12 +2,19 @@
 #include <cstdio>
 #include <iostream>
 
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/config.h"
 #include "common/server.h"
+#include "common/sealing.h"
 #include "common/terminal.h"
+#include "common/tls.h"
 #include "node/node_server.h"
 
 ABSL_FLAG(std::string, config, "", "The centre's config (configs/centres/<id>.textproto).");
@@ -16,6 +23,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT to serve on; port 0
 ABSL_FLAG(std::string, secrets_dir, "",
           "The centre's certificates, keys and secrets (ca.crt, server.crt/key, node.key, federation.secret).");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
+ABSL_FLAG(std::string, roster, "", "The signed roster of node keys (kentractl roster sign).");
+ABSL_FLAG(std::string, roster_root_key, "", "The operator's root public key the roster must be signed with (64 hex digits).");
+ABSL_FLAG(bool, print_roster_entry, false, "Print this node's public keys as a roster entry (for the operator), then exit.");
 ABSL_FLAG(std::string, hub, "", "The hub to sync with, HOST:PORT (empty: no sync).");
 ABSL_FLAG(bool, insecure, false, "Serve plaintext, without certificates (allowed only on a loopback address).");
 ABSL_FLAG(std::string, bootstrap_coordinator, "",
@@ -28,7 +38,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "kentra-node --config=FILE --data_dir=DIR --secrets_dir=DIR [--federation=FILE] [--listen=HOST:PORT]");
   absl::ParseCommandLine(argc, argv);
-  if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_data_dir).empty()) {
+  if (absl::GetFlag(FLAGS_config).empty() ||
+      (absl::GetFlag(FLAGS_data_dir).empty() && !absl::GetFlag(FLAGS_print_roster_entry))) {
     std::cerr << "kentra-node: --config and --data_dir are required\n";
     return 1;
   }
@@ -44,6 +55,21 @@ int main(int argc, char** argv) {
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
   options.hub_address = absl::GetFlag(FLAGS_hub);
+  options.roster_path = absl::GetFlag(FLAGS_roster);
+  options.roster_root_key_path = absl::GetFlag(FLAGS_roster_root_key);
+  if (absl::GetFlag(FLAGS_print_roster_entry)) {
+    auto seed = kentra::ReadSecretFile(options.secrets_dir + "/node.key");
+    auto keys = seed.ok() ? kentra::NodeKeys::FromSeed(absl::HexStringToBytes(absl::StripAsciiWhitespace(*seed)))
+                          : absl::StatusOr<kentra::NodeKeys>(seed.status());
+    if (!keys.ok()) {
+      std::cerr << "kentra-node: " << keys.status().message() << "\n";
+      return 1;
+    }
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(keys->Entry(centre->id()), &text);
+    std::cout << text;
+    return 0;
+  }
   if (!absl::GetFlag(FLAGS_federation).empty()) {
     auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
     if (!federation.ok()) {

@@ -47,6 +47,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
     KENTRA_ASSIGN_OR_RETURN(node->secrets_.federation_secret,
                             ReadHexSecret(options.secrets_dir + "/federation.secret"));
     KENTRA_ASSIGN_OR_RETURN(node->secrets_.node_key_seed, ReadHexSecret(options.secrets_dir + "/node.key"));
+    if (!options.roster_path.empty() || !options.roster_root_key_path.empty()) {
+      if (options.roster_path.empty() || options.roster_root_key_path.empty()) {
+        return absl::FailedPreconditionError("--roster and --roster_root_key go together");
+      }
+      KENTRA_ASSIGN_OR_RETURN(node->roster_, LoadRoster(options.roster_path, options.roster_root_key_path));
+      KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(node->secrets_.node_key_seed));
+      const auto mine = keys.Entry(options.centre.id()).SerializeAsString();
+      if (!absl::c_any_of(node->roster_->entries(), [&](const auto& e) { return e.SerializeAsString() == mine; })) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "this node's keys are not on the roster ", options.roster_path,
+            " (kentra-node --print_roster_entry shows them; the operator signs a new roster)"));
+      }
+    }
     KENTRA_ASSIGN_OR_RETURN(node->verifier_,
                             PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
     credentials = MakeServerCredentials(tls);

@@ -4,6 +4,7 @@
 #define KENTRA_NODE_NODE_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "common/clock.h"
 #include "common/server.h"
 #include "common/storage.h"
+#include "common/sealing.h"
 #include "common/tls.h"
 #include "kentra/config/v1/centre.pb.h"
 #include "node/access.h"
@@ -37,6 +39,11 @@ struct NodeOptions {
   // The hub to sync with ("HOST:PORT"; empty: none). Needs the secrets dir's
   // client certificate.
   std::string hub_address;
+  // The signed roster of node keys (kentractl roster sign) and the operator's
+  // root public key it must be signed with; both or neither (then this node
+  // cannot send or receive referrals).
+  std::string roster_path;
+  std::string roster_root_key_path;
   // Sync on the schedule of the centre's node settings (tests sync on demand).
   bool schedule_sync = true;
   // The clock of records (certificates are always judged by the real time).
@@ -60,6 +67,8 @@ class NodeServer {
   const std::string& centre_id() const { return centre_id_; }
   CentreRecords* records() { return records_.get(); }
   StaffAccounts* accounts() { return accounts_.get(); }
+  // The verified roster, if the node was given one.
+  const std::optional<kentra::referral::v1::Roster>& roster() const { return roster_; }
   // The sync with the hub; null without a hub.
   HubSync* hub_sync() { return hub_sync_.get(); }
   // The node's store, for tests that inspect it.
@@ -73,6 +82,7 @@ class NodeServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<CentreRecords> records_;
   NodeSecrets secrets_;
+  std::optional<kentra::referral::v1::Roster> roster_;
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<StaffAccounts> accounts_;
   std::unique_ptr<HubSync> hub_sync_;
