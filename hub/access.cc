@@ -18,6 +18,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"StatsService", "QueryIndicators", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
       {"AdminService", "ListCentres", Bit(Principal::Kind::kOperator)},
+      {"AdminService", "ListHubAuditEntries", Bit(Principal::Kind::kOperator)},
   };
   return *table;
 }
@@ -39,7 +40,15 @@ absl::StatusOr<Principal> HubAccess::Admit(grpc::ServerContext* ctx, absl::strin
   std::fprintf(stderr, "kentra-hub: refused %.*s.%.*s from %s (%s): %s\n", static_cast<int>(service.size()),
                service.data(), static_cast<int>(method.size()), method.data(), ctx->peer().c_str(),
                principal.ok() ? principal->ToString().c_str() : "unauthenticated", refusal.ToString().c_str());
+  Audit(ctx, principal.ok() ? *principal : Principal(), service, method, "", refusal);
   return refusal;
+}
+
+void HubAccess::Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service,
+                      absl::string_view method, absl::string_view detail, const absl::Status& outcome) const {
+  absl::Status written = audit_->Record(caller.ToString(), ctx->peer(), absl::StrCat(service, ".", method), detail,
+                                        outcome);
+  if (!written.ok()) std::fprintf(stderr, "kentra-hub: could not audit a call: %s\n", written.ToString().c_str());
 }
 
 }  // namespace kentra::hub

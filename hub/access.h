@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "common/identity.h"
 #include "common/tls.h"
+#include "hub/audit_log.h"
 
 namespace kentra::hub {
 
@@ -30,17 +31,21 @@ absl::Status AuthorizeHubCall(absl::string_view service, absl::string_view metho
 
 class HubAccess {
  public:
-  // `verifier` is not owned and must outlive this. The hub has no plaintext mode:
+  // Neither is owned; both must outlive this. The hub has no plaintext mode:
   // every caller's identity is a verified certificate.
-  explicit HubAccess(const PeerVerifier* verifier) : verifier_(verifier) {}
+  HubAccess(const PeerVerifier* verifier, HubAuditLog* audit) : verifier_(verifier), audit_(audit) {}
 
-  // The verified caller of `service`.`method`, or the refusal (logged):
-  // UNAUTHENTICATED or PERMISSION_DENIED.
+  // The verified caller of `service`.`method`, or the refusal (logged and
+  // audited): UNAUTHENTICATED or PERMISSION_DENIED.
   absl::StatusOr<Principal> Admit(grpc::ServerContext* ctx, absl::string_view service,
                                   absl::string_view method) const;
+  // Audits an admitted call: what was asked and what it got.
+  void Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service, absl::string_view method,
+             absl::string_view detail, const absl::Status& outcome) const;
 
  private:
   const PeerVerifier* verifier_;
+  HubAuditLog* audit_;
 };
 
 }  // namespace kentra::hub

@@ -41,4 +41,14 @@ grpc::Status AdminServiceImpl::ListCentres(grpc::ServerContext* ctx, const v1::L
   return grpc::Status::OK;
 }
 
+grpc::Status AdminServiceImpl::ListHubAuditEntries(grpc::ServerContext* ctx, const v1::ListHubAuditEntriesRequest* req,
+                                                   v1::ListHubAuditEntriesResponse* resp) {
+  auto caller = access_->Admit(ctx, "AdminService", "ListHubAuditEntries");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto page = audit_->List(*req);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  *resp = *std::move(page);
+  return grpc::Status::OK;
+}
+
 }  // namespace kentra::hub

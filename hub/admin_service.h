@@ -15,16 +15,19 @@ class AdminServiceImpl final : public v1::AdminService::Service {
  public:
   // None is owned.
   AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const CentreRegistry* registry,
-                   const Clock* clock)
-      : access_(access), store_(store), registry_(registry), clock_(clock) {}
+                   const HubAuditLog* audit, const Clock* clock)
+      : access_(access), store_(store), registry_(registry), audit_(audit), clock_(clock) {}
 
   grpc::Status ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
                            v1::ListCentresResponse* resp) override;
+  grpc::Status ListHubAuditEntries(grpc::ServerContext* ctx, const v1::ListHubAuditEntriesRequest* req,
+                                   v1::ListHubAuditEntriesResponse* resp) override;
 
  private:
   const HubAccess* access_;
   const IndicatorStore* store_;
   const CentreRegistry* registry_;
+  const HubAuditLog* audit_;
   const Clock* clock_;
 };
 

@@ -11,11 +11,13 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   KENTRA_ASSIGN_OR_RETURN(hub->verifier_, PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
   const int max_request_bytes = options.setup.hub.max_request_bytes();
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
-  KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir, options.clock));
-  hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get());
+  KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock));
+  KENTRA_ASSIGN_OR_RETURN(hub->audit_, HubAuditLog::Open(options.data_dir + "/audit", options.clock));
+  hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
   hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get());
-  hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
+  hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(),
+                                                   hub->audit_.get(), options.clock);
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = max_request_bytes;
@@ -38,6 +40,7 @@ HubServer::~HubServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
   store_.reset();
+  audit_.reset();
 }
 
 }  // namespace kentra::hub

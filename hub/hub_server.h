@@ -23,6 +23,7 @@ namespace kentra::hub {
 
 struct HubOptions {
   HubSetup setup;
+  // The hub's databases: DATA_DIR/indicators (IndicatorStore) and DATA_DIR/audit.
   std::string data_dir;
   std::string listen_address = "127.0.0.1:0";
   // The hub's certificates (as scripts/dev-pki lays out hub/): ca.crt, server.{crt,key}.
@@ -51,6 +52,7 @@ class HubServer {
   std::unique_ptr<CentreRegistry> registry_;
   std::unique_ptr<IndicatorStore> store_;
   std::unique_ptr<PeerVerifier> verifier_;
+  std::unique_ptr<HubAuditLog> audit_;
   std::unique_ptr<HubAccess> access_;
   std::unique_ptr<SyncServiceImpl> sync_;
   std::unique_ptr<StatsServiceImpl> stats_;

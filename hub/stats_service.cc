@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/anon/codebook.h"
 #include "common/anon/sketch.h"
@@ -198,6 +199,10 @@ grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v
   auto caller = access_->Admit(ctx, "StatsService", "QueryIndicators");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto table = Query(*caller, *req);
+  access_->Audit(ctx, *caller, "StatsService", "QueryIndicators",
+                 absl::StrCat(req->region(), " [", absl::StrJoin(req->centres(), ","), "] ", req->start_period(), "..",
+                              req->end_period(), " ", v1::Breakdown_Name(req->breakdown())),
+                 table.status());
   if (!table.ok()) return ToGrpcStatus(table.status());
   *resp = *std::move(table);
   return grpc::Status::OK;
@@ -208,6 +213,8 @@ grpc::Status StatsServiceImpl::GetEsfReport(grpc::ServerContext* ctx, const v1::
   auto caller = access_->Admit(ctx, "StatsService", "GetEsfReport");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto report = Esf(*caller, *req);
+  access_->Audit(ctx, *caller, "StatsService", "GetEsfReport", absl::StrCat("MIS ", req->mis_code(), " ", req->period()),
+                 report.status());
   if (!report.ok()) return ToGrpcStatus(report.status());
   *resp = *std::move(report);
   return grpc::Status::OK;

@@ -60,7 +60,9 @@ absl::Status ValidatePeriodCells(const kentra::anon::v1::PeriodCells& cells, abs
 absl::StatusOr<std::string> SyncServiceImpl::CallingCentre(grpc::ServerContext* ctx, absl::string_view method) const {
   KENTRA_ASSIGN_OR_RETURN(Principal caller, access_->Admit(ctx, "SyncService", method));
   if (registry_->Centre(caller.id) == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " is not a centre of this federation"));
+    const auto refusal = absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " is not a centre of this federation"));
+    access_->Audit(ctx, caller, "SyncService", method, "", refusal);
+    return refusal;
   }
   return caller.id;
 }
@@ -77,8 +79,10 @@ grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::Pus
   }
   absl::Status valid = ValidateRunId(req->batch_id(), "batch_id");
   if (valid.ok()) valid = ValidatePeriodCells(req->cells(), clock_->Now());
-  if (!valid.ok()) return ToGrpcStatus(valid);
-  auto changed = store_->ReplacePeriod(req->cells());
+  absl::StatusOr<bool> changed = valid.ok() ? store_->ReplacePeriod(req->cells()) : absl::StatusOr<bool>(valid);
+  access_->Audit(ctx, Principal{Principal::Kind::kCentre, *centre, ""}, "SyncService", "PushPeriod",
+                 absl::StrCat(req->cells().period().substr(0, 16), changed.ok() && *changed ? " (changed)" : ""),
+                 changed.status());
   if (!changed.ok()) return ToGrpcStatus(changed.status());
   resp->set_changed(*changed);
   return grpc::Status::OK;
@@ -94,6 +98,8 @@ grpc::Status SyncServiceImpl::FinishSync(grpc::ServerContext* ctx, const v1::Fin
   }
   if (!valid.ok()) return ToGrpcStatus(valid);
   auto when = store_->RecordSync(*centre, req->sync_id(), req->periods_pushed());
+  access_->Audit(ctx, Principal{Principal::Kind::kCentre, *centre, ""}, "SyncService", "FinishSync",
+                 absl::StrCat(req->sync_id(), ", ", req->periods_pushed(), " months"), when.status());
   if (!when.ok()) return ToGrpcStatus(when.status());
   *resp->mutable_record_time() = ToTimestamp(*when);
   std::fprintf(stderr, "kentra-hub: %s synced (%s, %d months pushed)\n", centre->c_str(), req->sync_id().c_str(),

@@ -282,7 +282,7 @@ TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
       }
     }
   }
-  EXPECT_EQ(checked, 5 * 4);
+  EXPECT_EQ(checked, static_cast<int>(HubAuthorizationTable().size()) * 4);
   // The policy itself: nodes sync, authorities query, the operator administers.
   EXPECT_TRUE(AuthorizeHubCall("SyncService", "PushPeriod", Principal{Principal::Kind::kCentre, "a", ""}).ok());
   EXPECT_FALSE(AuthorizeHubCall("StatsService", "QueryIndicators", Principal{Principal::Kind::kCentre, "a", ""}).ok());
@@ -423,6 +423,34 @@ TEST_F(HubStatsTest, TheHubHoldsNoIdentifierNameOrPseudonym) {
   }
   EXPECT_EQ(held.find("Παπαδοπούλου"), std::string::npos) << "a name reached the hub";
   EXPECT_EQ(held.find("Ελένη"), std::string::npos);
+}
+
+TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
+  auto stats = v1::StatsService::NewStub(hub_.Channel("authorities/central-macedonia"));
+  v1::IndicatorTable table;
+  ASSERT_TRUE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
+                                     Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
+                  .ok());
+  EXPECT_FALSE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
+                                      Query("peloponnese", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
+                   .ok());
+  auto admin = v1::AdminService::NewStub(hub_.Channel("operator"));
+  v1::ListHubAuditEntriesResponse log;
+  ASSERT_TRUE(admin->ListHubAuditEntries(::kentra::testing::SessionContext("").get(), {}, &log).ok());
+  ASSERT_GE(log.hub_audit_entries_size(), 5);
+  EXPECT_EQ(log.hub_audit_entries(0).method(), "StatsService.QueryIndicators") << "newest first";
+  EXPECT_EQ(log.hub_audit_entries(0).principal(), "authority/central-macedonia");
+  EXPECT_NE(log.hub_audit_entries(0).outcome().find("PERMISSION_DENIED"), std::string::npos);
+  EXPECT_NE(log.hub_audit_entries(0).detail().find("peloponnese"), std::string::npos);
+  EXPECT_EQ(log.hub_audit_entries(1).outcome(), "OK");
+  int pushes = 0;
+  for (const auto& e : log.hub_audit_entries()) pushes += e.method() == "SyncService.PushPeriod";
+  EXPECT_GT(pushes, 0) << "the syncs of the set-up are audited too";
+  // Only the operator reads it.
+  EXPECT_EQ(v1::AdminService::NewStub(hub_.Channel("authorities/central-macedonia"))
+                ->ListHubAuditEntries(::kentra::testing::SessionContext("").get(), {}, &log)
+                .error_code(),
+            grpc::PERMISSION_DENIED);
 }
 
 TEST_F(HubStatsTest, TheOperatorSeesEveryCentresLastSync) {

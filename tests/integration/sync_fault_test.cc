@@ -94,7 +94,7 @@ TEST(SyncFaultTest, HubKilledWhileANodePushes) {
     SyncUntilDone(node.NewStub().get(), token);
     const auto expected = NodeCells(node.NewStub().get(), token);
     hub->Stop(SIGTERM);
-    auto store = hub::IndicatorStore::Open(hub_dir, SystemClock::Get());
+    auto store = hub::IndicatorStore::Open(hub_dir + "/indicators", SystemClock::Get());
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(HubCells(**store), expected);
   }

@@ -1,0 +1,66 @@
+#include "hub/audit_log.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::hub {
+
+absl::StatusOr<std::unique_ptr<HubAuditLog>> HubAuditLog::Open(const std::string& dir, const Clock* clock) {
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"audit"}));
+  uint64_t last = 0;
+  auto it = store->NewIterator(0);
+  it->SeekForPrev(std::string(21, '9'));
+  if (it->Valid()) last = keys::ParsePadded(it->key(), 20).value_or(0);
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return std::unique_ptr<HubAuditLog>(new HubAuditLog(std::move(store), clock, last));
+}
+
+absl::Status HubAuditLog::Record(absl::string_view principal, absl::string_view peer, absl::string_view method,
+                                 absl::string_view detail, const absl::Status& outcome) {
+  const uint64_t seq = ++last_;
+  v1::HubAuditEntry entry;
+  entry.set_name(absl::StrCat("hubAuditEntries/", keys::PaddedSequence(seq)));
+  *entry.mutable_time() = ToTimestamp(clock_->Now());
+  entry.set_principal(std::string(principal));
+  entry.set_peer(std::string(peer));
+  entry.set_method(std::string(method));
+  entry.set_detail(std::string(detail.substr(0, 500)));
+  entry.set_outcome(outcome.ok() ? "OK"
+                                 : absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
+                                                outcome.message().substr(0, 300)));
+  WriteBatch batch;
+  batch.Put(0, keys::PaddedSequence(seq), entry.SerializeAsString());
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
+}
+
+absl::StatusOr<v1::ListHubAuditEntriesResponse> HubAuditLog::List(const v1::ListHubAuditEntriesRequest& request) const {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return absl::InvalidArgumentError("page_size: must be 0 to 1000");
+  }
+  const int page_size = request.page_size() == 0 ? 100 : request.page_size();
+  uint64_t before = UINT64_MAX;
+  if (!request.page_token().empty()) {
+    auto parsed = keys::ParsePadded(request.page_token(), 20);
+    if (!parsed) return absl::InvalidArgumentError("page_token: is not one this hub issued");
+    before = *parsed;
+  }
+  v1::ListHubAuditEntriesResponse response;
+  auto it = store_->NewIterator(0);
+  it->SeekForPrev(before == UINT64_MAX ? std::string(21, '9') : keys::PaddedSequence(before - 1));
+  for (; it->Valid(); it->Prev()) {
+    if (response.hub_audit_entries_size() == page_size) {
+      const auto seq = keys::ParsePadded(it->key(), 20).value_or(0);
+      response.set_next_page_token(keys::PaddedSequence(seq + 1));
+      break;
+    }
+    if (!response.add_hub_audit_entries()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a hub audit entry cannot be read");
+    }
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return response;
+}
+
+}  // namespace kentra::hub
