@@ -124,6 +124,28 @@ absl::Status AdminCentres(const Args& args, StaffSession& s) {
   return absl::OkStatus();
 }
 
+absl::Status AdminAudit(const Args& args, StaffSession& s) {
+  std::set<std::string> allowed = CommonOptions();
+  allowed.insert("page-size");
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed(allowed));
+  hv1::ListHubAuditEntriesRequest req;
+  KENTRA_ASSIGN_OR_RETURN(int page_size, args.GetInt("page-size", 50));
+  req.set_page_size(page_size);
+  hv1::ListHubAuditEntriesResponse page;
+  KENTRA_RETURN_IF_ERROR(
+      FromGrpcStatus(hv1::AdminService::NewStub(s.channel)->ListHubAuditEntries(s.Context().get(), req, &page)));
+  if (s.format == Format::kJson) {
+    PrintJson({&page}, true, *s.out);
+    return absl::OkStatus();
+  }
+  Table t{{"TIME", "CALLER", "METHOD", "DETAIL", "OUTCOME"}, {}};
+  for (const auto& e : page.hub_audit_entries()) {
+    t.rows.push_back({FormatLocalMinute(FromTimestamp(e.time())), e.principal(), e.method(), e.detail(), e.outcome()});
+  }
+  PrintTable(t, s.format, *s.out);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsHubCommand(const std::string& noun) { return noun == "stats" || noun == "admin"; }
@@ -133,7 +155,8 @@ absl::Status RunHubCommand(const std::string& noun, const Args& args, StaffSessi
   if (noun == "stats" && verb == "indicators") return StatsIndicators(args, s);
   if (noun == "stats" && verb == "esf") return StatsEsf(args, s);
   if (noun == "admin" && verb == "centres") return AdminCentres(args, s);
-  return UsageError("use 'stats indicators', 'stats esf' or 'admin centres'");
+  if (noun == "admin" && verb == "audit") return AdminAudit(args, s);
+  return UsageError("use 'stats indicators', 'stats esf', 'admin centres' or 'admin audit'");
 }
 
 }  // namespace kentra::cli

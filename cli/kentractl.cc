@@ -60,6 +60,7 @@ Regional authority and operator (to the hub, with their certificate):
                    [--region=R] [--centres=a,b]
   stats esf --mis=CODE --month=YYYY-MM [--region=R]
   admin centres                (operator) last sync of every centre; stale ones flagged
+  admin audit [--page-size=N]  (operator) the hub's audit log, newest first
 Operator, on the machine with the root key (talks to no server):
   roster sign --root_seed=FILE (--entries=a.textproto,... | --node_keys=PKI/centres) --version=N
               --out=roster.pb [--root_pub_out=root.pub]
