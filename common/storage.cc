@@ -6,7 +6,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/keys.h"
 #include "common/status.h"
 
 namespace kentra {
@@ -231,6 +233,32 @@ Store::WriteStats Store::write_stats() const {
 
 std::unique_ptr<StoreIterator> Store::NewIterator(int cf) const {
   return std::make_unique<RocksIterator>(db_->NewIterator(rocksdb::ReadOptions(), handles_.at(cf)));
+}
+
+absl::StatusOr<std::string> ListNewestFirst(const Store& store, int cf, absl::string_view prefix, int page_size,
+                                            int default_size, absl::string_view page_token,
+                                            const std::function<absl::Status(absl::string_view value)>& visit) {
+  if (page_size < 0 || page_size > 1000) return absl::InvalidArgumentError("page_size: must be 0 to 1000");
+  if (page_size == 0) page_size = default_size;
+  // The token is the sequence just above the next page's first entry.
+  std::string start = absl::StrCat(prefix, "\xff");
+  if (!page_token.empty()) {
+    auto above = keys::ParsePadded(page_token, 20);
+    if (!above || *above == 0) return absl::InvalidArgumentError("page_token: is not one this server issued");
+    start = absl::StrCat(prefix, keys::PaddedSequence(*above - 1));
+  }
+  auto it = store.NewIterator(cf);
+  int listed = 0;
+  for (it->SeekForPrev(start); it->Valid() && absl::StartsWith(it->key(), prefix); it->Prev()) {
+    if (listed == page_size) {
+      const auto seq = keys::ParsePadded(it->key().substr(prefix.size()), 20);
+      return keys::PaddedSequence(seq.value_or(0) + 1);
+    }
+    KENTRA_RETURN_IF_ERROR(visit(it->value()));
+    ++listed;
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return std::string();
 }
 
 }  // namespace kentra

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -148,6 +149,15 @@ class Store {
   std::atomic<int64_t> written_operations_{0};
   std::atomic<int64_t> written_bytes_{0};
 };
+
+// One page of the entries of `cf` whose keys are `prefix` + PaddedSequence(n),
+// newest (highest n) first: `page_size` 0 means `default_size`, at most 1000;
+// `page_token` is what the previous page returned. `visit` gets each value.
+// Returns the token of the next page ("" after the last). INVALID_ARGUMENT for a
+// bad page size or token.
+absl::StatusOr<std::string> ListNewestFirst(const Store& store, int cf, absl::string_view prefix, int page_size,
+                                            int default_size, absl::string_view page_token,
+                                            const std::function<absl::Status(absl::string_view value)>& visit);
 
 }  // namespace kentra
 

@@ -36,30 +36,15 @@ absl::Status HubAuditLog::Record(absl::string_view principal, absl::string_view 
 }
 
 absl::StatusOr<v1::ListHubAuditEntriesResponse> HubAuditLog::List(const v1::ListHubAuditEntriesRequest& request) const {
-  if (request.page_size() < 0 || request.page_size() > 1000) {
-    return absl::InvalidArgumentError("page_size: must be 0 to 1000");
-  }
-  const int page_size = request.page_size() == 0 ? 100 : request.page_size();
-  uint64_t before = UINT64_MAX;
-  if (!request.page_token().empty()) {
-    auto parsed = keys::ParsePadded(request.page_token(), 20);
-    if (!parsed) return absl::InvalidArgumentError("page_token: is not one this hub issued");
-    before = *parsed;
-  }
   v1::ListHubAuditEntriesResponse response;
-  auto it = store_->NewIterator(0);
-  it->SeekForPrev(before == UINT64_MAX ? std::string(21, '9') : keys::PaddedSequence(before - 1));
-  for (; it->Valid(); it->Prev()) {
-    if (response.hub_audit_entries_size() == page_size) {
-      const auto seq = keys::ParsePadded(it->key(), 20).value_or(0);
-      response.set_next_page_token(keys::PaddedSequence(seq + 1));
-      break;
-    }
-    if (!response.add_hub_audit_entries()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("a hub audit entry cannot be read");
-    }
-  }
-  KENTRA_RETURN_IF_ERROR(it->status());
+  KENTRA_ASSIGN_OR_RETURN(
+      *response.mutable_next_page_token(),
+      ListNewestFirst(*store_, 0, "", request.page_size(), 100, request.page_token(), [&](absl::string_view value) {
+        if (!response.add_hub_audit_entries()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          return absl::DataLossError("a hub audit entry cannot be read");
+        }
+        return absl::OkStatus();
+      }));
   return response;
 }
 

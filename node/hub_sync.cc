@@ -99,31 +99,16 @@ absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger, const P
 }
 
 absl::StatusOr<v1::ListSyncRunsResponse> HubSync::ListRuns(const v1::ListSyncRunsRequest& request) const {
-  if (request.page_size() < 0 || request.page_size() > 1000) {
-    return absl::InvalidArgumentError("page_size: must be 0 to 1000");
-  }
-  const int page_size = request.page_size() == 0 ? 50 : request.page_size();
-  uint64_t before = UINT64_MAX;
-  if (!request.page_token().empty()) {
-    auto parsed = keys::ParsePadded(request.page_token(), 20);
-    if (!parsed) return absl::InvalidArgumentError("page_token: is not one this node issued");
-    before = *parsed;
-  }
   v1::ListSyncRunsResponse response;
-  auto it = store_->NewIterator(cf_);
-  it->SeekForPrev(before == UINT64_MAX ? absl::StrCat(kRunPrefix, "\xff") : RunKey(before - 1));
-  for (; it->Valid() && absl::StartsWith(it->key(), kRunPrefix); it->Prev()) {
-    if (response.sync_runs_size() == page_size) {
-      // The token is the run just above the next page's first.
-      auto seq = keys::ParsePadded(it->key().substr(sizeof(kRunPrefix) - 1), 20);
-      response.set_next_page_token(keys::PaddedSequence(seq.value_or(0) + 1));
-      break;
-    }
-    if (!response.add_sync_runs()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("a stored sync run cannot be read");
-    }
-  }
-  KENTRA_RETURN_IF_ERROR(it->status());
+  KENTRA_ASSIGN_OR_RETURN(
+      *response.mutable_next_page_token(),
+      ListNewestFirst(*store_, cf_, kRunPrefix, request.page_size(), 50, request.page_token(),
+                      [&](absl::string_view value) {
+                        if (!response.add_sync_runs()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                          return absl::DataLossError("a stored sync run cannot be read");
+                        }
+                        return absl::OkStatus();
+                      }));
   return response;
 }
 

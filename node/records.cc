@@ -50,9 +50,10 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   }
   KENTRA_ASSIGN_OR_RETURN(std::string page_key, GetOrCreateSecret(store, kMetaPageTokenKey));
   KENTRA_ASSIGN_OR_RETURN(std::string id_key, GetOrCreateSecret(store, kMetaIdentifierKey));
-  if (!federation_secret) {
-    KENTRA_ASSIGN_OR_RETURN(federation_secret, GetOrCreateSecret(store, kMetaStandInFederationSecret));
-  }
+  // Without one (plaintext development), a stand-in derived from a node-local
+  // key: nothing extra is stored, and opening the store for the bootstrap of a
+  // production node writes nothing it will not use.
+  if (!federation_secret) federation_secret = HmacSha256(page_key, "stand-in federation secret");
   auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, kSketches, clock, std::move(centre_id),
                                                         anon::AnonKeys::Derive(*federation_secret));
   auto records = std::unique_ptr<CentreRecords>(new CentreRecords(

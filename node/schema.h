@@ -47,8 +47,6 @@ Store::Options NodeStoreOptions();
 inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
-// Stands in for the federation secret on a plaintext development node only.
-inline constexpr absl::string_view kMetaStandInFederationSecret = "stand_in_federation_secret";
 
 // One secondary-index entry: key and value in kIndexes.
 using IndexEntry = std::pair<std::string, std::string>;

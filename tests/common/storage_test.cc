@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/keys.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra {
@@ -71,6 +72,34 @@ TEST(StoreTest, IteratesInBothDirections) {
   EXPECT_EQ(it->key(), "d");
   it->Prev();
   EXPECT_EQ(it->key(), "b");
+}
+
+TEST(StoreTest, ListsNewestFirstPageByPage) {
+  TempDir dir;
+  auto store = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(store);
+  WriteBatch batch;
+  for (int i = 1; i <= 5; ++i) batch.Put(0, "runs/" + keys::PaddedSequence(i), std::to_string(i));
+  batch.Put(0, "other", "x");
+  ASSERT_OK((*store)->Write(batch));
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto next = ListNewestFirst(**store, 0, "runs/", 2, 50, token, [&](absl::string_view v) {
+      seen.emplace_back(v);
+      return absl::OkStatus();
+    });
+    ASSERT_OK(next);
+    token = *next;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, (std::vector<std::string>{"5", "4", "3", "2", "1"}));
+  EXPECT_EQ(pages, 3);
+  auto bad = ListNewestFirst(**store, 0, "runs/", 2001, 50, "", [](absl::string_view) { return absl::OkStatus(); });
+  EXPECT_FALSE(bad.ok());
+  auto forged = ListNewestFirst(**store, 0, "runs/", 2, 50, "nope", [](absl::string_view) { return absl::OkStatus(); });
+  EXPECT_FALSE(forged.ok());
 }
 
 TEST(StoreTest, ConcurrentCounterAdditionsAreNeverLost) {
