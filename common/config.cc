@@ -210,6 +210,9 @@ absl::Status ValidateCentreConfig(const CentreConfig& c) {
   if (!in_range(node.sync_jitter_minutes(), 1, 180)) {
     return Invalid("node.sync_jitter_minutes", "must be 1 to 180 (0 for the default, 30)");
   }
+  if (!in_range(node.referral_accept_working_days(), 1, 60)) {
+    return Invalid("node.referral_accept_working_days", "must be 1 to 60 (0 for the default, 10)");
+  }
   if (!in_range(node.peer_failures_per_10_minutes(), 5, 1000)) {
     return Invalid("node.peer_failures_per_10_minutes", "must be 5 to 1000 (0 for the default, 20)");
   }
@@ -246,6 +249,9 @@ absl::Status ValidateHubMessage(const google::protobuf::Message& m) {
   if (h.max_request_bytes() < 0 || h.max_request_bytes() > (64 << 20)) {
     return Invalid("max_request_bytes", "must be at most 64 MiB (0 for the default, 4 MiB)");
   }
+  if (h.mailbox_ttl_days() < 0 || h.mailbox_ttl_days() > 90) {
+    return Invalid("mailbox_ttl_days", "must be 1 to 90 (0 for the default, 30)");
+  }
   return absl::OkStatus();
 }
 
@@ -257,6 +263,7 @@ absl::StatusOr<HubSetup> LoadHubConfig(const std::string& path) {
   if (h.codebook().empty()) h.set_codebook("kentra-anon/v1");
   if (h.staleness_hours() == 0) h.set_staleness_hours(36);
   if (h.max_request_bytes() == 0) h.set_max_request_bytes(4 << 20);
+  if (h.mailbox_ttl_days() == 0) h.set_mailbox_ttl_days(30);
   const std::filesystem::path dir = std::filesystem::path(path).parent_path() / h.centres_dir();
   std::error_code ec;
   std::vector<std::filesystem::path> files;
@@ -304,6 +311,7 @@ kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {
   if (s.peer_failures_per_10_minutes() == 0) s.set_peer_failures_per_10_minutes(20);
   if (s.sync_minute_of_day() == 0) s.set_sync_minute_of_day(150);
   if (s.sync_jitter_minutes() == 0) s.set_sync_jitter_minutes(30);
+  if (s.referral_accept_working_days() == 0) s.set_referral_accept_working_days(10);
   return s;
 }
 

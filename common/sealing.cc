@@ -75,6 +75,13 @@ size_t SealBucket(size_t n) {
   return 0;
 }
 
+bool IsSealedSize(size_t n) {
+  for (size_t b : kSealBuckets) {
+    if (n == b + crypto_box_SEALBYTES) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::string> Seal(const NodeKeys& sender_keys, rv1::SignedPayload payload,
                                  absl::string_view recipient_sealing_key) {
   if (recipient_sealing_key.size() != crypto_box_PUBLICKEYBYTES) {

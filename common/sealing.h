@@ -38,6 +38,8 @@ struct RootKeys {
 inline constexpr size_t kSealBuckets[] = {1024, 4096, 16384, 65536, 262144};
 // The bucket for a signed envelope of `n` bytes; 0 if none holds it.
 size_t SealBucket(size_t n);
+// Whether `n` is the size of a sealed blob (a bucket plus the sealed box's overhead).
+bool IsSealedSize(size_t n);
 
 // Signs `payload` (sender, recipient, referral id, body) with `sender_keys` and
 // seals it to `recipient_sealing_key`. INVALID_ARGUMENT if it is too large.

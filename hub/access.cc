@@ -17,6 +17,10 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"SyncService", "FinishSync", Bit(Principal::Kind::kCentre)},
       {"StatsService", "QueryIndicators", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
+      {"MailboxService", "PostMessage", Bit(Principal::Kind::kCentre)},
+      {"MailboxService", "FetchMessages", Bit(Principal::Kind::kCentre)},
+      {"MailboxService", "WatchMessages", Bit(Principal::Kind::kCentre)},
+      {"MailboxService", "AckMessages", Bit(Principal::Kind::kCentre)},
       {"AdminService", "ListCentres", Bit(Principal::Kind::kOperator)},
       {"AdminService", "ListHubAuditEntries", Bit(Principal::Kind::kOperator)},
   };
@@ -42,6 +46,18 @@ absl::StatusOr<Principal> HubAccess::Admit(grpc::ServerContext* ctx, absl::strin
                principal.ok() ? principal->ToString().c_str() : "unauthenticated", refusal.ToString().c_str());
   Audit(ctx, principal.ok() ? *principal : Principal(), service, method, "", refusal);
   return refusal;
+}
+
+absl::StatusOr<std::string> HubAccess::AdmitCentre(grpc::ServerContext* ctx, absl::string_view service,
+                                                   absl::string_view method, const CentreRegistry& registry) const {
+  absl::StatusOr<Principal> caller = Admit(ctx, service, method);
+  if (!caller.ok()) return caller.status();
+  if (registry.Centre(caller->id) == nullptr) {
+    const auto refusal = absl::PermissionDeniedError(absl::StrCat(caller->ToString(), " is not a centre of this federation"));
+    Audit(ctx, *caller, service, method, "", refusal);
+    return refusal;
+  }
+  return caller->id;
 }
 
 void HubAccess::Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service,

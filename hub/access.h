@@ -13,6 +13,7 @@
 #include "common/identity.h"
 #include "common/tls.h"
 #include "hub/audit_log.h"
+#include "hub/centre_registry.h"
 
 namespace kentra::hub {
 
@@ -39,6 +40,10 @@ class HubAccess {
   // audited): UNAUTHENTICATED or PERMISSION_DENIED.
   absl::StatusOr<Principal> Admit(grpc::ServerContext* ctx, absl::string_view service,
                                   absl::string_view method) const;
+  // Like Admit, for methods only centres call: the calling centre's id, if the
+  // certificate names a centre `registry` knows; else PERMISSION_DENIED (audited).
+  absl::StatusOr<std::string> AdmitCentre(grpc::ServerContext* ctx, absl::string_view service,
+                                          absl::string_view method, const CentreRegistry& registry) const;
   // Audits an admitted call: what was asked and what it got.
   void Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service, absl::string_view method,
              absl::string_view detail, const absl::Status& outcome) const;

@@ -1,5 +1,7 @@
 #include "hub/hub_server.h"
 
+#include <cstdio>
+
 #include "common/status.h"
 
 namespace kentra::hub {
@@ -12,33 +14,63 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   const int max_request_bytes = options.setup.hub.max_request_bytes();
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
   KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock));
+  KENTRA_ASSIGN_OR_RETURN(hub->mailbox_, Mailbox::Open(options.data_dir + "/mailbox", options.clock,
+                                                       absl::Hours(24) * hub->registry_->hub().mailbox_ttl_days()));
   KENTRA_ASSIGN_OR_RETURN(hub->audit_, HubAuditLog::Open(options.data_dir + "/audit", options.clock));
   hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
   hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get());
   hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(),
                                                    hub->audit_.get(), options.clock);
+  hub->mailbox_service_ = std::make_unique<MailboxServiceImpl>(hub->access_.get(), hub->mailbox_.get(),
+                                                               hub->registry_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = max_request_bytes;
   server_options.credentials = MakeServerCredentials(tls);
   server_options.interceptors = std::move(options.interceptors);
   KENTRA_ASSIGN_OR_RETURN(RunningServer running,
-                          StartServer(server_options, {hub->sync_.get(), hub->stats_.get(), hub->admin_.get()}));
+                          StartServer(server_options, {hub->sync_.get(), hub->stats_.get(), hub->admin_.get(), hub->mailbox_service_.get()}));
   hub->server_ = std::move(running.server);
   hub->port_ = running.port;
+  if (options.expire_messages) {
+    HubServer* self = hub.get();
+    hub->expiry_ = std::thread([self] { self->ExpireLoop(); });
+  }
   return hub;
+}
+
+void HubServer::ExpireLoop() {
+  absl::MutexLock lock(&expiry_mu_);
+  while (!expiry_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Minutes(1))) {
+    expiry_mu_.Unlock();
+    absl::StatusOr<int> expired = mailbox_->ExpireOld();
+    if (!expired.ok()) {
+      std::fprintf(stderr, "kentra-hub: expiring old referral messages failed: %s\n", expired.status().ToString().c_str());
+    } else if (*expired > 0) {
+      std::fprintf(stderr, "kentra-hub: %d referral messages expired undelivered; their senders are told\n", *expired);
+    }
+    expiry_mu_.Lock();
+  }
 }
 
 void HubServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
+  {
+    absl::MutexLock lock(&expiry_mu_);
+    stopping_ = true;
+  }
+  if (expiry_.joinable()) expiry_.join();
+  mailbox_->Close();  // ends the watches, which would otherwise hold the drain for their grace
   ShutdownServer(server_.get(), grace);
 }
 
 HubServer::~HubServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
+  mailbox_service_.reset();
+  mailbox_.reset();
   store_.reset();
   audit_.reset();
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -16,6 +17,8 @@
 #include "hub/admin_service.h"
 #include "hub/centre_registry.h"
 #include "hub/indicator_store.h"
+#include "hub/mailbox.h"
+#include "hub/mailbox_service.h"
 #include "hub/stats_service.h"
 #include "hub/sync_service.h"
 
@@ -23,7 +26,8 @@ namespace kentra::hub {
 
 struct HubOptions {
   HubSetup setup;
-  // The hub's databases: DATA_DIR/indicators (IndicatorStore) and DATA_DIR/audit.
+  // The hub's databases: DATA_DIR/indicators (IndicatorStore), DATA_DIR/mailbox
+  // (Mailbox) and DATA_DIR/audit.
   std::string data_dir;
   std::string listen_address = "127.0.0.1:0";
   // The hub's certificates (as scripts/dev-pki lays out hub/): ca.crt, server.{crt,key}.
@@ -32,6 +36,8 @@ struct HubOptions {
   std::set<std::string> revoked_serials;
   // The hub's clock (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
+  // Expire old mailbox messages every minute (tests call Mailbox::ExpireOld).
+  bool expire_messages = true;
   // Interceptors of every call (tests).
   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
 };
@@ -43,12 +49,14 @@ class HubServer {
 
   int port() const { return port_; }
   IndicatorStore* store() { return store_.get(); }
+  Mailbox* mailbox() { return mailbox_.get(); }
   const CentreRegistry& registry() const { return *registry_; }
   StatsServiceImpl& stats() { return *stats_; }
   void Shutdown(absl::Duration grace);
 
  private:
   HubServer() = default;
+  void ExpireLoop();
   std::unique_ptr<CentreRegistry> registry_;
   std::unique_ptr<IndicatorStore> store_;
   std::unique_ptr<PeerVerifier> verifier_;
@@ -57,6 +65,11 @@ class HubServer {
   std::unique_ptr<SyncServiceImpl> sync_;
   std::unique_ptr<StatsServiceImpl> stats_;
   std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<Mailbox> mailbox_;
+  std::unique_ptr<MailboxServiceImpl> mailbox_service_;
+  absl::Mutex expiry_mu_;
+  bool stopping_ ABSL_GUARDED_BY(expiry_mu_) = false;
+  std::thread expiry_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

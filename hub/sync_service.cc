@@ -57,19 +57,9 @@ absl::Status ValidatePeriodCells(const kentra::anon::v1::PeriodCells& cells, abs
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> SyncServiceImpl::CallingCentre(grpc::ServerContext* ctx, absl::string_view method) const {
-  KENTRA_ASSIGN_OR_RETURN(Principal caller, access_->Admit(ctx, "SyncService", method));
-  if (registry_->Centre(caller.id) == nullptr) {
-    const auto refusal = absl::PermissionDeniedError(absl::StrCat(caller.ToString(), " is not a centre of this federation"));
-    access_->Audit(ctx, caller, "SyncService", method, "", refusal);
-    return refusal;
-  }
-  return caller.id;
-}
-
 grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::PushPeriodRequest* req,
                                          v1::PushPeriodResponse* resp) {
-  auto centre = CallingCentre(ctx, "PushPeriod");
+  auto centre = access_->AdmitCentre(ctx, "SyncService", "PushPeriod", *registry_);
   if (!centre.ok()) return ToGrpcStatus(centre.status());
   if (req->cells().centre() != *centre) {
     std::fprintf(stderr, "kentra-hub: refused PushPeriod: centre/%s sent cells of '%s'\n", centre->c_str(),
@@ -90,7 +80,7 @@ grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::Pus
 
 grpc::Status SyncServiceImpl::FinishSync(grpc::ServerContext* ctx, const v1::FinishSyncRequest* req,
                                          v1::FinishSyncResponse* resp) {
-  auto centre = CallingCentre(ctx, "FinishSync");
+  auto centre = access_->AdmitCentre(ctx, "SyncService", "FinishSync", *registry_);
   if (!centre.ok()) return ToGrpcStatus(centre.status());
   absl::Status valid = ValidateRunId(req->sync_id(), "sync_id");
   if (valid.ok() && (req->periods_pushed() < 0 || req->periods_pushed() > 1200)) {

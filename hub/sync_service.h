@@ -28,9 +28,6 @@ class SyncServiceImpl final : public v1::SyncService::Service {
                           v1::FinishSyncResponse* resp) override;
 
  private:
-  // The centre the caller's certificate names, if it is one of the federation's.
-  absl::StatusOr<std::string> CallingCentre(grpc::ServerContext* ctx, absl::string_view method) const;
-
   const HubAccess* access_;
   IndicatorStore* store_;
   const CentreRegistry* registry_;

@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "hub/access.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
+#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
 #include "kentra/hub/v1/sync_service.grpc.pb.h"
 #include "tests/testing/anon_oracle.h"
@@ -264,7 +265,7 @@ TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
                                        {"operator", Principal::Kind::kOperator}};
   int checked = 0;
   for (const auto* service : {v1::SyncService::service_full_name(), v1::StatsService::service_full_name(),
-                              v1::AdminService::service_full_name()}) {
+                              v1::AdminService::service_full_name(), v1::MailboxService::service_full_name()}) {
     const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
     for (int i = 0; i < d->method_count(); ++i) {
       const auto* m = d->method(i);
@@ -272,7 +273,8 @@ TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
         SCOPED_TRACE(caller.identity + " calls " + m->full_name());
         const bool allowed = AuthorizeHubCall(d->name(), m->name(), Principal{caller.kind, "x", ""}).ok();
         const grpc::Status status = ::kentra::testing::CallUnaryGeneric(
-            hub.Channel(caller.identity), absl::StrCat("/", d->full_name(), "/", m->name()), "");
+            hub.Channel(caller.identity), absl::StrCat("/", d->full_name(), "/", m->name()), "", "",
+            m->server_streaming() ? absl::Milliseconds(300) : absl::Seconds(30));
         // The table's refusals say "may not call"; an allowed call may still be
         // refused for what its (here empty) body claims.
         const bool refused_by_table = status.error_code() == grpc::PERMISSION_DENIED &&

@@ -1,0 +1,255 @@
+#include "hub/mailbox.h"
+
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace kentra::hub {
+namespace {
+
+using v1::MailboxMessage;
+
+enum Cf : int {
+  kMessages = 0,  // "<recipient>/<sequence>" -> MailboxMessage
+  kPosts,         // "<sender>/<message_id>" -> MailboxMessage without the sealed bytes (the receipt)
+  kBoxes,         // "<recipient>" -> the highest sequence number ever given out, as decimal
+};
+
+std::string MessageKey(absl::string_view recipient, int64_t sequence) {
+  return absl::StrCat(recipient, "/", keys::PaddedSequence(static_cast<uint64_t>(sequence)));
+}
+
+std::string PostKey(absl::string_view sender, absl::string_view message_id) {
+  return absl::StrCat(sender, "/", message_id);
+}
+
+v1::PostMessageResponse ReceiptOf(const MailboxMessage& m) {
+  v1::PostMessageResponse receipt;
+  receipt.set_sequence(m.sequence());
+  *receipt.mutable_post_time() = m.post_time();
+  return receipt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Mailbox>> Mailbox::Open(const std::string& dir, const Clock* clock,
+                                                       absl::Duration ttl) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ", dir, ": ", ec.message()));
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"messages", "posts", "boxes"}));
+  auto mailbox = std::unique_ptr<Mailbox>(new Mailbox(std::move(store), clock, ttl));
+  KENTRA_RETURN_IF_ERROR(mailbox->Load());
+  return mailbox;
+}
+
+absl::Status Mailbox::Load() {
+  absl::MutexLock lock(&mu_);
+  auto boxes = store_->NewIterator(kBoxes);
+  for (boxes->Seek(""); boxes->Valid(); boxes->Next()) {
+    int64_t last = 0;
+    if (!absl::SimpleAtoi(boxes->value(), &last)) return absl::DataLossError("mailbox: a corrupt sequence number");
+    boxes_[std::string(boxes->key())].last_sequence = last;
+  }
+  KENTRA_RETURN_IF_ERROR(boxes->status());
+  auto it = store_->NewIterator(kMessages);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    MailboxMessage m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));
+    }
+    Box& box = boxes_[m.recipient()];
+    box.last_sequence = std::max(box.last_sequence, m.sequence());
+    ++box.pending;
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  for (auto& [recipient, box] : boxes_) box.visible_through = box.last_sequence;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::PostMessageResponse> Mailbox::Post(MailboxMessage message) {
+  const std::string post_key = PostKey(message.sender(), message.message_id());
+  auto guard = post_locks_.Lock({post_key});
+  KENTRA_ASSIGN_OR_RETURN(auto prior, store_->Get(kPosts, post_key));
+  if (prior) {
+    MailboxMessage first;
+    if (!first.ParseFromString(*prior)) return absl::DataLossError("mailbox: a corrupt post receipt");
+    if (first.recipient() != message.recipient() || first.referral_id() != message.referral_id()) {
+      return absl::InvalidArgumentError(absl::StrCat("message_id: ", message.message_id(),
+                                                     " was posted before for another recipient or referral"));
+    }
+    return ReceiptOf(first);
+  }
+  const absl::Time now = clock_->Now();
+  *message.mutable_post_time() = ToTimestamp(now);
+  *message.mutable_expire_time() = ToTimestamp(now + ttl_);
+  int64_t sequence;
+  {
+    absl::MutexLock lock(&mu_);
+    Box& box = boxes_[message.recipient()];
+    sequence = ++box.last_sequence;
+    box.in_flight.insert(sequence);
+  }
+  message.set_sequence(sequence);
+  WriteBatch batch;
+  batch.Put(kMessages, MessageKey(message.recipient(), sequence), message.SerializeAsString());
+  batch.Put(kBoxes, message.recipient(), absl::StrCat(sequence));
+  MailboxMessage receipt = message;
+  receipt.clear_sealed();
+  batch.Put(kPosts, post_key, receipt.SerializeAsString());
+  // Written outside mu_ so that posts group-commit; a message becomes visible only
+  // once every lower sequence number of its mailbox is written (or abandoned).
+  absl::Status written = store_->Write(batch);
+  {
+    absl::MutexLock lock(&mu_);
+    Box& box = boxes_[message.recipient()];
+    box.in_flight.erase(sequence);
+    box.visible_through = box.in_flight.empty() ? box.last_sequence : *box.in_flight.begin() - 1;
+    if (written.ok()) ++box.pending;
+  }
+  KENTRA_RETURN_IF_ERROR(written);
+  return ReceiptOf(message);
+}
+
+absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view recipient, int64_t after, int limit,
+                                                           bool* more) const {
+  int64_t visible;
+  {
+    absl::MutexLock lock(&mu_);
+    auto box = boxes_.find(recipient);
+    visible = box == boxes_.end() ? 0 : box->second.visible_through;
+  }
+  std::vector<MailboxMessage> messages;
+  *more = false;
+  const std::string prefix = absl::StrCat(recipient, "/");
+  auto it = store_->NewIterator(kMessages);
+  for (it->Seek(MessageKey(recipient, std::max<int64_t>(after, 0) + 1)); it->Valid(); it->Next()) {
+    if (!absl::StartsWith(it->key(), prefix)) break;
+    MailboxMessage m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));
+    }
+    if (m.sequence() > visible) break;
+    if (static_cast<int>(messages.size()) == limit) {
+      *more = true;
+      break;
+    }
+    messages.push_back(std::move(m));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return messages;
+}
+
+bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const {
+  const std::string key(recipient);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (closed_) return true;
+    auto box = boxes_.find(key);
+    return box != boxes_.end() && box->second.visible_through > after && box->second.pending > 0;
+  };
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  if (closed_) return false;
+  auto box = boxes_.find(key);
+  return box != boxes_.end() && box->second.visible_through > after && box->second.pending > 0;
+}
+
+absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<int64_t>& sequences) {
+  auto guard = box_locks_.Lock({recipient});
+  int64_t visible;
+  int64_t last;
+  {
+    absl::MutexLock lock(&mu_);
+    auto box = boxes_.find(recipient);
+    if (box == boxes_.end()) return 0;
+    visible = box->second.visible_through;
+    last = box->second.last_sequence;
+  }
+  WriteBatch batch;
+  int deleted = 0;
+  std::set<int64_t> seen;
+  for (int64_t sequence : sequences) {
+    if (sequence <= 0 || sequence > visible || !seen.insert(sequence).second) continue;
+    const std::string key = MessageKey(recipient, sequence);
+    KENTRA_ASSIGN_OR_RETURN(auto held, store_->Get(kMessages, key));
+    if (!held) continue;
+    batch.Delete(kMessages, key);
+    ++deleted;
+  }
+  if (deleted == 0) return 0;
+  // Deleting must never let a sequence number be given out again after a restart.
+  batch.Put(kBoxes, recipient, absl::StrCat(last));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  absl::MutexLock lock(&mu_);
+  boxes_[recipient].pending -= deleted;
+  return deleted;
+}
+
+absl::StatusOr<int> Mailbox::ExpireOld() {
+  const absl::Time now = clock_->Now();
+  std::vector<MailboxMessage> expired;
+  auto it = store_->NewIterator(kMessages);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    MailboxMessage m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));
+    }
+    if (FromTimestamp(m.expire_time()) <= now) expired.push_back(std::move(m));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  int count = 0;
+  for (const MailboxMessage& m : expired) {
+    KENTRA_ASSIGN_OR_RETURN(int dropped, Ack(m.recipient(), {m.sequence()}));
+    if (dropped == 0 || m.sender() == kHubSender) continue;  // acknowledged meanwhile, or a notice itself
+    ++count;
+    MailboxMessage notice;
+    notice.set_sender(std::string(kHubSender));
+    notice.set_recipient(m.sender());
+    notice.set_message_id(absl::BytesToHexString(RandomBytes(16)));
+    notice.set_referral_id(m.referral_id());
+    auto* undelivered = notice.mutable_undelivered();
+    undelivered->set_recipient(m.recipient());
+    undelivered->set_message_id(m.message_id());
+    undelivered->set_referral_id(m.referral_id());
+    *undelivered->mutable_post_time() = m.post_time();
+    KENTRA_RETURN_IF_ERROR(Post(std::move(notice)).status());
+  }
+  // Forget receipts once a repeat of their post could no longer find the message.
+  std::vector<std::string> old_posts;
+  auto posts = store_->NewIterator(kPosts);
+  for (posts->Seek(""); posts->Valid(); posts->Next()) {
+    MailboxMessage receipt;
+    if (receipt.ParseFromArray(posts->value().data(), static_cast<int>(posts->value().size())) &&
+        FromTimestamp(receipt.post_time()) + ttl_ <= now) {
+      old_posts.emplace_back(posts->key());
+    }
+  }
+  KENTRA_RETURN_IF_ERROR(posts->status());
+  if (!old_posts.empty()) {
+    WriteBatch batch;
+    for (const auto& key : old_posts) batch.Delete(kPosts, key);
+    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  }
+  return count;
+}
+
+void Mailbox::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+int Mailbox::Pending(absl::string_view recipient) const {
+  absl::MutexLock lock(&mu_);
+  auto box = boxes_.find(recipient);
+  return box == boxes_.end() ? 0 : box->second.pending;
+}
+
+}  // namespace kentra::hub

@@ -1,0 +1,91 @@
+// Mailbox: the hub's store-and-forward of sealed referral messages, in RocksDB
+// (DATA_DIR/mailbox). Each recipient centre's messages get increasing sequence
+// numbers; a message stays until its recipient acknowledges it or its time to
+// live passes, and then the hub posts an UndeliveredNotice to the sender. A post
+// is idempotent on (sender, message_id) for as long as the message could live.
+// It never holds anything but routing metadata and ciphertext. Thread-safe.
+#ifndef KENTRA_HUB_MAILBOX_H_
+#define KENTRA_HUB_MAILBOX_H_
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/lock_table.h"
+#include "common/storage.h"
+#include "kentra/hub/v1/mailbox_service.pb.h"
+
+namespace kentra::hub {
+
+// The sender id of the hub's own notices.
+inline constexpr absl::string_view kHubSender = "hub";
+
+class Mailbox {
+ public:
+  // Opens (creating) the mailboxes in `dir`; messages live `ttl`. `clock` is not owned.
+  static absl::StatusOr<std::unique_ptr<Mailbox>> Open(const std::string& dir, const Clock* clock,
+                                                       absl::Duration ttl);
+
+  // Puts `message` (sender, recipient, ids, sealed; sequence and times are set
+  // here) into the recipient's mailbox, synced before it returns. A repeat of
+  // the same (sender, message_id) returns the first receipt and stores nothing;
+  // with another recipient or referral id it is INVALID_ARGUMENT.
+  absl::StatusOr<kentra::hub::v1::PostMessageResponse> Post(kentra::hub::v1::MailboxMessage message);
+
+  // Up to `limit` of `recipient`'s messages after `after`, oldest first; `more`
+  // says whether others follow.
+  absl::StatusOr<std::vector<kentra::hub::v1::MailboxMessage>> Fetch(absl::string_view recipient, int64_t after,
+                                                                     int limit, bool* more) const;
+
+  // Waits up to `timeout` until `recipient` has a message after `after`, or
+  // Close() is called. Returns whether one is there.
+  bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const;
+
+  // Deletes these of `recipient`'s messages; returns how many were there.
+  absl::StatusOr<int> Ack(absl::string_view recipient, const std::vector<int64_t>& sequences);
+
+  // Drops every message whose time has passed, telling each sender with an
+  // UndeliveredNotice, and forgets post receipts older than the time to live.
+  // Returns how many messages expired.
+  absl::StatusOr<int> ExpireOld();
+
+  // Wakes every AwaitAfter for good (the hub is stopping).
+  void Close();
+  bool closed() const {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+
+  // How many messages wait for `recipient`.
+  int Pending(absl::string_view recipient) const;
+
+ private:
+  Mailbox(std::unique_ptr<Store> store, const Clock* clock, absl::Duration ttl)
+      : store_(std::move(store)), clock_(clock), ttl_(ttl) {}
+  absl::Status Load();
+
+  std::unique_ptr<Store> store_;
+  const Clock* clock_;
+  absl::Duration ttl_;
+  LockTable post_locks_;  // by (sender, message_id): one post of a message at a time
+  LockTable box_locks_;   // by recipient: one deletion from a mailbox at a time
+  mutable absl::Mutex mu_;
+  struct Box {
+    int64_t last_sequence = 0;    // the highest given out
+    int64_t visible_through = 0;  // every message up to here is written (or abandoned)
+    std::set<int64_t> in_flight;  // given out, being written
+    int pending = 0;              // messages held
+  };
+  absl::flat_hash_map<std::string, Box> boxes_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace kentra::hub
+
+#endif  // KENTRA_HUB_MAILBOX_H_
