@@ -73,4 +73,17 @@ std::string FormatLocalMinute(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M", t, CentreTimeZone());
 }
 
+absl::Time AddWorkingDays(absl::Time t, int days) {
+  const absl::TimeZone zone = CentreTimeZone();
+  const absl::CivilSecond local = absl::ToCivilSecond(t, zone);
+  absl::CivilDay day = absl::CivilDay(local);
+  while (days > 0) {
+    ++day;
+    const absl::Weekday w = absl::GetWeekday(day);
+    if (w != absl::Weekday::saturday && w != absl::Weekday::sunday) --days;
+  }
+  const absl::CivilSecond moved(day.year(), day.month(), day.day(), local.hour(), local.minute(), local.second());
+  return absl::FromCivil(moved, zone);
+}
+
 }  // namespace kentra

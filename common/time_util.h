@@ -28,6 +28,9 @@ absl::CivilDay TodayAt(absl::Time now);
 std::string FormatDate(const kentra::type::v1::Date& date);
 // "YYYY-MM-DD HH:MM" at the centres (Europe/Athens), for messages and logs.
 std::string FormatLocalMinute(absl::Time t);
+// `t` moved on by `days` working days (Monday to Friday) at the centres: the
+// same time of day on the `days`-th weekday after t's day.
+absl::Time AddWorkingDays(absl::Time t, int days);
 // Parses "YYYY-MM-DD"; false if malformed or not a real day.
 bool ParseDate(absl::string_view text, kentra::type::v1::Date* date);
 

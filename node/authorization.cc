@@ -74,6 +74,16 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "SyncNow", kCoordinatorOnly},
       {"StaffService", "StreamSync", kCoordinatorOnly},
       {"StaffService", "ListSyncRuns", kCoordinatorOnly},
+
+      {"ReferralService", "CreateReferral", kWriters},
+      {"ReferralService", "GetReferral", kReaders},
+      {"ReferralService", "ListReferrals", kReaders},
+      {"ReferralService", "AcceptReferral", kWriters},
+      {"ReferralService", "RejectReferral", kWriters},
+      {"ReferralService", "StartReferral", kWriters},
+      {"ReferralService", "CompleteReferral", kWriters},
+      {"ReferralService", "CancelReferral", kWriters},
+      {"ReferralService", "WatchReferrals", kReaders},
   };
   return *table;
 }

@@ -86,11 +86,13 @@ absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger, const P
   run.set_trigger(trigger);
   *run.mutable_start_time() = ToTimestamp(clock_->Now());
   absl::Status pushed = Push(&run, progress);
+  if (pushed.ok() && exchange_) pushed = exchange_(&run);
   run.set_succeeded(pushed.ok());
   if (!pushed.ok()) run.set_error(pushed.ToString());
   *run.mutable_end_time() = ToTimestamp(clock_->Now());
-  std::fprintf(stderr, "kentra-node: sync %s (%s): %d months pushed, %d changed%s%s\n", run.name().c_str(),
-               trigger.c_str(), run.periods_pushed(), run.periods_changed(), pushed.ok() ? "" : "; failed: ",
+  std::fprintf(stderr, "kentra-node: sync %s (%s): %d months pushed, %d changed, %d referral messages sent, %d received%s%s\n",
+               run.name().c_str(), trigger.c_str(), run.periods_pushed(), run.periods_changed(),
+               run.referral_messages_posted(), run.referral_messages_received(), pushed.ok() ? "" : "; failed: ",
                run.error().c_str());
   WriteBatch batch;
   batch.Put(cf_, RunKey(seq), run.SerializeAsString());

@@ -44,6 +44,12 @@ class HubSync {
   // Runs one sync now (after any running one). The run is recorded whatever
   // its outcome; its error is in the returned SyncRun, not in the status.
   absl::StatusOr<v1::SyncRun> RunOnce(const std::string& trigger, const Progress& progress = nullptr);
+  // Called by each run after the indicators: exchanges referral messages and
+  // counts them into the run; its error fails the run (pending messages wait
+  // for the next one).
+  using ReferralExchange = std::function<absl::Status(v1::SyncRun* run)>;
+  void SetReferralExchange(ReferralExchange exchange) { exchange_ = std::move(exchange); }
+
   // Past runs, newest first.
   absl::StatusOr<v1::ListSyncRunsResponse> ListRuns(const v1::ListSyncRunsRequest& request) const;
 
@@ -61,6 +67,7 @@ class HubSync {
   IndicatorCounters* indicators_;
   std::unique_ptr<kentra::hub::v1::SyncService::Stub> hub_;
   const Clock* clock_;
+  ReferralExchange exchange_;
   absl::Mutex run_mu_;  // one run at a time
   std::atomic<uint64_t> last_run_{0};
   absl::Mutex stop_mu_;

@@ -79,12 +79,34 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->accounts_,
                           StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
                                               node->centre_id_, StaffAccounts::LimitsFrom(settings)));
+  std::optional<ReferralKeys> referral_keys;
+  if (node->roster_) {
+    KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(node->secrets_.node_key_seed));
+    referral_keys = ReferralKeys{std::move(keys), *node->roster_};
+  }
+  CentreReferrals::Options referral_options;
+  referral_options.accept_working_days = settings.referral_accept_working_days();
+  referral_options.max_page_size = settings.max_page_size();
+  KENTRA_ASSIGN_OR_RETURN(node->referrals_,
+                          CentreReferrals::Open(node->store_.get(), node->records_.get(), options.clock,
+                                                node->centre_id_, std::move(referral_keys), referral_options));
   if (!options.hub_address.empty()) {
     if (options.insecure) return absl::FailedPreconditionError("--hub needs the centre's client certificate, not --insecure");
     KENTRA_ASSIGN_OR_RETURN(TlsIdentity client, LoadTlsIdentity(options.secrets_dir, "client"));
+    auto channel = HubChannel(options.hub_address, client);
     node->hub_sync_ = std::make_unique<HubSync>(node->store_.get(), kIndicators, &node->records_->indicators(),
-                                                HubChannel(options.hub_address, client),
-                                                options.clock);
+                                                channel, options.clock);
+    if (node->referrals_->can_refer()) {
+      node->courier_ = std::make_unique<ReferralCourier>(node->referrals_.get(), channel);
+      ReferralCourier* courier = node->courier_.get();
+      node->hub_sync_->SetReferralExchange([courier](v1::SyncRun* run) -> absl::Status {
+        KENTRA_ASSIGN_OR_RETURN(ReferralCourier::Round round, courier->Exchange());
+        run->set_referral_messages_posted(round.posted);
+        run->set_referral_messages_received(round.received);
+        return absl::OkStatus();
+      });
+      node->courier_->Start(options.watch_referrals);
+    }
     if (options.schedule_sync) {
       node->hub_sync_->StartSchedule(settings.sync_minute_of_day(), absl::Minutes(settings.sync_jitter_minutes()));
     }
@@ -93,12 +115,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
                                                   node->records_.get());
   node->service_ = std::make_unique<StaffServiceImpl>(node->access_.get(), node->hub_sync_.get());
   node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
+  node->referral_service_ = std::make_unique<ReferralServiceImpl>(node->access_.get(), node->referrals_.get(),
+                                                                  node->store_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = settings.max_request_bytes();
   server_options.insecure = options.insecure;
   server_options.credentials = credentials;
-  KENTRA_ASSIGN_OR_RETURN(RunningServer running, StartServer(server_options, {node->service_.get(), node->account_service_.get()}));
+  KENTRA_ASSIGN_OR_RETURN(RunningServer running, StartServer(server_options, {node->service_.get(), node->account_service_.get(),
+                                                                    node->referral_service_.get()}));
   node->server_ = std::move(running.server);
   node->port_ = running.port;
   return node;
@@ -107,16 +132,20 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
 void NodeServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
+  referral_service_->StopWatches();
   ShutdownServer(server_.get(), grace);
 }
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
+  referral_service_.reset();
   account_service_.reset();
   service_.reset();
   access_.reset();
+  courier_.reset();
   hub_sync_.reset();
+  referrals_.reset();
   accounts_.reset();
   verifier_.reset();
   records_.reset();

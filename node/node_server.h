@@ -20,6 +20,9 @@
 #include "node/accounts.h"
 #include "node/hub_sync.h"
 #include "node/records.h"
+#include "node/referral_courier.h"
+#include "node/referral_service.h"
+#include "node/referrals.h"
 #include "node/staff_service.h"
 
 namespace kentra::node {
@@ -46,6 +49,9 @@ struct NodeOptions {
   std::string roster_root_key_path;
   // Sync on the schedule of the centre's node settings (tests sync on demand).
   bool schedule_sync = true;
+  // With a hub and a roster: keep a live watch on this centre's referral mailbox
+  // (without it, referrals arrive at each sync).
+  bool watch_referrals = true;
   // The clock of records (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
 };
@@ -71,6 +77,9 @@ class NodeServer {
   const std::optional<kentra::referral::v1::Roster>& roster() const { return roster_; }
   // The sync with the hub; null without a hub.
   HubSync* hub_sync() { return hub_sync_.get(); }
+  CentreReferrals* referrals() { return referrals_.get(); }
+  // The courier of referral messages; null without a hub and a roster.
+  ReferralCourier* courier() { return courier_.get(); }
   // The node's store, for tests that inspect it.
   Store* store() { return store_.get(); }
   // Stops accepting calls, lets running ones finish for up to `grace`.
@@ -85,9 +94,12 @@ class NodeServer {
   std::optional<kentra::referral::v1::Roster> roster_;
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<StaffAccounts> accounts_;
+  std::unique_ptr<CentreReferrals> referrals_;
   std::unique_ptr<HubSync> hub_sync_;
+  std::unique_ptr<ReferralCourier> courier_;
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StaffServiceImpl> service_;
+  std::unique_ptr<ReferralServiceImpl> referral_service_;
   std::unique_ptr<AccountServiceImpl> account_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

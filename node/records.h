@@ -103,6 +103,27 @@ class CentreRecords {
                 absl::string_view resource, absl::string_view detail, absl::string_view refusal = "",
                 const std::vector<std::string>& read = {});
 
+  // Idempotent creates, for every store of the node: the resource an earlier
+  // request of `method` with `request_id` created (nullopt if none, or no id);
+  // INVALID_ARGUMENT if that request had another body. PutRequest remembers one.
+  absl::StatusOr<std::optional<std::string>> PriorRequest(absl::string_view method,
+                                                          absl::string_view request_id,
+                                                          absl::string_view body_digest) const;
+  void PutRequest(WriteBatch& batch, absl::string_view method, absl::string_view request_id,
+                  absl::string_view body_digest, absl::string_view resource) const;
+
+  // For the node's own use (the caller audits): the beneficiary `name` (NOT_FOUND
+  // naming `field`), and the beneficiary registered with `national_id`, if any.
+  absl::StatusOr<v1::Beneficiary> ReadBeneficiary(absl::string_view name, absl::string_view field) const;
+  absl::StatusOr<std::optional<std::string>> BeneficiaryWithNationalId(const v1::NationalId& national_id) const;
+
+  // Called inside RecordConsent with its batch, before it commits, when a consent
+  // is recorded; a failure fails the RecordConsent. The referrals use it to tell
+  // receiving centres that a person withdrew consent to share.
+  using ConsentHook = std::function<absl::Status(WriteBatch& batch, const Actor& actor,
+                                                 const v1::Beneficiary& beneficiary, const v1::Consent& consent)>;
+  void SetConsentHook(ConsentHook hook) { consent_hook_ = std::move(hook); }
+
   // The audit log.
   absl::StatusOr<v1::ListAuditEntriesResponse> ListAuditEntries(
       const v1::ListAuditEntriesRequest& request) const;
@@ -132,11 +153,6 @@ class CentreRecords {
   absl::StatusOr<std::optional<T>> Read(int cf, absl::string_view key) const;
   absl::StatusOr<v1::Beneficiary> LoadBeneficiary(uint64_t id, absl::string_view field) const;
   absl::StatusOr<v1::Case> LoadCase(uint64_t id, absl::string_view field) const;
-  absl::StatusOr<std::optional<std::string>> PriorRequest(absl::string_view method,
-                                                          absl::string_view request_id,
-                                                          absl::string_view body_digest) const;
-  void PutRequest(WriteBatch& batch, absl::string_view method, absl::string_view request_id,
-                  absl::string_view body_digest, absl::string_view resource) const;
   absl::StatusOr<std::string> Scan(int cf, const std::string& lo, const std::string& hi,
                                    const std::string& resume_after, int limit,
                                    const Visitor& visit) const;
@@ -150,6 +166,7 @@ class CentreRecords {
   std::string identifier_key_;
   LockTable locks_;
   std::unique_ptr<IndicatorCounters> indicators_;
+  ConsentHook consent_hook_;
   std::atomic<uint64_t> last_beneficiary_id_{0};
   std::atomic<uint64_t> last_case_id_{0};
   std::atomic<uint64_t> last_event_id_{0};

@@ -234,6 +234,22 @@ absl::StatusOr<v1::SearchBeneficiariesResponse> CentreRecords::SearchBeneficiari
   return response;
 }
 
+absl::StatusOr<v1::Beneficiary> CentreRecords::ReadBeneficiary(absl::string_view name,
+                                                               absl::string_view field) const {
+  auto id = ParseBeneficiaryName(name);
+  if (!id) return absl::InvalidArgumentError(absl::StrCat(field, ": must be a beneficiary name (beneficiaries/{id})"));
+  return LoadBeneficiary(*id, field);
+}
+
+absl::StatusOr<std::optional<std::string>> CentreRecords::BeneficiaryWithNationalId(
+    const v1::NationalId& national_id) const {
+  KENTRA_ASSIGN_OR_RETURN(auto holder, store_->Get(kIndexes, IdentifierIndexKey(identifier_key_, national_id)));
+  if (!holder) return std::optional<std::string>();
+  auto holder_id = keys::ParsePadded(*holder, 16);
+  if (!holder_id) return absl::DataLossError("the national identifier index holds a corrupt key");
+  return std::optional<std::string>(BeneficiaryName(*holder_id));
+}
+
 absl::StatusOr<v1::Beneficiary> CentreRecords::RecordConsent(const Actor& actor,
                                                              const v1::RecordConsentRequest& request) {
   auto id = ParseBeneficiaryName(request.name());
@@ -250,6 +266,7 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::RecordConsent(const Actor& actor,
   *b.mutable_update_time() = ToTimestamp(now);
   WriteBatch batch;
   batch.Put(kBeneficiaries, BeneficiaryKey(*id), b.SerializeAsString());
+  if (consent_hook_) KENTRA_RETURN_IF_ERROR(consent_hook_(batch, actor, b, *consent));
   PutAudit(batch, actor, "RecordConsent", b.name(),
            absl::StrCat(v1::ConsentPurpose_Name(consent->purpose()), " ",
                         v1::ConsentState_Name(consent->state())));

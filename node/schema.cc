@@ -36,7 +36,7 @@ int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.op
 const std::vector<std::string>& ColumnFamilyNames() {
   static const auto* names = new std::vector<std::string>{
       "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit",
-                                   "users",  "sessions", "indicators", "sketches"};
+                                   "users",  "sessions", "indicators", "sketches", "referrals", "outbox"};
   return *names;
 }
 

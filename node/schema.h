@@ -35,6 +35,8 @@ enum Cf : int {
   kSessions,          // SessionKey(token) -> storage.v1.StoredSession
   kIndicators,        // indicator counters and their bookkeeping (node/indicators.h)
   kSketches,          // "P" -> the month's persons sketch (common/anon/sketch.h)
+  kReferrals,         // referrals, their listing indexes and applied messages (node/referrals.h)
+  kOutbox,            // PaddedSequence(seq) -> storage.v1.OutboxItem, sealed for the hub
   kCfCount,
 };
 

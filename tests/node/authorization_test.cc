@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kentra/node/v1/account_service.grpc.pb.h"
+#include "kentra/node/v1/referral_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 #include "tests/testing/test_util.h"
 
@@ -53,6 +54,15 @@ const std::map<std::string, std::string>& Policy() {
       {"StaffService.SyncNow",           "y----"},
       {"StaffService.StreamSync",        "y----"},
       {"StaffService.ListSyncRuns",      "y----"},
+      {"ReferralService.CreateReferral", "yyy--"},
+      {"ReferralService.GetReferral",    "yyyy-"},
+      {"ReferralService.ListReferrals",  "yyyy-"},
+      {"ReferralService.AcceptReferral", "yyy--"},
+      {"ReferralService.RejectReferral", "yyy--"},
+      {"ReferralService.StartReferral",  "yyy--"},
+      {"ReferralService.CompleteReferral", "yyy--"},
+      {"ReferralService.CancelReferral", "yyy--"},
+      {"ReferralService.WatchReferrals", "yyyy-"},
   };
   return *policy;
 }
@@ -61,7 +71,8 @@ const std::map<std::string, std::string>& Policy() {
 // new RPC cannot slip past this test.
 std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
   std::vector<const google::protobuf::MethodDescriptor*> out;
-  for (const auto* service : {v1::StaffService::service_full_name(), v1::AccountService::service_full_name()}) {
+  for (const auto* service : {v1::StaffService::service_full_name(), v1::AccountService::service_full_name(),
+                              v1::ReferralService::service_full_name()}) {
     const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
     for (int i = 0; i < d->method_count(); ++i) out.push_back(d->method(i));
   }
@@ -115,8 +126,10 @@ grpc::Status CallWithEmptyBody(const std::shared_ptr<grpc::Channel>& channel,
     login.set_password(::kentra::testing::kTestPassword);
     body = login.SerializeAsString();
   }
-  return ::kentra::testing::CallUnaryGeneric(
-      channel, absl::StrCat("/", m->service()->full_name(), "/", m->name()), body, token);
+  // An admitted watch runs until its deadline.
+  return ::kentra::testing::CallUnaryGeneric(channel, absl::StrCat("/", m->service()->full_name(), "/", m->name()),
+                                             body, token,
+                                             m->server_streaming() ? absl::Milliseconds(300) : absl::Seconds(30));
 }
 
 std::shared_ptr<grpc::Channel> ChannelAs(const TestNode& node, const std::string& identity) {

@@ -87,11 +87,12 @@ std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token) {
 }
 
 grpc::Status CallUnaryGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
-                              const std::string& body, const std::string& token) {
+                              const std::string& body, const std::string& token, absl::Duration deadline) {
   grpc::GenericStub stub(channel);
   grpc::Slice slice(body);
   grpc::ByteBuffer request(&slice, 1), response;
   auto ctx = SessionContext(token);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   grpc::CompletionQueue cq;
   auto call = stub.PrepareUnaryCall(ctx.get(), path, request, &cq);
   call->StartCall();

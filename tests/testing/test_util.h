@@ -74,10 +74,12 @@ std::string LogIn(int port, const std::string& identity, const std::string& user
                   const std::string& password = kTestPassword);
 // A client context with a 10 s deadline carrying session `token` (none if empty).
 std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token);
-// Calls unary method `path` ("/pkg.Service/Method") on `channel` with the
-// serialized `body` and session `token` (none if empty), whatever its types.
+// Calls method `path` ("/pkg.Service/Method") on `channel` with the serialized
+// `body` and session `token` (none if empty), whatever its types, as a unary
+// call with a `deadline` (a server-streaming method admitted runs until it).
 grpc::Status CallUnaryGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
-                              const std::string& body, const std::string& token = "");
+                              const std::string& body, const std::string& token = "",
+                              absl::Duration deadline = absl::Seconds(30));
 
 // Gives a stopped node's data dir the coordinator `user` (password kTestPassword).
 void BootstrapForTests(const std::string& centre_id, const std::string& data_dir, const std::string& user = "coord");

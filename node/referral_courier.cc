@@ -1,0 +1,191 @@
+#include "node/referral_courier.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace kentra::node {
+namespace {
+
+namespace hv1 = kentra::hub::v1;
+constexpr auto kCallTimeout = std::chrono::seconds(10);
+constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
+constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
+constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
+
+void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
+
+}  // namespace
+
+ReferralCourier::ReferralCourier(CentreReferrals* referrals, std::shared_ptr<grpc::Channel> hub)
+    : referrals_(referrals), hub_(hv1::MailboxService::NewStub(hub)) {
+  referrals_->SetOutboxListener([this] { Wake(); });
+}
+
+ReferralCourier::~ReferralCourier() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (watch_ctx_ != nullptr) watch_ctx_->TryCancel();
+  }
+  if (poster_.joinable()) poster_.join();
+  if (watcher_.joinable()) watcher_.join();
+  referrals_->SetOutboxListener(nullptr);
+}
+
+void ReferralCourier::Start(bool watch) {
+  poster_ = std::thread([this] { PostLoop(); });
+  if (watch) watcher_ = std::thread([this] { WatchLoop(); });
+}
+
+void ReferralCourier::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+bool ReferralCourier::SleepFor(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; };
+  mu_.AwaitWithTimeout(absl::Condition(&wake), d);
+  woken_ = false;
+  return stopping_;
+}
+
+absl::StatusOr<int> ReferralCourier::PostOutbox() {
+  absl::MutexLock lock(&post_mu_);
+  int posted = 0;
+  for (;;) {
+    KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(50));
+    if (items.empty()) return posted;
+    for (const auto& [key, item] : items) {
+      hv1::PostMessageRequest request;
+      request.set_recipient(item.recipient());
+      request.set_message_id(item.message_id());
+      request.set_referral_id(item.referral_id());
+      request.set_sealed(item.sealed());
+      hv1::PostMessageResponse receipt;
+      grpc::ClientContext ctx;
+      WithDeadline(ctx);
+      grpc::Status status = hub_->PostMessage(&ctx, request, &receipt);
+      if (!status.ok()) {
+        return absl::Status(FromGrpcStatus(status).code(),
+                            absl::StrCat("posting a referral message to ", item.recipient(), ": ",
+                                         status.error_message()));
+      }
+      KENTRA_RETURN_IF_ERROR(referrals_->MarkPosted(key, item));
+      ++posted;
+    }
+  }
+}
+
+absl::StatusOr<int> ReferralCourier::ApplyAndAck(const std::vector<hv1::MailboxMessage>& messages) {
+  hv1::AckMessagesRequest ack;
+  absl::Status stored;
+  for (const auto& m : messages) {
+    stored = referrals_->Apply(m);
+    if (!stored.ok()) break;
+    ack.add_sequences(m.sequence());  // only after our own write is durable
+  }
+  if (ack.sequences_size() > 0) {
+    hv1::AckMessagesResponse acked;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    // A lost acknowledgement only means the message comes again and is recognised.
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->AckMessages(&ctx, ack, &acked)));
+  }
+  KENTRA_RETURN_IF_ERROR(stored);
+  return ack.sequences_size();
+}
+
+absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
+  Round round;
+  KENTRA_ASSIGN_OR_RETURN(round.posted, PostOutbox());
+  for (;;) {
+    hv1::FetchMessagesRequest request;
+    request.set_page_size(100);
+    hv1::FetchMessagesResponse response;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->FetchMessages(&ctx, request, &response)));
+    std::vector<hv1::MailboxMessage> messages(response.messages().begin(), response.messages().end());
+    KENTRA_ASSIGN_OR_RETURN(int received, ApplyAndAck(messages));
+    round.received += received;
+    if (!response.more() || messages.empty()) break;
+  }
+  // Applying may have queued receipts for the senders.
+  KENTRA_ASSIGN_OR_RETURN(int receipts, PostOutbox());
+  round.posted += receipts;
+  return round;
+}
+
+void ReferralCourier::PostLoop() {
+  absl::Duration backoff = kFirstBackoff;
+  absl::Time next_sweep = absl::Now();
+  for (;;) {
+    if (absl::Now() >= next_sweep) {
+      auto expired = referrals_->ExpireDue();
+      if (!expired.ok()) std::fprintf(stderr, "kentra-node: referral deadlines: %s\n", expired.status().ToString().c_str());
+      next_sweep = absl::Now() + kDeadlineSweep;
+    }
+    auto posted = PostOutbox();
+    absl::Duration wait = next_sweep - absl::Now();
+    if (!posted.ok()) {
+      std::fprintf(stderr, "kentra-node: %s; retrying in %s\n", posted.status().ToString().c_str(),
+                   absl::FormatDuration(backoff).c_str());
+      wait = std::min(wait, backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      // A failed round must wait out its backoff even if something new is queued.
+      absl::MutexLock lock(&mu_);
+      const absl::Time until = absl::Now() + wait;
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithDeadline(absl::Condition(&stopping), until);
+      if (stopping_) return;
+      continue;
+    }
+    backoff = kFirstBackoff;
+    if (SleepFor(wait)) return;
+  }
+}
+
+void ReferralCourier::WatchLoop() {
+  absl::Duration backoff = kFirstBackoff;
+  for (;;) {
+    grpc::ClientContext ctx;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      watch_ctx_ = &ctx;
+    }
+    hv1::WatchMessagesRequest request;  // from the start: whatever is still there was not acknowledged
+    auto reader = hub_->WatchMessages(&ctx, request);
+    hv1::WatchMessagesResponse response;
+    absl::Status failed;
+    while (reader->Read(&response)) {
+      backoff = kFirstBackoff;
+      auto applied = ApplyAndAck({response.message()});
+      if (!applied.ok()) {
+        failed = applied.status();
+        ctx.TryCancel();
+        break;
+      }
+    }
+    grpc::Status finished = reader->Finish();
+    {
+      absl::MutexLock lock(&mu_);
+      watch_ctx_ = nullptr;
+      if (stopping_) return;
+    }
+    if (failed.ok()) failed = FromGrpcStatus(finished);
+    std::fprintf(stderr, "kentra-node: referral watch ended (%s); again in %s\n", failed.ToString().c_str(),
+                 absl::FormatDuration(backoff).c_str());
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
+    if (stopping_) return;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+}  // namespace kentra::node

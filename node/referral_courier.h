@@ -1,0 +1,67 @@
+// ReferralCourier: carries a node's sealed referral messages to and from the
+// hub's MailboxService. One thread posts the outbox, oldest first and one at a
+// time (so the other centre receives a referral's messages in order), retrying
+// with backoff from 1 s to 5 min while the hub is unreachable, and runs the
+// referral deadlines every minute. Another keeps a WatchMessages stream open,
+// applies each arriving message durably and only then acknowledges it, and
+// reconnects after any failure. Exchange() does one full round of both for the
+// nightly sync, so a node that does not watch still gets its mail every night.
+#ifndef KENTRA_NODE_REFERRAL_COURIER_H_
+#define KENTRA_NODE_REFERRAL_COURIER_H_
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
+#include "node/referrals.h"
+
+namespace kentra::node {
+
+class ReferralCourier {
+ public:
+  // `referrals` is not owned; registers itself as its outbox listener.
+  ReferralCourier(CentreReferrals* referrals, std::shared_ptr<grpc::Channel> hub);
+  // Stops the threads, if started.
+  ~ReferralCourier();
+
+  // Starts posting (and the deadline sweep); with `watch`, also the live inbox.
+  void Start(bool watch);
+
+  // One round: posts the whole outbox, then fetches, applies and acknowledges
+  // everything waiting in the mailbox.
+  struct Round {
+    int posted = 0;
+    int received = 0;
+  };
+  absl::StatusOr<Round> Exchange();
+
+ private:
+  absl::StatusOr<int> PostOutbox();
+  // Applies each message and acknowledges those done with; stops at the first
+  // that could not be stored.
+  absl::StatusOr<int> ApplyAndAck(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
+  void PostLoop();
+  void WatchLoop();
+  // Sleeps up to `d`; true if stopping.
+  bool SleepFor(absl::Duration d);
+  void Wake();
+
+  CentreReferrals* referrals_;
+  std::unique_ptr<kentra::hub::v1::MailboxService::Stub> hub_;
+  absl::Mutex post_mu_;  // one poster at a time keeps the outbox's order
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* watch_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::thread poster_;
+  std::thread watcher_;
+};
+
+}  // namespace kentra::node
+
+#endif  // KENTRA_NODE_REFERRAL_COURIER_H_

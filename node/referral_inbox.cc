@@ -1,0 +1,327 @@
+// CentreReferrals, continued: what arrives from the other centres through the
+// hub's mailbox, the deadlines, consent withdrawals, and the outbox.
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "node/referrals.h"
+#include "node/schema.h"
+
+namespace kentra::node {
+
+namespace rv1 = kentra::referral::v1;
+using kentra::hub::v1::MailboxMessage;
+
+namespace {
+
+Actor CentreActor(absl::string_view centre) {
+  Actor a;
+  a.name = absl::StrCat("centre/", centre);
+  a.principal = a.name;
+  return a;
+}
+
+Actor SystemActor(absl::string_view what) {
+  Actor a;
+  a.name = absl::StrCat("system/", what);
+  return a;
+}
+
+}  // namespace
+
+absl::Status CentreReferrals::Refuse(const MailboxMessage& message, const absl::Status& why) {
+  std::fprintf(stderr, "kentra-node: refused referral message %s from %s: %s\n", message.message_id().c_str(),
+               message.sender().c_str(), why.ToString().c_str());
+  WriteBatch batch;
+  records_->PutAudit(batch, CentreActor(message.sender()), "ReceiveReferralMessage",
+                     IsReferralId(message.referral_id()) ? ReferralName(message.referral_id()) : "",
+                     absl::StrCat("message ", message.message_id().substr(0, 32), ", mailbox sequence ",
+                                  message.sequence()),
+                     why.ToString());
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
+}
+
+absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
+  if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot open referrals");
+  if (message.has_undelivered()) {
+    if (message.sender() != kHubNoticeSender) {
+      return Refuse(message, absl::PermissionDeniedError("an undelivered notice not from the hub"));
+    }
+    const auto& notice = message.undelivered();
+    if (!IsReferralId(notice.referral_id())) return Refuse(message, absl::InvalidArgumentError("a notice without a referral id"));
+    auto guard = locks_.Lock({notice.referral_id()});
+    KENTRA_ASSIGN_OR_RETURN(auto r, Read(notice.referral_id()));
+    WriteBatch batch;
+    const Actor hub = SystemActor("hub-mailbox");
+    const std::string what = absl::StrCat("a message for ", notice.recipient(), " posted ",
+                                          FormatLocalMinute(FromTimestamp(notice.post_time())),
+                                          " was never collected and expired at the hub");
+    if (r && r->direction() == v1::REFERRAL_DIRECTION_OUTGOING && r->state() == v1::REFERRAL_STATE_REQUESTED) {
+      v1::ReferralTransition t;
+      t.set_action(v1::REFERRAL_ACTION_EXPIRE);
+      t.set_state(v1::REFERRAL_STATE_EXPIRED);
+      *t.mutable_time() = ToTimestamp(clock_->Now());
+      t.set_centre(centre_id_);
+      t.set_actor(hub.name);
+      t.set_note(what);
+      RecordTransition(*r, t, clock_->Now());
+      PutReferral(batch, *r, /*is_new=*/false);
+    }
+    records_->PutAudit(batch, hub, "ExpireUndeliveredReferral", r ? r->name() : "", what);
+    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+    if (r) Notify(*r, v1::REFERRAL_ACTION_EXPIRE);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<rv1::SignedPayload> payload = kentra::Open(keys_->mine, centre_id_, message.sealed(), keys_->roster);
+  if (!payload.ok()) return Refuse(message, payload.status());
+  if (payload->sender() != message.sender()) {
+    return Refuse(message, absl::PermissionDeniedError(absl::StrCat("signed by centre ", payload->sender(),
+                                                                    " but delivered as from ", message.sender())));
+  }
+  if (payload->referral_id() != message.referral_id() || !IsReferralId(payload->referral_id())) {
+    return Refuse(message, absl::PermissionDeniedError("the signed referral id is not the one it was delivered with"));
+  }
+  rv1::ReferralMessage body;
+  if (!body.ParseFromString(payload->body())) {
+    return Refuse(message, absl::InvalidArgumentError("the signed payload holds no referral message"));
+  }
+  if (body.message_id() != message.message_id()) {
+    return Refuse(message, absl::PermissionDeniedError("the signed message id is not the one it was delivered with"));
+  }
+  const std::string& sender = payload->sender();
+  const std::string& id = payload->referral_id();
+  const std::string applied_key = AppliedMessageKey(sender, body.message_id());
+  auto guard = locks_.Lock({id});
+  KENTRA_ASSIGN_OR_RETURN(auto applied, store_->Get(kReferrals, applied_key));
+  if (applied) {
+    // The same mailbox entry again (we stored it, the acknowledgement was lost): done.
+    if (*applied == absl::StrCat(message.sequence())) return absl::OkStatus();
+    return Refuse(message, absl::PermissionDeniedError(absl::StrCat("a replay: message ", body.message_id(), " from ",
+                                                                    sender, " was applied before (mailbox sequence ",
+                                                                    *applied, ")")));
+  }
+  const Actor from = CentreActor(sender);
+  WriteBatch batch;
+  std::optional<v1::Referral> changed;
+  v1::ReferralAction action = v1::REFERRAL_ACTION_UNSPECIFIED;
+  absl::Status outcome;
+  switch (body.kind_case()) {
+    case rv1::ReferralMessage::kRequest: {
+      v1::Referral stored;
+      outcome = ApplyRequest(batch, from, sender, body.request(), &stored);
+      if (outcome.ok()) changed = std::move(stored), action = v1::REFERRAL_ACTION_RECEIVE;
+      break;
+    }
+    case rv1::ReferralMessage::kUpdate:
+    case rv1::ReferralMessage::kConsentWithdrawal: {
+      auto r = Read(id);
+      if (!r.ok()) return r.status();
+      if (!*r) {
+        outcome = absl::NotFoundError(absl::StrCat("no referral ", id, " is held here"));
+        break;
+      }
+      const bool ours = (*r)->direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+      if ((ours ? (*r)->receiving_centre() : (*r)->sending_centre()) != sender) {
+        outcome = absl::PermissionDeniedError(absl::StrCat("centre ", sender, " is not the other side of ", (*r)->name()));
+        break;
+      }
+      if (body.has_update()) {
+        bool did_change = false;
+        outcome = ApplyUpdate(batch, from, **r, body.update().transition(), &did_change);
+        if (outcome.ok() && did_change) changed = **r, action = body.update().transition().action();
+      } else if (ours) {
+        outcome = absl::PermissionDeniedError("only the referring centre sends consent withdrawals");
+      } else {
+        v1::Referral& held = **r;
+        held.clear_person();
+        held.set_purge_reason(absl::StrCat("the person withdrew consent to share data for referral (",
+                                           sender, ", ",
+                                           FormatLocalMinute(FromTimestamp(body.consent_withdrawal().record_time())),
+                                           "); their data from the referral was deleted"));
+        *held.mutable_update_time() = ToTimestamp(clock_->Now());
+        PutReferral(batch, held, /*is_new=*/false);
+        records_->PutAudit(batch, from, "PurgeReferralPerson", held.name(), "consent to share withdrawn");
+        changed = held;
+      }
+      break;
+    }
+    default:
+      outcome = absl::InvalidArgumentError("an empty referral message");
+  }
+  if (!outcome.ok()) {
+    KENTRA_RETURN_IF_ERROR(Refuse(message, outcome));
+    WriteBatch seen;  // authentic but refused: a repeat is not applied again
+    seen.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
+    return store_->Write(seen);
+  }
+  batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  if (changed) Notify(*changed, action);
+  if (outbox_listener_) outbox_listener_();
+  return absl::OkStatus();
+}
+
+absl::Status CentreReferrals::ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
+                                           const rv1::ReferralRequest& request, v1::Referral* stored) {
+  const v1::Referral& in = request.referral();
+  const std::string id = ReferralIdOf(in.name());
+  if (id.empty()) return absl::InvalidArgumentError("the referral has no valid name");
+  if (in.sending_centre() != sender || in.receiving_centre() != centre_id_) {
+    return absl::PermissionDeniedError("the referral names other centres than its envelope");
+  }
+  KENTRA_ASSIGN_OR_RETURN(auto held, Read(id));
+  if (held) return absl::AlreadyExistsError(absl::StrCat(in.name(), " is already held here"));
+  const absl::Time now = clock_->Now();
+  v1::Referral r = in;
+  r.set_direction(v1::REFERRAL_DIRECTION_INCOMING);
+  r.clear_beneficiary();
+  r.clear_local_case();
+  r.clear_delivery();
+  r.clear_purge_reason();
+  v1::ReferralTransition t;
+  t.set_action(v1::REFERRAL_ACTION_RECEIVE);
+  t.set_state(v1::REFERRAL_STATE_RECEIVED);
+  *t.mutable_time() = ToTimestamp(now);
+  t.set_centre(centre_id_);
+  t.set_actor("system/referral-inbox");
+  KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next,
+                          NextReferralState(r.state(), v1::REFERRAL_ACTION_RECEIVE, ReferralSide::kReceiver));
+  t.set_state(next);
+  RecordTransition(r, t, now);
+  PutReferral(batch, r, /*is_new=*/true);
+  rv1::ReferralMessage receipt;
+  *receipt.mutable_update()->mutable_transition() = t;
+  KENTRA_RETURN_IF_ERROR(QueueMessage(batch, sender, id, std::move(receipt)));
+  records_->PutAudit(batch, from, "ReceiveReferral", r.name(),
+                     absl::StrCat("from ", sender, ", ", kentra::type::v1::ServiceType_Name(r.service())));
+  *stored = std::move(r);
+  return absl::OkStatus();
+}
+
+absl::Status CentreReferrals::ApplyUpdate(WriteBatch& batch, const Actor& from, v1::Referral& r,
+                                          const v1::ReferralTransition& in, bool* changed) {
+  const bool ours = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+  const ReferralSide side = in.action() == v1::REFERRAL_ACTION_EXPIRE ? ReferralSide::kSystem
+                            : ours                                    ? ReferralSide::kReceiver
+                                                                      : ReferralSide::kSender;
+  // Both sides may see the same deadline pass; the second expiry is no news.
+  if (in.action() == v1::REFERRAL_ACTION_EXPIRE && r.state() == v1::REFERRAL_STATE_EXPIRED) return absl::OkStatus();
+  KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next, NextReferralState(r.state(), in.action(), side));
+  v1::ReferralTransition t = in;
+  t.set_state(next);
+  t.set_centre(from.name.substr(std::string("centre/").size()));
+  if (!t.has_time()) *t.mutable_time() = ToTimestamp(clock_->Now());
+  RecordTransition(r, t, clock_->Now());
+  if (ours && in.action() == v1::REFERRAL_ACTION_RECEIVE) r.set_delivery(v1::REFERRAL_DELIVERY_DELIVERED);
+  PutReferral(batch, r, /*is_new=*/false);
+  records_->PutAudit(batch, from, absl::StrCat(ActionVerb(in.action()), "Referral"), r.name(),
+                     v1::ReferralState_Name(next));
+  *changed = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> CentreReferrals::ExpireDue() {
+  if (!keys_) return 0;
+  const absl::Time now = clock_->Now();
+  std::vector<std::string> due;
+  auto it = store_->NewIterator(kReferrals);
+  for (it->Seek(kReferralRecordPrefix); it->Valid() && absl::StartsWith(it->key(), kReferralRecordPrefix); it->Next()) {
+    v1::Referral r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("referrals: a corrupt record at ", it->key()));
+    }
+    const bool owns_expiry = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING
+                                 ? r.state() == v1::REFERRAL_STATE_REQUESTED
+                                 : r.state() == v1::REFERRAL_STATE_RECEIVED;
+    if (owns_expiry && FromTimestamp(r.accept_deadline()) < now) due.push_back(ReferralIdOf(r.name()));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  const Actor deadline = SystemActor("referral-deadline");
+  int expired = 0;
+  for (const std::string& id : due) {
+    auto guard = locks_.Lock({id});
+    KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
+    if (!r) continue;
+    const bool ours = r->direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+    auto next = NextReferralState(r->state(), v1::REFERRAL_ACTION_EXPIRE, ReferralSide::kSystem);
+    if (!next.ok()) continue;  // acted on meanwhile
+    v1::ReferralTransition t;
+    t.set_action(v1::REFERRAL_ACTION_EXPIRE);
+    t.set_state(*next);
+    *t.mutable_time() = ToTimestamp(now);
+    t.set_centre(centre_id_);
+    t.set_actor(deadline.name);
+    t.set_note(absl::StrCat("not accepted by ", FormatLocalMinute(FromTimestamp(r->accept_deadline()))));
+    RecordTransition(*r, t, now);
+    rv1::ReferralMessage message;
+    *message.mutable_update()->mutable_transition() = t;
+    WriteBatch batch;
+    PutReferral(batch, *r, /*is_new=*/false);
+    KENTRA_RETURN_IF_ERROR(QueueMessage(batch, ours ? r->receiving_centre() : r->sending_centre(), id, std::move(message)));
+    records_->PutAudit(batch, deadline, "ExpireReferral", r->name(), "the time to accept passed");
+    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+    Notify(*r, v1::REFERRAL_ACTION_EXPIRE);
+    ++expired;
+  }
+  if (expired > 0 && outbox_listener_) outbox_listener_();
+  return expired;
+}
+
+absl::Status CentreReferrals::OnConsent(WriteBatch& batch, const Actor& actor, const v1::Beneficiary& beneficiary,
+                                        const v1::Consent& consent) {
+  if (consent.purpose() != v1::CONSENT_PURPOSE_REFERRAL_SHARING || consent.state() != v1::CONSENT_STATE_WITHDRAWN) {
+    return absl::OkStatus();
+  }
+  auto guard = locks_.Lock({beneficiary.name()});
+  const std::string prefix = ReferralBeneficiaryPrefix(beneficiary.name());
+  std::vector<std::string> ids;
+  auto it = store_->NewIterator(kReferrals);
+  for (it->Seek(prefix); it->Valid() && absl::StartsWith(it->key(), prefix); it->Next()) {
+    ids.emplace_back(it->key().substr(prefix.size()));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  for (const std::string& id : ids) {
+    KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
+    if (!r) continue;
+    rv1::ReferralMessage message;
+    *message.mutable_consent_withdrawal()->mutable_record_time() = consent.record_time();
+    KENTRA_RETURN_IF_ERROR(QueueMessage(batch, r->receiving_centre(), id, std::move(message)));
+    records_->PutAudit(batch, actor, "WithdrawReferralConsent", r->name(),
+                       absl::StrCat("told ", r->receiving_centre(), " to delete the person's data"));
+  }
+  if (!ids.empty() && outbox_listener_) outbox_listener_();  // the courier waits for the commit anyway
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> CentreReferrals::Outbox(
+    int limit) const {
+  std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> items;
+  auto it = store_->NewIterator(kOutbox);
+  for (it->Seek(""); it->Valid() && static_cast<int>(items.size()) < limit; it->Next()) {
+    kentra::storage::v1::OutboxItem item;
+    if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("outbox: a corrupt item at ", it->key()));
+    }
+    items.emplace_back(std::string(it->key()), std::move(item));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return items;
+}
+
+absl::Status CentreReferrals::MarkPosted(const std::string& key, const kentra::storage::v1::OutboxItem& item) {
+  auto guard = locks_.Lock({item.referral_id()});
+  WriteBatch batch;
+  batch.Delete(kOutbox, key);
+  KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
+  if (r && r->delivery() == v1::REFERRAL_DELIVERY_QUEUED) {
+    r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
+    PutReferral(batch, *r, /*is_new=*/false);
+  }
+  return store_->Write(batch);
+}
+
+}  // namespace kentra::node

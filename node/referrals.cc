@@ -1,0 +1,370 @@
+#include "node/referrals.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/proto_util.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "node/referral_rules.h"
+#include "node/schema.h"
+#include "node/validation.h"
+
+namespace kentra::node {
+
+namespace rv1 = kentra::referral::v1;
+
+// ---- Watchers ----
+
+int ReferralWatchers::Add() {
+  absl::MutexLock lock(&mu_);
+  queues_[++next_id_];
+  return next_id_;
+}
+
+void ReferralWatchers::Remove(int id) {
+  absl::MutexLock lock(&mu_);
+  queues_.erase(id);
+}
+
+void ReferralWatchers::Publish(const v1::Referral& referral, v1::ReferralAction action) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, queue] : queues_) {
+    if (queue.size() == kMaxQueued) queue.pop_front();
+    queue.push_back(Event{referral, action});
+  }
+}
+
+std::vector<ReferralWatchers::Event> ReferralWatchers::Take(int id, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto has_events = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = queues_.find(id);
+    return it == queues_.end() || !it->second.empty();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&has_events), timeout);
+  std::vector<Event> events;
+  auto it = queues_.find(id);
+  if (it == queues_.end()) return events;
+  events.assign(std::make_move_iterator(it->second.begin()), std::make_move_iterator(it->second.end()));
+  it->second.clear();
+  return events;
+}
+
+// ---- Opening ----
+
+absl::StatusOr<std::unique_ptr<CentreReferrals>> CentreReferrals::Open(Store* store, CentreRecords* records,
+                                                                       const Clock* clock, std::string centre_id,
+                                                                       std::optional<ReferralKeys> keys,
+                                                                       Options options) {
+  auto referrals = std::unique_ptr<CentreReferrals>(
+      new CentreReferrals(store, records, clock, std::move(centre_id), std::move(keys), options));
+  KENTRA_RETURN_IF_ERROR(referrals->Load());
+  CentreReferrals* self = referrals.get();
+  records->SetConsentHook([self](WriteBatch& batch, const Actor& actor, const v1::Beneficiary& b,
+                                 const v1::Consent& consent) { return self->OnConsent(batch, actor, b, consent); });
+  return referrals;
+}
+
+absl::Status CentreReferrals::Load() {
+  auto last_in = [&](int cf, absl::string_view prefix) -> absl::StatusOr<uint64_t> {
+    auto it = store_->NewIterator(cf);
+    it->SeekForPrev(absl::StrCat(prefix, "\xff"));
+    KENTRA_RETURN_IF_ERROR(it->status());
+    if (!it->Valid() || !absl::StartsWith(it->key(), prefix)) return 0;
+    auto seq = keys::ParsePadded(it->key().substr(prefix.size()), 20);
+    if (!seq) return absl::DataLossError(absl::StrCat("referrals: a corrupt key ", it->key()));
+    return *seq;
+  };
+  KENTRA_ASSIGN_OR_RETURN(uint64_t listed, last_in(kReferrals, kListAll));
+  KENTRA_ASSIGN_OR_RETURN(uint64_t queued, last_in(kOutbox, ""));
+  last_listed_ = listed;
+  last_outbox_ = queued;
+  return absl::OkStatus();
+}
+
+// ---- Storage helpers ----
+
+absl::StatusOr<std::optional<v1::Referral>> CentreReferrals::Read(absl::string_view id) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(kReferrals, ReferralRecordKey(id)));
+  if (!bytes) return std::optional<v1::Referral>();
+  v1::Referral r;
+  if (!r.ParseFromString(*bytes)) return absl::DataLossError(absl::StrCat("referrals: a corrupt record ", id));
+  return std::optional<v1::Referral>(std::move(r));
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Load(absl::string_view name, absl::string_view field) const {
+  auto id = ParseReferralName(name);
+  if (!id) return absl::InvalidArgumentError(absl::StrCat(field, ": must be a referral name (referrals/{32 hex digits})"));
+  KENTRA_ASSIGN_OR_RETURN(auto r, Read(*id));
+  if (!r) return absl::NotFoundError(absl::StrCat(field, ": ", name, " does not exist"));
+  return *std::move(r);
+}
+
+void CentreReferrals::PutReferral(WriteBatch& batch, const v1::Referral& referral, bool is_new) {
+  const std::string id = ReferralIdOf(referral.name());
+  batch.Put(kReferrals, ReferralRecordKey(id), referral.SerializeAsString());
+  if (!is_new) return;
+  const uint64_t seq = ++last_listed_;
+  const bool outgoing = referral.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+  batch.Put(kReferrals, ReferralListKey(kListAll, seq), id);
+  batch.Put(kReferrals, ReferralListKey(outgoing ? kListOutgoing : kListIncoming, seq), id);
+  if (outgoing) batch.Put(kReferrals, ReferralBeneficiaryKey(referral.beneficiary(), id), "");
+}
+
+absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string& recipient,
+                                           const std::string& referral_id, rv1::ReferralMessage message) {
+  if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot seal referrals");
+  const rv1::RosterEntry* entry = RosterEntryOf(keys_->roster, recipient);
+  if (entry == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("centre ", recipient, " is not on this node's roster"));
+  }
+  message.set_message_id(absl::BytesToHexString(RandomBytes(16)));
+  rv1::SignedPayload payload;
+  payload.set_sender(centre_id_);
+  payload.set_recipient(recipient);
+  payload.set_referral_id(referral_id);
+  payload.set_body(message.SerializeAsString());
+  *payload.mutable_sign_time() = ToTimestamp(clock_->Now());
+  KENTRA_ASSIGN_OR_RETURN(std::string sealed, Seal(keys_->mine, std::move(payload), entry->sealing_key()));
+  kentra::storage::v1::OutboxItem item;
+  item.set_recipient(recipient);
+  item.set_message_id(message.message_id());
+  item.set_referral_id(referral_id);
+  item.set_sealed(std::move(sealed));
+  item.set_queue_time_micros(absl::ToUnixMicros(clock_->Now()));
+  batch.Put(kOutbox, keys::PaddedSequence(++last_outbox_), item.SerializeAsString());
+  return absl::OkStatus();
+}
+
+void CentreReferrals::Notify(const v1::Referral& referral, v1::ReferralAction action) {
+  watchers_.Publish(referral, action);
+}
+
+// ---- Staff actions ----
+
+absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v1::CreateReferralRequest& request) {
+  if (!keys_) {
+    return absl::FailedPreconditionError(
+        "this node has no roster of centres (--roster, --roster_root_key): it cannot send referrals");
+  }
+  KENTRA_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  const v1::Referral& in = request.referral();
+  KENTRA_RETURN_IF_ERROR(ValidateNewReferral(in, centre_id_, "referral"));
+  if (RosterEntryOf(keys_->roster, in.receiving_centre()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("referral.receiving_centre: ", in.receiving_centre(),
+                                                      " is not on this node's roster of centres"));
+  }
+  const std::string digest = DigestWithout(request, {"request_id"});
+  auto guard = locks_.Lock({in.beneficiary(), absl::StrCat("CreateReferral/", request.request_id())});
+  KENTRA_ASSIGN_OR_RETURN(auto prior, records_->PriorRequest("CreateReferral", request.request_id(), digest));
+  if (prior) return Load(*prior, "request_id");
+  KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary person, records_->ReadBeneficiary(in.beneficiary(), "referral.beneficiary"));
+  const v1::Consent* consent = CurrentReferralConsent(person);
+  if (consent == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "referral.beneficiary: ", in.beneficiary(),
+        " has no current consent to share data for referral (record it with RecordConsent first)"));
+  }
+  const absl::Time now = clock_->Now();
+  const std::string id = absl::BytesToHexString(RandomBytes(16));
+  v1::Referral r;
+  r.set_name(ReferralName(id));
+  r.set_direction(v1::REFERRAL_DIRECTION_OUTGOING);
+  r.set_sending_centre(centre_id_);
+  r.set_receiving_centre(in.receiving_centre());
+  r.set_receiving_site(in.receiving_site());
+  r.set_beneficiary(in.beneficiary());
+  *r.mutable_person() = MinimumDataSet(person, *consent);
+  r.set_service(in.service());
+  r.set_urgency(in.urgency());
+  r.set_reason(in.reason());
+  r.set_note(in.note());
+  r.set_state(v1::REFERRAL_STATE_REQUESTED);
+  *r.mutable_create_time() = ToTimestamp(now);
+  *r.mutable_update_time() = ToTimestamp(now);
+  *r.mutable_accept_deadline() = ToTimestamp(AddWorkingDays(now, options_.accept_working_days));
+  r.set_delivery(v1::REFERRAL_DELIVERY_QUEUED);
+  v1::ReferralTransition* sent = r.add_history();
+  sent->set_action(v1::REFERRAL_ACTION_SEND);
+  sent->set_state(v1::REFERRAL_STATE_REQUESTED);
+  *sent->mutable_time() = ToTimestamp(now);
+  sent->set_centre(centre_id_);
+  sent->set_actor(actor.name);
+
+  rv1::ReferralMessage message;
+  v1::Referral* carried = message.mutable_request()->mutable_referral();
+  *carried = r;
+  carried->clear_beneficiary();  // this centre's record name means nothing there
+  carried->clear_delivery();
+  WriteBatch batch;
+  PutReferral(batch, r, /*is_new=*/true);
+  KENTRA_RETURN_IF_ERROR(QueueMessage(batch, r.receiving_centre(), id, std::move(message)));
+  records_->PutRequest(batch, "CreateReferral", request.request_id(), digest, r.name());
+  records_->PutAudit(batch, actor, "CreateReferral", r.name(),
+                     absl::StrCat("to ", r.receiving_centre(), r.receiving_site().empty() ? "" : "/",
+                                  r.receiving_site(), " for ", r.beneficiary(), ", ",
+                                  kentra::type::v1::ServiceType_Name(r.service())));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  Notify(r, v1::REFERRAL_ACTION_SEND);
+  if (outbox_listener_) outbox_listener_();
+  return r;
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Get(const Actor& actor, absl::string_view name) {
+  KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
+  WriteBatch batch;
+  records_->PutAudit(batch, actor, "GetReferral", r.name(), "", "", {r.name()});
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  return r;
+}
+
+absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& actor,
+                                                                const v1::ListReferralsRequest& request) {
+  KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), options_.max_page_size));
+  if (!v1::ReferralDirection_IsValid(request.direction())) {
+    return absl::InvalidArgumentError("direction: not a REFERRAL_DIRECTION_ value");
+  }
+  if (!v1::ReferralState_IsValid(request.state())) {
+    return absl::InvalidArgumentError("state: not a REFERRAL_STATE_ value");
+  }
+  const absl::string_view prefix = request.direction() == v1::REFERRAL_DIRECTION_OUTGOING   ? kListOutgoing
+                                   : request.direction() == v1::REFERRAL_DIRECTION_INCOMING ? kListIncoming
+                                                                                            : kListAll;
+  v1::ListReferralsResponse response;
+  KENTRA_ASSIGN_OR_RETURN(
+      std::string next,
+      ListNewestFirst(*store_, kReferrals, prefix, page_size, page_size, request.page_token(),
+                      [&](absl::string_view id) -> absl::Status {
+                        KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
+                        if (!r) return absl::DataLossError(absl::StrCat("referrals: an index names ", id));
+                        if (request.state() == v1::REFERRAL_STATE_UNSPECIFIED || r->state() == request.state()) {
+                          *response.add_referrals() = *std::move(r);
+                        }
+                        return absl::OkStatus();
+                      }));
+  response.set_next_page_token(next);
+  WriteBatch batch;
+  records_->PutAudit(batch, actor, "ListReferrals", "", "", "", NamesOf(response.referrals()));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  return response;
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Act(
+    const Actor& actor, absl::string_view name, v1::ReferralAction action, absl::string_view note,
+    const std::function<void(v1::ReferralTransition&, v1::Referral&)>& finish) {
+  KENTRA_RETURN_IF_ERROR(ValidateText(note, kMaxReferralNoteChars, "note"));
+  auto id = ParseReferralName(name);
+  if (!id) return absl::InvalidArgumentError("name: must be a referral name (referrals/{32 hex digits})");
+  auto guard = locks_.Lock({*id});
+  KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
+  const bool outgoing = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+  KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next,
+                          NextReferralState(r.state(), action, outgoing ? ReferralSide::kSender : ReferralSide::kReceiver));
+  const absl::Time now = clock_->Now();
+  if (action == v1::REFERRAL_ACTION_ACCEPT && now > FromTimestamp(r.accept_deadline())) {
+    return absl::FailedPreconditionError(absl::StrCat("name: the time to accept ", r.name(), " ended at ",
+                                                      FormatLocalMinute(FromTimestamp(r.accept_deadline()))));
+  }
+  v1::ReferralTransition t;
+  t.set_action(action);
+  t.set_state(next);
+  *t.mutable_time() = ToTimestamp(now);
+  t.set_centre(centre_id_);
+  t.set_actor(actor.name);
+  t.set_note(std::string(note));
+  if (finish) finish(t, r);
+  RecordTransition(r, t, now);
+  rv1::ReferralMessage message;
+  *message.mutable_update()->mutable_transition() = t;
+  WriteBatch batch;
+  PutReferral(batch, r, /*is_new=*/false);
+  KENTRA_RETURN_IF_ERROR(
+      QueueMessage(batch, outgoing ? r.receiving_centre() : r.sending_centre(), *id, std::move(message)));
+  records_->PutAudit(batch, actor, absl::StrCat(ActionVerb(action), "Referral"), r.name(),
+                     v1::ReferralState_Name(next));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  Notify(r, action);
+  if (outbox_listener_) outbox_listener_();
+  return r;
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Accept(const Actor& actor, const v1::AcceptReferralRequest& request) {
+  std::string beneficiary;
+  std::string local_case;
+  if (request.open_case()) {
+    KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(request.name(), "name"));
+    // Fail before registering anyone if the referral cannot be accepted.
+    KENTRA_RETURN_IF_ERROR(NextReferralState(r.state(), v1::REFERRAL_ACTION_ACCEPT,
+                                             r.direction() == v1::REFERRAL_DIRECTION_OUTGOING ? ReferralSide::kSender
+                                                                                              : ReferralSide::kReceiver)
+                               .status());
+    if (!r.has_person()) {
+      return absl::FailedPreconditionError(absl::StrCat("open_case: the person's data was purged (", r.purge_reason(),
+                                                        "); accept without open_case"));
+    }
+    // Derived request ids make a retried accept reuse what the first one made.
+    const std::string request_id = absl::StrCat("referral-", ReferralIdOf(r.name()));
+    std::optional<std::string> known;
+    if (r.person().has_national_id()) {
+      KENTRA_ASSIGN_OR_RETURN(known, records_->BeneficiaryWithNationalId(r.person().national_id()));
+    }
+    if (known) {
+      beneficiary = *known;
+    } else {
+      v1::CreateBeneficiaryRequest create;
+      *create.mutable_beneficiary() = r.person();
+      create.mutable_beneficiary()->clear_consents();  // consent to share was given there, for the referral
+      create.set_request_id(request_id);
+      KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary b, records_->CreateBeneficiary(actor, create));
+      beneficiary = b.name();
+    }
+    v1::OpenCaseRequest open;
+    v1::Case* c = open.mutable_case_();
+    c->set_beneficiary(beneficiary);
+    c->set_assigned_worker(actor.user);
+    if (request.needs_size() > 0) {
+      *c->mutable_needs() = request.needs();
+    } else {
+      c->add_needs(NeedFor(r.service()));
+    }
+    c->set_notes(absl::StrCat("Referred by ", r.sending_centre(), " (", r.name(), "): ", r.reason()));
+    open.set_request_id(request_id);
+    KENTRA_ASSIGN_OR_RETURN(v1::Case opened, records_->OpenCase(actor, open));
+    local_case = opened.name();
+  }
+  return Act(actor, request.name(), v1::REFERRAL_ACTION_ACCEPT, request.note(),
+             [&](v1::ReferralTransition&, v1::Referral& r) {
+               if (!beneficiary.empty()) r.set_beneficiary(beneficiary);
+               if (!local_case.empty()) r.set_local_case(local_case);
+             });
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Reject(const Actor& actor, const v1::RejectReferralRequest& request) {
+  if (request.reason() == v1::REJECT_REASON_UNSPECIFIED || !v1::RejectReason_IsValid(request.reason())) {
+    return absl::InvalidArgumentError("reason: choose one of the REJECT_REASON_ values");
+  }
+  return Act(actor, request.name(), v1::REFERRAL_ACTION_REJECT, request.note(),
+             [&](v1::ReferralTransition& t, v1::Referral&) { t.set_reject_reason(request.reason()); });
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Start(const Actor& actor, const v1::StartReferralRequest& request) {
+  return Act(actor, request.name(), v1::REFERRAL_ACTION_START, request.note(), nullptr);
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Complete(const Actor& actor,
+                                                       const v1::CompleteReferralRequest& request) {
+  if (request.outcome() == v1::REFERRAL_OUTCOME_UNSPECIFIED || !v1::ReferralOutcome_IsValid(request.outcome())) {
+    return absl::InvalidArgumentError("outcome: choose one of the REFERRAL_OUTCOME_ values");
+  }
+  return Act(actor, request.name(), v1::REFERRAL_ACTION_COMPLETE, request.note(),
+             [&](v1::ReferralTransition& t, v1::Referral&) { t.set_outcome(request.outcome()); });
+}
+
+absl::StatusOr<v1::Referral> CentreReferrals::Cancel(const Actor& actor, const v1::CancelReferralRequest& request) {
+  return Act(actor, request.name(), v1::REFERRAL_ACTION_CANCEL, request.note(), nullptr);
+}
+
+}  // namespace kentra::node

@@ -1,0 +1,160 @@
+// CentreReferrals: a centre's referrals in RocksDB, those it sends and those it
+// receives, and the sealed messages the two centres exchange about them. A staff
+// action and a message applied from the other centre each commit as one synced
+// WriteBatch: the referral, its indexes, the sealed message queued for the other
+// centre in the outbox, the audit entry. Messages arrive through the hub
+// (ReferralCourier) and are applied idempotently: one seen before changes
+// nothing, one that fails to open or to verify is refused and audited. Every
+// transition is checked against the state machine (referral_state.h) for the side
+// that makes it. Thread-safe.
+#ifndef KENTRA_NODE_REFERRALS_H_
+#define KENTRA_NODE_REFERRALS_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/lock_table.h"
+#include "common/sealing.h"
+#include "common/storage.h"
+#include "kentra/hub/v1/mailbox_service.pb.h"
+#include "kentra/node/v1/referral_service.pb.h"
+#include "kentra/referral/v1/message.pb.h"
+#include "kentra/storage/v1/records.pb.h"
+#include "node/records.h"
+#include "node/referral_rules.h"
+#include "node/referral_state.h"
+
+namespace kentra::node {
+
+// What a node needs to seal and open referrals: its own keys and the verified roster.
+struct ReferralKeys {
+  NodeKeys mine;
+  kentra::referral::v1::Roster roster;
+};
+
+// Live changes of referrals, for WatchReferrals: each watcher has a bounded queue.
+class ReferralWatchers {
+ public:
+  struct Event {
+    v1::Referral referral;
+    v1::ReferralAction action;
+  };
+  // A new watcher's id.
+  int Add();
+  void Remove(int id);
+  void Publish(const v1::Referral& referral, v1::ReferralAction action);
+  // The watcher's events, waiting up to `timeout` for the first.
+  std::vector<Event> Take(int id, absl::Duration timeout);
+
+ private:
+  static constexpr size_t kMaxQueued = 1000;  // a watcher that falls this far behind loses the oldest
+  absl::Mutex mu_;
+  int next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<int, std::deque<Event>> queues_ ABSL_GUARDED_BY(mu_);
+};
+
+class CentreReferrals {
+ public:
+  struct Options {
+    // A referral sent from here expires unless accepted within this many working days.
+    int accept_working_days = 10;
+    int max_page_size = 200;
+  };
+
+  // None is owned. Without `keys` the node can neither send nor receive referrals
+  // (FAILED_PRECONDITION saying so). Registers a consent hook with `records`.
+  static absl::StatusOr<std::unique_ptr<CentreReferrals>> Open(Store* store, CentreRecords* records,
+                                                               const Clock* clock, std::string centre_id,
+                                                               std::optional<ReferralKeys> keys, Options options);
+
+  // Staff actions. Create: FAILED_PRECONDITION without the person's current consent
+  // to share for referral or for a centre not on the roster; idempotent on request_id.
+  absl::StatusOr<v1::Referral> Create(const Actor& actor, const v1::CreateReferralRequest& request);
+  absl::StatusOr<v1::Referral> Get(const Actor& actor, absl::string_view name);
+  absl::StatusOr<v1::ListReferralsResponse> List(const Actor& actor, const v1::ListReferralsRequest& request);
+  absl::StatusOr<v1::Referral> Accept(const Actor& actor, const v1::AcceptReferralRequest& request);
+  absl::StatusOr<v1::Referral> Reject(const Actor& actor, const v1::RejectReferralRequest& request);
+  absl::StatusOr<v1::Referral> Start(const Actor& actor, const v1::StartReferralRequest& request);
+  absl::StatusOr<v1::Referral> Complete(const Actor& actor, const v1::CompleteReferralRequest& request);
+  absl::StatusOr<v1::Referral> Cancel(const Actor& actor, const v1::CancelReferralRequest& request);
+
+  // Applies one message from this centre's mailbox at the hub. OK when the hub may
+  // delete it: applied, applied before, or refused (audited; a message that fails
+  // to open or verify is never retried). An error only when storing failed.
+  absl::Status Apply(const kentra::hub::v1::MailboxMessage& message);
+
+  // Expires every referral not accepted by its deadline that this side owns the
+  // expiry of (sent and never received; received and not acted on), telling the
+  // other centre. Returns how many expired.
+  absl::StatusOr<int> ExpireDue();
+
+  // The outbox: sealed messages for the hub, oldest first, with their keys.
+  absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit) const;
+  // The hub holds the outbox item at `key`: removes it, and marks its referral
+  // as at the hub.
+  absl::Status MarkPosted(const std::string& key, const kentra::storage::v1::OutboxItem& item);
+  // Called (without locks held) after something is queued in the outbox.
+  void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
+
+  ReferralWatchers& watchers() { return watchers_; }
+  bool can_refer() const { return keys_.has_value(); }
+
+ private:
+  CentreReferrals(Store* store, CentreRecords* records, const Clock* clock, std::string centre_id,
+                  std::optional<ReferralKeys> keys, Options options)
+      : store_(store), records_(records), clock_(clock), centre_id_(std::move(centre_id)), keys_(std::move(keys)),
+        options_(options) {}
+
+  absl::Status Load();
+  absl::StatusOr<std::optional<v1::Referral>> Read(absl::string_view id) const;
+  absl::StatusOr<v1::Referral> Load(absl::string_view name, absl::string_view field) const;
+  // Queues `referral` (new or changed) with its indexes.
+  void PutReferral(WriteBatch& batch, const v1::Referral& referral, bool is_new);
+  // Seals `message` for `recipient` and queues it in the outbox.
+  absl::Status QueueMessage(WriteBatch& batch, const std::string& recipient, const std::string& referral_id,
+                            kentra::referral::v1::ReferralMessage message);
+  // A staff action on referral `name`: checks and applies `action` for this
+  // centre's side, lets `finish` fill in what the action adds, tells the other
+  // centre, audits, commits.
+  absl::StatusOr<v1::Referral> Act(const Actor& actor, absl::string_view name, v1::ReferralAction action,
+                                   absl::string_view note, const std::function<void(v1::ReferralTransition&,
+                                                                                    v1::Referral&)>& finish);
+  // Applies a transition `t` made by the other centre (or its deadline).
+  absl::Status ApplyUpdate(WriteBatch& batch, const Actor& from, v1::Referral& referral,
+                           const v1::ReferralTransition& t, bool* changed);
+  absl::Status ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
+                            const kentra::referral::v1::ReferralRequest& request, v1::Referral* stored);
+  // Records a refused message in the audit log (reaches the OS, not fsynced).
+  absl::Status Refuse(const kentra::hub::v1::MailboxMessage& message, const absl::Status& why);
+  // RecordConsent's hook: on a withdrawal of referral sharing, tells every
+  // centre this person was referred to.
+  absl::Status OnConsent(WriteBatch& batch, const Actor& actor, const v1::Beneficiary& beneficiary,
+                         const v1::Consent& consent);
+  void Notify(const v1::Referral& referral, v1::ReferralAction action);
+
+  Store* store_;
+  CentreRecords* records_;
+  const Clock* clock_;
+  std::string centre_id_;
+  std::optional<ReferralKeys> keys_;
+  Options options_;
+  LockTable locks_;  // by referral id, and by beneficiary name (a send against a consent withdrawal)
+  std::atomic<uint64_t> last_listed_{0};
+  std::atomic<uint64_t> last_outbox_{0};
+  std::function<void()> outbox_listener_;
+  ReferralWatchers watchers_;
+};
+
+}  // namespace kentra::node
+
+#endif  // KENTRA_NODE_REFERRALS_H_
