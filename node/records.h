@@ -118,10 +118,15 @@ class CentreRecords {
   absl::StatusOr<std::optional<std::string>> BeneficiaryWithNationalId(const v1::NationalId& national_id) const;
 
   // Called inside RecordConsent with its batch, before it commits, when a consent
-  // is recorded; a failure fails the RecordConsent. The referrals use it to tell
-  // receiving centres that a person withdrew consent to share.
-  using ConsentHook = std::function<absl::Status(WriteBatch& batch, const Actor& actor,
-                                                 const v1::Beneficiary& beneficiary, const v1::Consent& consent)>;
+  // is recorded (a failure fails the RecordConsent); and once it has committed.
+  // The referrals use it to tell receiving centres that a person withdrew consent
+  // to share.
+  struct ConsentHook {
+    std::function<absl::Status(WriteBatch& batch, const Actor& actor, const v1::Beneficiary& beneficiary,
+                               const v1::Consent& consent)>
+        before_commit;
+    std::function<void()> after_commit;
+  };
   void SetConsentHook(ConsentHook hook) { consent_hook_ = std::move(hook); }
 
   // The audit log.

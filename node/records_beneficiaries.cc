@@ -266,11 +266,12 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::RecordConsent(const Actor& actor,
   *b.mutable_update_time() = ToTimestamp(now);
   WriteBatch batch;
   batch.Put(kBeneficiaries, BeneficiaryKey(*id), b.SerializeAsString());
-  if (consent_hook_) KENTRA_RETURN_IF_ERROR(consent_hook_(batch, actor, b, *consent));
+  if (consent_hook_.before_commit) KENTRA_RETURN_IF_ERROR(consent_hook_.before_commit(batch, actor, b, *consent));
   PutAudit(batch, actor, "RecordConsent", b.name(),
            absl::StrCat(v1::ConsentPurpose_Name(consent->purpose()), " ",
                         v1::ConsentState_Name(consent->state())));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  if (consent_hook_.after_commit) consent_hook_.after_commit();
   return b;
 }
 

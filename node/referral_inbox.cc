@@ -293,7 +293,6 @@ absl::Status CentreReferrals::OnConsent(WriteBatch& batch, const Actor& actor, c
     records_->PutAudit(batch, actor, "WithdrawReferralConsent", r->name(),
                        absl::StrCat("told ", r->receiving_centre(), " to delete the person's data"));
   }
-  if (!ids.empty() && outbox_listener_) outbox_listener_();  // the courier waits for the commit anyway
   return absl::OkStatus();
 }
 

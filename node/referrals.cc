@@ -63,8 +63,13 @@ absl::StatusOr<std::unique_ptr<CentreReferrals>> CentreReferrals::Open(Store* st
       new CentreReferrals(store, records, clock, std::move(centre_id), std::move(keys), options));
   KENTRA_RETURN_IF_ERROR(referrals->Load());
   CentreReferrals* self = referrals.get();
-  records->SetConsentHook([self](WriteBatch& batch, const Actor& actor, const v1::Beneficiary& b,
-                                 const v1::Consent& consent) { return self->OnConsent(batch, actor, b, consent); });
+  CentreRecords::ConsentHook hook;
+  hook.before_commit = [self](WriteBatch& batch, const Actor& actor, const v1::Beneficiary& b,
+                              const v1::Consent& consent) { return self->OnConsent(batch, actor, b, consent); };
+  hook.after_commit = [self] {
+    if (self->outbox_listener_) self->outbox_listener_();
+  };
+  records->SetConsentHook(std::move(hook));
   return referrals;
 }
 

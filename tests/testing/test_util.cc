@@ -4,14 +4,17 @@
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/sealing.h"
 #include "common/tls.h"
 #include "node/schema.h"
 #include "node/synthetic/synthetic.h"
@@ -59,6 +62,34 @@ const std::string& TestPkiDir() {
     return path;
   }();
   return *dir;
+}
+
+namespace {
+std::string HexFileBytes(const std::string& path) {
+  std::ifstream in(path);
+  std::string hex;
+  in >> hex;
+  return absl::HexStringToBytes(hex);
+}
+}  // namespace
+
+NodeKeys TestNodeKeys(const std::string& centre) {
+  auto keys = NodeKeys::FromSeed(HexFileBytes(absl::StrCat(TestPkiDir(), "/centres/", centre, "/node.key")));
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  return keys.ok() ? *keys : NodeKeys();
+}
+
+kentra::referral::v1::Roster WriteTestRoster(const std::string& dir) {
+  kentra::referral::v1::Roster roster;
+  roster.set_version(1);
+  for (const char* centre : {"chalkidona", "ermionida", "kassandra", "pylaia-chortiatis", "thessaloniki"}) {
+    *roster.add_entries() = TestNodeKeys(centre).Entry(centre);
+  }
+  auto root = RootKeys::FromSeed(HexFileBytes(TestPkiDir() + "/operator/root.seed"));
+  EXPECT_TRUE(root.ok()) << root.status();
+  std::ofstream(dir + "/roster.pb", std::ios::binary) << SignRoster(*root, roster).SerializeAsString();
+  std::ofstream(dir + "/root.pub") << absl::BytesToHexString(root->public_key) << "\n";
+  return roster;
 }
 
 std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity) {
@@ -146,6 +177,10 @@ void TestNode::Start() {
   options.clock = &clock_;
   options.hub_address = hub_address_;
   options.schedule_sync = false;
+  options.watch_referrals = watch_referrals_;
+  WriteTestRoster(dir_.path());
+  options.roster_path = dir_.path() + "/roster.pb";
+  options.roster_root_key_path = dir_.path() + "/root.pub";
   auto server = kentra::node::NodeServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
   if (server.ok()) server_ = *std::move(server);
@@ -165,6 +200,11 @@ std::unique_ptr<kentra::node::v1::StaffService::Stub> TestNode::NewStub(const st
 
 std::unique_ptr<kentra::node::v1::AccountService::Stub> TestNode::NewAccountStub(const std::string& identity) const {
   return kentra::node::v1::AccountService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(identity.empty() ? StaffIdentity() : identity)));
+}
+
+std::unique_ptr<kentra::node::v1::ReferralService::Stub> TestNode::NewReferralStub(const std::string& identity) const {
+  return kentra::node::v1::ReferralService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", server_->port()), TestCredentials(identity.empty() ? StaffIdentity() : identity)));
 }
 
@@ -197,12 +237,17 @@ std::string TestNode::StoreFingerprint() const {
 std::vector<kentra::node::v1::AuditEntry> TestNode::AuditEntriesOf(const std::string& action) {
   kentra::node::v1::ListAuditEntriesRequest request;
   request.set_page_size(200);
-  kentra::node::v1::ListAuditEntriesResponse response;
-  EXPECT_TRUE(NewStub()->ListAuditEntries(Context("coord").get(), request, &response).ok());
   std::vector<kentra::node::v1::AuditEntry> out;
-  for (const auto& e : response.audit_entries()) {
-    if (e.action() == action) out.push_back(e);
+  for (int page = 0; page < 100; ++page) {
+    kentra::node::v1::ListAuditEntriesResponse response;
+    EXPECT_TRUE(NewStub()->ListAuditEntries(Context("coord").get(), request, &response).ok());
+    for (const auto& e : response.audit_entries()) {
+      if (e.action() == action) out.push_back(e);
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
   }
+  std::reverse(out.begin(), out.end());
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "kentra/node/v1/account_service.grpc.pb.h"
+#include "kentra/node/v1/referral_service.grpc.pb.h"
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 #include "hub/hub_server.h"
 #include "node/node_server.h"
@@ -64,6 +65,12 @@ const std::string& TestPkiDir();
 // Client credentials of a PKI identity ("centres/kassandra/staff", "bad/expired").
 std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity);
 
+// Writes the test PKI's roster (every centre's node keys, signed with the
+// operator's root key) into `dir` as roster.pb and root.pub; returns the roster.
+kentra::referral::v1::Roster WriteTestRoster(const std::string& dir);
+// The node keys of `centre` in the test PKI.
+NodeKeys TestNodeKeys(const std::string& centre);
+
 // The password of every user the tests create.
 inline constexpr char kTestPassword[] = "correct horse battery";
 
@@ -101,6 +108,7 @@ class TestNode {
   // this centre's staff terminal).
   std::unique_ptr<kentra::node::v1::StaffService::Stub> NewStub(const std::string& identity = "") const;
   std::unique_ptr<kentra::node::v1::AccountService::Stub> NewAccountStub(const std::string& identity = "") const;
+  std::unique_ptr<kentra::node::v1::ReferralService::Stub> NewReferralStub(const std::string& identity = "") const;
   // A client context with a 10 s deadline and a session of `user` (logged in
   // once, from this centre's staff terminal).
   std::unique_ptr<grpc::ClientContext> Context(const std::string& user = "m.papadaki");
@@ -108,7 +116,7 @@ class TestNode {
   const std::string& Token(const std::string& user);
   // Forgets the cached tokens (e.g. after sessions were ended).
   void ForgetTokens() { tokens_.clear(); }
-  // The node's audit entries of `action`, read as its coordinator (at most 200).
+  // The node's audit entries of `action`, newest first, read as its coordinator.
   std::vector<kentra::node::v1::AuditEntry> AuditEntriesOf(const std::string& action);
   // A digest of every key and value in every column family.
   std::string StoreFingerprint() const;
@@ -117,6 +125,11 @@ class TestNode {
   std::string FingerprintWithoutAudit() const;
   // Stops the server and reopens the same data dir (a clean restart).
   void Restart();
+  // Stops the server (Restart() starts it again).
+  void Stop() { server_.reset(); }
+  // Whether the node keeps a live watch on its referral mailbox (default yes);
+  // takes effect at the next Restart().
+  void set_watch_referrals(bool watch) { watch_referrals_ = watch; }
 
   FakeClock& clock() { return clock_; }
   kentra::node::NodeServer& server() { return *server_; }
@@ -130,6 +143,7 @@ class TestNode {
   std::map<std::string, std::pair<std::string, absl::Time>> tokens_;
   FakeClock clock_;
   std::string hub_address_;
+  bool watch_referrals_ = true;
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
 };
