@@ -50,6 +50,18 @@ Staff commands (to a centre's node):
                  [--programme=P] [--topic=T] [--notes=T] [--confidential]
   service timeline CASE_ID
   audit list [--resource=NAME] [--actor=NAME] [--all]     (coordinator)
+Referrals (sealed end to end; the other centre sees every step):
+  referral send --beneficiary=ID --to=CENTRE[/SITE] --service=T --reason=TEXT
+                [--urgency=routine|urgent|emergency] [--note=T] [--request-id=UUID]
+                (needs the person's consent to share for referral)
+  referral inbox | outbox [--state=S] [--all]
+  referral show ID
+  referral accept ID [--open-case [--needs=n1,n2]] [--note=T]
+  referral reject ID --reason=service-not-offered|out-of-area|not-eligible|no-capacity|incomplete|duplicate
+  referral start ID [--note=T]
+  referral complete ID --outcome=successful|person-did-not-attend|person-declined|not-possible [--note=T]
+  referral cancel ID [--note=T]
+  referral watch [--count=N]   print referrals as they arrive and change
 Indicators (what the node sends the hub; protected, kentra-anon/v1):
   indicators show [--month=YYYY-MM]
   month close YYYY-MM          (coordinator) the month's indicators become final
@@ -187,6 +199,7 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
                         : IsHubCommand(noun)          ? RunHubCommand(noun, args, session)
                         : IsAccountCommand(noun)      ? RunAccountCommand(noun, args, session)
                         : IsIndicatorCommand(noun)    ? RunIndicatorCommand(noun, args, session)
+                        : noun == "referral"          ? RunReferralCommand(args, session)
                                                       : RunStaffCommand(noun, args, session);
   if (status.ok()) return 0;
   if (IsUsageError(status)) {

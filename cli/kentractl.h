@@ -53,6 +53,9 @@ absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSes
 bool IsIndicatorCommand(const std::string& noun);
 absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& session);
 
+// kentractl referral send|inbox|outbox|show|accept|reject|start|complete|cancel|watch.
+absl::Status RunReferralCommand(const Args& args, StaffSession& session);
+
 // kentractl roster sign: local, talks to no server.
 absl::Status RunRosterCommand(const Args& args, std::ostream& out);
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cli/command_util.h"
 #include "cli/kentractl.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -12,61 +13,6 @@ namespace {
 
 namespace nv1 = kentra::node::v1;
 namespace tv1 = kentra::type::v1;
-
-const std::set<std::string>& kCommon = CommonOptions();
-
-std::set<std::string> With(std::initializer_list<const char*> more) {
-  std::set<std::string> s = kCommon;
-  for (const char* m : more) s.insert(m);
-  return s;
-}
-
-// Pointers to the elements of a repeated field, as the printers take them.
-template <typename Out = void, typename T>
-auto Ptrs(const google::protobuf::RepeatedPtrField<T>& field) {
-  using Elem = std::conditional_t<std::is_void_v<Out>, T, Out>;
-  std::vector<const Elem*> out;
-  for (const auto& item : field) out.push_back(&item);
-  return out;
-}
-
-absl::Status Call(const grpc::Status& status) { return FromGrpcStatus(status); }
-
-// "42" or "beneficiaries/42" -> "beneficiaries/42".
-std::string Named(const std::string& collection, const std::string& id) {
-  return id.rfind(collection + "/", 0) == 0 ? id : absl::StrCat(collection, "/", id);
-}
-
-absl::StatusOr<std::string> OneId(const Args& args, const char* what) {
-  if (args.positional().size() != 3) {
-    return UsageError(absl::StrCat("give exactly one ", what, " id"));
-  }
-  return args.positional()[2];
-}
-
-std::string ShortName(const std::string& name) { return name.substr(name.rfind('/') + 1); }
-
-std::string Time(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() == 0 && ts.nanos() == 0) return "";
-  return absl::FormatTime("%Y-%m-%d %H:%M", FromTimestamp(ts), CentreTimeZone());
-}
-
-std::string Words(const google::protobuf::RepeatedField<int>& values, const google::protobuf::EnumDescriptor* d) {
-  std::vector<std::string> words;
-  for (int v : values) words.push_back(EnumWord(d, v));
-  return absl::StrJoin(words, ",");
-}
-
-absl::Status ParseEnumList(const Args& args, const char* option, const google::protobuf::EnumDescriptor* d,
-                           google::protobuf::RepeatedField<int>* out) {
-  auto text = args.Get(option);
-  if (!text || text->empty()) return absl::OkStatus();
-  for (absl::string_view word : absl::StrSplit(*text, ',', absl::SkipEmpty())) {
-    KENTRA_ASSIGN_OR_RETURN(int v, ParseEnumWord(d, option, std::string(word)));
-    out->Add(v);
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ParseDateOption(const Args& args, const char* option, tv1::Date* date, bool* present) {
   auto text = args.Get(option);
@@ -127,26 +73,6 @@ void PrintEvents(const StaffSession& s, const std::vector<const nv1::ServiceEven
   PrintTable(t, s.format, *s.out);
 }
 
-// Fetches pages while --all is given and more remain; prints each page's items.
-template <typename Request, typename Response, typename Fetch, typename Print>
-absl::Status Paged(const Args& args, StaffSession& s, Request request, Fetch fetch, Print print) {
-  KENTRA_ASSIGN_OR_RETURN(int page_size, args.GetInt("page-size", 0));
-  request.set_page_size(page_size);
-  const bool all = args.Has("all");
-  Response all_items;
-  do {
-    Response page;
-    KENTRA_RETURN_IF_ERROR(fetch(request, &page));
-    all_items.MergeFrom(page);
-    request.set_page_token(page.next_page_token());
-  } while (all && !request.page_token().empty());
-  print(all_items);
-  if (!all && !request.page_token().empty() && s.format == Format::kTable) {
-    *s.out << "(more: add --all to list every page)\n";
-  }
-  return absl::OkStatus();
-}
-
 // --- beneficiary ----------------------------------------------------------
 
 absl::Status BeneficiaryAdd(const Args& args, StaffSession& s) {
@@ -198,7 +124,7 @@ absl::Status BeneficiaryAdd(const Args& args, StaffSession& s) {
 absl::Status BeneficiaryCommand(const std::string& verb, const Args& args, StaffSession& s) {
   if (verb == "add") return BeneficiaryAdd(args, s);
   if (verb == "get") {
-    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(kCommon));
+    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
     KENTRA_ASSIGN_OR_RETURN(std::string id, OneId(args, "beneficiary"));
     nv1::GetBeneficiaryRequest req;
     req.set_name(Named("beneficiaries", id));
@@ -273,7 +199,7 @@ absl::Status CaseCommand(const std::string& verb, const Args& args, StaffSession
         [&](const auto& all) { PrintCases(s, Ptrs(all.cases()), false); });
   }
   if (verb == "show") {
-    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(kCommon));
+    KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
     KENTRA_ASSIGN_OR_RETURN(std::string id, OneId(args, "case"));
     nv1::GetCaseRequest req;
     req.set_name(Named("cases", id));
