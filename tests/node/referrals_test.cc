@@ -530,5 +530,82 @@ TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
               GrpcStatusIs(grpc::INVALID_ARGUMENT, "reason"));
 }
 
+// Records, on the hub's side of the wire, every message the hub receives or sends.
+class WireRecorder final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
+    return new Capture(this);
+  }
+  std::string All() {
+    absl::MutexLock lock(&mu_);
+    return bytes_;
+  }
+
+ private:
+  class Capture final : public grpc::experimental::Interceptor {
+   public:
+    explicit Capture(WireRecorder* recorder) : recorder_(recorder) {}
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      using grpc::experimental::InterceptionHookPoints;
+      const google::protobuf::Message* m = nullptr;
+      if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+        m = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
+      } else if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+        m = static_cast<const google::protobuf::Message*>(methods->GetSendMessage());
+      }
+      if (m != nullptr) {
+        absl::MutexLock lock(&recorder_->mu_);
+        recorder_->bytes_ += m->SerializeAsString();
+        recorder_->bytes_ += m->DebugString();
+      }
+      methods->Proceed();
+    }
+
+   private:
+    WireRecorder* recorder_;
+  };
+  absl::Mutex mu_;
+  std::string bytes_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(ReferralCanaryTest, NothingTheHubReceivesOrSendsCarriesThePerson) {
+  const absl::Time start = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone());
+  auto recorder = std::make_shared<WireRecorder>();
+  TestHub hub(start, {recorder});
+  TestNode kassandra("kassandra", start, hub.address());
+  TestNode thessaloniki("thessaloniki", start, hub.address());
+  const nv1::Beneficiary canary = SampleBeneficiary(31337);
+  nv1::CreateBeneficiaryRequest create;
+  *create.mutable_beneficiary() = canary;
+  auto* consent = create.mutable_beneficiary()->add_consents();
+  consent->set_purpose(nv1::CONSENT_PURPOSE_REFERRAL_SHARING);
+  consent->set_state(nv1::CONSENT_STATE_GIVEN);
+  nv1::Beneficiary b;
+  ASSERT_TRUE(kassandra.NewStub()->CreateBeneficiary(kassandra.Context().get(), create, &b).ok());
+  nv1::CreateReferralRequest request;
+  request.mutable_referral()->set_beneficiary(b.name());
+  request.mutable_referral()->set_receiving_centre("thessaloniki");
+  request.mutable_referral()->set_service(kentra::type::v1::SERVICE_TYPE_COUNSELLING);
+  request.mutable_referral()->set_urgency(nv1::REFERRAL_URGENCY_URGENT);
+  request.mutable_referral()->set_reason("Canary reason text 7c1e");
+  nv1::Referral sent;
+  ASSERT_TRUE(kassandra.NewReferralStub()->CreateReferral(kassandra.Context().get(), request, &sent).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    nv1::GetReferralRequest get;
+    get.set_name(sent.name());
+    nv1::Referral r;
+    return kassandra.NewReferralStub()->GetReferral(kassandra.Context().get(), get, &r).ok() &&
+           r.state() == nv1::REFERRAL_STATE_RECEIVED;
+  }));
+  const std::string wire = recorder->All();
+  // The hub did carry the referral (its id is routing metadata)...
+  EXPECT_NE(wire.find(sent.name().substr(std::string("referrals/").size())), std::string::npos);
+  // ...and none of what it says.
+  for (const std::string& needle : {canary.national_id().value(), canary.family_name(), canary.given_name(),
+                                    std::string("Canary reason text 7c1e")}) {
+    EXPECT_EQ(wire.find(needle), std::string::npos) << needle;
+  }
+}
+
 }  // namespace
 }  // namespace kentra::testing
