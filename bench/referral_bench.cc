@@ -1,0 +1,308 @@
+// kentra-bench-referral: referrals routed through one hub between kentra-node
+// processes over mutual TLS, beside a gRPC echo of the same size in the same run.
+// Latency: one referral at a time from Kassandra to Thessaloniki, from the send
+// call to the receiving node's durable store (seen on Thessaloniki's
+// WatchReferrals stream, which publishes after the commit). Throughput: four
+// centres sending at once to Thessaloniki; referrals stored there per second.
+// A raw synced RocksDB write of the same size gives the "one durable write".
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "bench/echo_server.h"
+#include "bench/load.h"
+#include "bench/workloads.h"
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/sealing.h"
+#include "common/server.h"
+#include "common/status.h"
+#include "common/storage.h"
+#include "common/tls.h"
+#include "kentra/node/v1/referral_service.grpc.pb.h"
+#include "tests/testing/process.h"
+
+ABSL_FLAG(int, latency_referrals, 200, "Referrals sent one at a time for the latency.");
+ABSL_FLAG(int, clients, 8, "Concurrent senders (spread over four centres) for the throughput.");
+ABSL_FLAG(double, seconds, 4, "Measured seconds of the throughput and echo runs.");
+ABSL_FLAG(std::string, hub_binary, KENTRA_HUB_BINARY, "The kentra-hub binary.");
+ABSL_FLAG(std::string, node_binary, KENTRA_NODE_BINARY, "The kentra-node binary.");
+ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
+ABSL_FLAG(std::string, secrets_dir, "", "Internal: the echo server's TLS directory.");
+
+namespace kentra::bench {
+namespace {
+
+namespace nv1 = kentra::node::v1;
+using Clock = std::chrono::steady_clock;
+
+const std::vector<std::string> kSenders = {"kassandra", "chalkidona", "pylaia-chortiatis", "ermionida"};
+constexpr char kReceiver[] = "thessaloniki";
+
+std::string HexFileBytes(const std::string& path) {
+  std::ifstream in(path);
+  std::string hex;
+  in >> hex;
+  return absl::HexStringToBytes(hex);
+}
+
+// Signs the roster of the PKI's five nodes with its operator root key.
+absl::Status WriteRoster(const std::string& pki, const std::string& dir) {
+  kentra::referral::v1::Roster roster;
+  roster.set_version(1);
+  for (const std::string& c : {"chalkidona", "ermionida", "kassandra", "pylaia-chortiatis", "thessaloniki"}) {
+    KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(HexFileBytes(pki + "/centres/" + c + "/node.key")));
+    *roster.add_entries() = keys.Entry(c);
+  }
+  KENTRA_ASSIGN_OR_RETURN(RootKeys root, RootKeys::FromSeed(HexFileBytes(pki + "/operator/root.seed")));
+  std::ofstream(dir + "/roster.pb", std::ios::binary) << SignRoster(root, roster).SerializeAsString();
+  std::ofstream(dir + "/root.pub") << absl::BytesToHexString(root.public_key) << "\n";
+  return absl::OkStatus();
+}
+
+// A node process of `centre`, with the bench user, the hub and the roster.
+struct Node {
+  std::unique_ptr<kentra::testing::ChildProcess> process;
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  std::string token;
+  std::string person;  // a beneficiary with consent to share for referral
+};
+
+absl::StatusOr<Node> StartNode(const std::string& centre, const std::string& tmp, const std::string& pki, int hub_port) {
+  const std::string config = KENTRA_SOURCE_DIR "/configs/centres/" + centre + ".textproto";
+  KENTRA_ASSIGN_OR_RETURN(auto parsed, LoadCentreConfig(config));
+  const std::string data = tmp + "/" + centre;
+  KENTRA_RETURN_IF_ERROR(AddBenchUser(parsed, data));
+  Node node;
+  node.process = std::make_unique<kentra::testing::ChildProcess>(std::vector<std::string>{
+      absl::GetFlag(FLAGS_node_binary), "--config=" + config, "--data_dir=" + data, "--listen=127.0.0.1:0",
+      "--secrets_dir=" + pki + "/centres/" + centre, absl::StrCat("--hub=127.0.0.1:", hub_port),
+      "--roster=" + tmp + "/roster.pb", "--roster_root_key=" + tmp + "/root.pub"});
+  if (node.process->port() == 0) return absl::UnavailableError(absl::StrCat(centre, " did not start"));
+  KENTRA_ASSIGN_OR_RETURN(TlsIdentity staff, LoadTlsIdentity(pki + "/centres/" + centre + "/staff", "client"));
+  node.creds = MakeClientCredentials(staff);
+  KENTRA_ASSIGN_OR_RETURN(node.token, LogIn(Connect(node.process->port(), 0, node.creds)));
+  nv1::CreateBeneficiaryRequest create;
+  auto* b = create.mutable_beneficiary();
+  b->set_given_name("Bench");
+  b->set_family_name("Person");
+  b->mutable_birth_date()->set_year(1980);
+  b->mutable_birth_date()->set_month(1);
+  b->mutable_birth_date()->set_day(1);
+  b->set_gender(kentra::type::v1::GENDER_FEMALE);
+  b->set_municipality("Κασσάνδρα");
+  auto* consent = b->add_consents();
+  consent->set_purpose(nv1::CONSENT_PURPOSE_REFERRAL_SHARING);
+  consent->set_state(nv1::CONSENT_STATE_GIVEN);
+  nv1::Beneficiary out;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + node.token);
+  KENTRA_RETURN_IF_ERROR(FromGrpcStatus(
+      nv1::StaffService::NewStub(Connect(node.process->port(), 0, node.creds))->CreateBeneficiary(&ctx, create, &out)));
+  node.person = out.name();
+  return node;
+}
+
+nv1::CreateReferralRequest Request(const std::string& person) {
+  nv1::CreateReferralRequest r;
+  r.mutable_referral()->set_beneficiary(person);
+  r.mutable_referral()->set_receiving_centre(kReceiver);
+  r.mutable_referral()->set_receiving_site("west");
+  r.mutable_referral()->set_service(kentra::type::v1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT);
+  r.mutable_referral()->set_urgency(nv1::REFERRAL_URGENCY_ROUTINE);
+  r.mutable_referral()->set_reason("Residence permit renewal and Greek lessons; the family is moving to Thessaloniki");
+  return r;
+}
+
+// Thessaloniki's WatchReferrals: when each referral was stored there.
+class Arrivals {
+ public:
+  Arrivals(const Node& receiver) {
+    ctx_.AddMetadata("authorization", "Bearer " + receiver.token);
+    stub_ = nv1::ReferralService::NewStub(Connect(receiver.process->port(), 999, receiver.creds));
+    thread_ = std::thread([this] {
+      auto reader = stub_->WatchReferrals(&ctx_, nv1::WatchReferralsRequest());
+      nv1::WatchReferralsResponse event;
+      while (reader->Read(&event)) {
+        if (event.action() != nv1::REFERRAL_ACTION_RECEIVE) continue;
+        absl::MutexLock lock(&mu_);
+        at_[event.referral().name()] = Clock::now();
+        ++count_;
+      }
+      reader->Finish();
+    });
+  }
+  ~Arrivals() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  // When `name` arrived, waiting up to 30 s.
+  std::optional<Clock::time_point> Await(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    auto there = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return at_.contains(name); };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&there), absl::Seconds(30))) return std::nullopt;
+    return at_[name];
+  }
+  int64_t count() {
+    absl::MutexLock lock(&mu_);
+    return count_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<nv1::ReferralService::Stub> stub_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Clock::time_point> at_ ABSL_GUARDED_BY(mu_);
+  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// p99 of one synced RocksDB write of `bytes`, one at a time.
+double DurableWriteP99(const std::string& dir, int bytes, int n) {
+  auto store = Store::Open(dir, {"default"});
+  if (!store.ok()) return 0;
+  std::vector<double> ms;
+  const std::string value(static_cast<size_t>(bytes), 'x');
+  for (int i = 0; i < n; ++i) {
+    WriteBatch batch;
+    batch.Put(0, absl::StrCat("k", i), value);
+    const auto t0 = Clock::now();
+    if (!(*store)->Write(batch).ok()) return 0;
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return Percentile(ms, 0.99);
+}
+
+int Run() {
+  auto fail = [](const std::string& why) {
+    std::fprintf(stderr, "kentra-bench-referral: %s\n", why.c_str());
+    return 1;
+  };
+  const std::string tmp = (std::filesystem::temp_directory_path() / absl::StrCat("kentra-bench-referral-", getpid())).string();
+  std::filesystem::create_directories(tmp);
+  const std::string pki = tmp + "/pki";
+  if (std::system((KENTRA_SOURCE_DIR "/scripts/dev-pki " + pki + " >/dev/null").c_str()) != 0) return fail("dev-pki failed");
+  if (!WriteRoster(pki, tmp).ok()) return fail("cannot sign the roster");
+  kentra::testing::ChildProcess hub({absl::GetFlag(FLAGS_hub_binary), "--config=" KENTRA_SOURCE_DIR "/configs/hub.textproto",
+                                     "--data_dir=" + tmp + "/hub", "--listen=127.0.0.1:0", "--secrets_dir=" + pki + "/hub"});
+  kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo", "--secrets_dir=" + pki + "/hub"});
+  if (hub.port() == 0 || echo.port() == 0) return fail("the hub or the echo did not start");
+  std::map<std::string, Node> nodes;
+  for (const std::string& c : {std::string(kReceiver), kSenders[0], kSenders[1], kSenders[2], kSenders[3]}) {
+    auto node = StartNode(c, tmp, pki, hub.port());
+    if (!node.ok()) return fail(node.status().ToString());
+    nodes[c] = *std::move(node);
+  }
+  Arrivals arrivals(nodes[kReceiver]);
+  absl::SleepFor(absl::Milliseconds(300));  // the watch is open
+
+  // Latency: one at a time, send call to durable store at the receiver.
+  Node& kassandra = nodes["kassandra"];
+  auto stub = nv1::ReferralService::NewStub(Connect(kassandra.process->port(), 0, kassandra.creds));
+  std::vector<double> latency_ms;
+  int sealed_bytes = 0;
+  for (int i = 0; i < absl::GetFlag(FLAGS_latency_referrals); ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kassandra.token);
+    nv1::Referral sent;
+    const auto t0 = Clock::now();
+    grpc::Status s = stub->CreateReferral(&ctx, Request(kassandra.person), &sent);
+    if (!s.ok()) return fail("CreateReferral: " + s.error_message());
+    auto at = arrivals.Await(sent.name());
+    if (!at) return fail("a referral never arrived");
+    if (i >= 10) latency_ms.push_back(std::chrono::duration<double, std::milli>(*at - t0).count());  // 10 to warm up
+    sealed_bytes = static_cast<int>(SealBucket(sent.ByteSizeLong()) + 48);
+  }
+  LoadOptions one;
+  one.clients = 1;
+  one.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  auto echo_creds = MakeClientCredentials(*LoadTlsIdentity(pki + "/centres/kassandra", "client"));
+  Clients echo_one(echo.port(), 1, echo_creds);
+  const LoadResult e1 = RunClosedLoop(one, EchoCall(&echo_one, sealed_bytes, 64));
+  const double durable_p99 = DurableWriteP99(tmp + "/raw", sealed_bytes, 300);
+
+  // Throughput: many senders at once, referrals stored at the receiver per second.
+  LoadOptions many;
+  many.clients = absl::GetFlag(FLAGS_clients);
+  many.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  std::vector<std::unique_ptr<nv1::ReferralService::Stub>> senders;
+  for (int c = 0; c < many.clients; ++c) {
+    const Node& n = nodes[kSenders[static_cast<size_t>(c) % kSenders.size()]];
+    senders.push_back(nv1::ReferralService::NewStub(Connect(n.process->port(), c + 1, n.creds)));
+  }
+  const int64_t before = arrivals.count();
+  const auto start = Clock::now();
+  const LoadResult sends = RunClosedLoop(many, [&](int client, int64_t) {
+    const Node& n = nodes[kSenders[static_cast<size_t>(client) % kSenders.size()]];
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + n.token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    nv1::Referral sent;
+    return FromGrpcStatus(senders[static_cast<size_t>(client)]->CreateReferral(&ctx, Request(n.person), &sent));
+  });
+  const int64_t sent_total = sends.calls + sends.errors;  // an upper bound of what was sent
+  (void)sent_total;
+  // Every referral sent is waited for; the rate counts from the first send to the last arrival.
+  int64_t target = before;
+  for (int i = 0; i < 600 && arrivals.count() > target; ++i) {
+    target = arrivals.count();
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  const double routed_seconds = std::chrono::duration<double>(Clock::now() - start).count() - 0.5;
+  const int64_t routed = arrivals.count() - before;
+  Clients echo_many(echo.port(), many.clients, echo_creds);
+  const LoadResult em = RunClosedLoop(many, EchoCall(&echo_many, sealed_bytes, 64));
+
+  const double p50 = Percentile(latency_ms, 0.5), p99 = Percentile(latency_ms, 0.99);
+  const double bound = 5 * e1.p99_ms + 2 * durable_p99;
+  std::printf("kentra-bench-referral: Kassandra, Chalkidona, Pylaia-Chortiatis, Ermionida -> hub -> Thessaloniki, "
+              "mutual TLS, %d B sealed, %d cores\n\n",
+              sealed_bytes, static_cast<int>(std::thread::hardware_concurrency()));
+  std::printf("latency, one at a time (%zu referrals):\n", latency_ms.size());
+  std::printf("  %-40s p50 %7.2f ms  p99 %7.2f ms\n", "grpc echo, 1 client", e1.p50_ms, e1.p99_ms);
+  std::printf("  %-40s           p99 %7.2f ms\n", "one synced RocksDB write", durable_p99);
+  std::printf("  %-40s p50 %7.2f ms  p99 %7.2f ms  target p99 < 5x echo + 2 writes = %.2f ms: %s\n",
+              "send -> stored at the receiving node", p50, p99, bound, p99 < bound ? "MET" : "MISSED");
+  std::printf("\nthroughput, %d senders over 4 centres:\n", many.clients);
+  std::printf("  %-40s %9.0f QPS\n", "grpc echo", em.qps);
+  std::printf("  %-40s %9.0f /s (p50 %.2f ms, p99 %.2f ms)\n", "CreateReferral at the senders", sends.qps, sends.p50_ms,
+              sends.p99_ms);
+  std::printf("  %-40s %9.0f /s (%lld in %.1f s)  %.1f%% of echo (target 30%%): %s\n", "stored at the receiver",
+              static_cast<double>(routed) / routed_seconds, static_cast<long long>(routed), routed_seconds,
+              100.0 * static_cast<double>(routed) / routed_seconds / em.qps,
+              static_cast<double>(routed) / routed_seconds >= 0.3 * em.qps ? "MET" : "MISSED");
+  senders.clear();
+  for (auto& [id, n] : nodes) n.process->Stop(SIGTERM);
+  hub.Stop(SIGTERM);
+  echo.Stop(SIGTERM);
+  std::filesystem::remove_all(tmp);
+  if (sends.errors > 0) std::printf("\n%lld sends failed (%s)\n", static_cast<long long>(sends.errors), sends.first_error.c_str());
+  return sends.errors > 0 || e1.errors > 0 || em.errors > 0 ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace kentra::bench
+
+int main(int argc, char** argv) {
+  kentra::InitServerProcess();
+  absl::SetProgramUsageMessage("kentra-bench-referral [--clients=N] [--seconds=S]");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_serve_echo)) return kentra::bench::ServeEcho(absl::GetFlag(FLAGS_secrets_dir));
+  return kentra::bench::Run();
+}
