@@ -49,25 +49,15 @@ using Clock = std::chrono::steady_clock;
 const std::vector<std::string> kSenders = {"kassandra", "chalkidona", "pylaia-chortiatis", "ermionida"};
 constexpr char kReceiver[] = "thessaloniki";
 
-std::string HexFileBytes(const std::string& path) {
-  std::ifstream in(path);
-  std::string hex;
-  in >> hex;
-  return absl::HexStringToBytes(hex);
-}
-
-// Signs the roster of the PKI's five nodes with its operator root key.
+// Signs the roster of the PKI's nodes with its operator root key.
 absl::Status WriteRoster(const std::string& pki, const std::string& dir) {
   kentra::referral::v1::Roster roster;
   roster.set_version(1);
-  for (const std::string& c : {"chalkidona", "ermionida", "kassandra", "pylaia-chortiatis", "thessaloniki"}) {
-    KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(HexFileBytes(pki + "/centres/" + c + "/node.key")));
-    *roster.add_entries() = keys.Entry(c);
-  }
-  KENTRA_ASSIGN_OR_RETURN(RootKeys root, RootKeys::FromSeed(HexFileBytes(pki + "/operator/root.seed")));
-  std::ofstream(dir + "/roster.pb", std::ios::binary) << SignRoster(root, roster).SerializeAsString();
-  std::ofstream(dir + "/root.pub") << absl::BytesToHexString(root.public_key) << "\n";
-  return absl::OkStatus();
+  KENTRA_ASSIGN_OR_RETURN(auto entries, DevPkiRosterEntries(pki + "/centres"));
+  roster.mutable_entries()->Assign(entries.begin(), entries.end());
+  KENTRA_ASSIGN_OR_RETURN(std::string seed, ReadHexSecretFile(pki + "/operator/root.seed"));
+  KENTRA_ASSIGN_OR_RETURN(RootKeys root, RootKeys::FromSeed(seed));
+  return WriteSignedRoster(root, roster, dir + "/roster.pb", dir + "/root.pub");
 }
 
 // A node process of `centre`, with the bench user, the hub and the roster.

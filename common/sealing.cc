@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/algorithm/container.h"
@@ -9,6 +11,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/status.h"
+#include "common/tls.h"
 #include "common/time_util.h"
 
 namespace kentra {
@@ -179,6 +183,33 @@ absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, const std
   auto roster = VerifyRoster(absl::HexStringToBytes(hex), signed_roster);
   if (!roster.ok()) return absl::FailedPreconditionError(absl::StrCat(roster_path, ": ", roster.status().message()));
   return roster;
+}
+
+absl::StatusOr<std::vector<rv1::RosterEntry>> DevPkiRosterEntries(const std::string& centres_dir) {
+  std::vector<rv1::RosterEntry> entries;
+  std::error_code ec;
+  for (const auto& centre : std::filesystem::directory_iterator(centres_dir, ec)) {
+    if (!std::filesystem::exists(centre.path() / "node.key")) continue;
+    KENTRA_ASSIGN_OR_RETURN(std::string seed, ReadHexSecretFile((centre.path() / "node.key").string()));
+    KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(seed));
+    entries.push_back(keys.Entry(centre.path().filename().string()));
+  }
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot read ", centres_dir, ": ", ec.message()));
+  // Directory order is the file system's; a roster lists its centres in a fixed order.
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.centre() < b.centre(); });
+  return entries;
+}
+
+absl::Status WriteSignedRoster(const RootKeys& root, const rv1::Roster& roster, const std::string& roster_path,
+                               const std::string& root_pub_path) {
+  std::ofstream file(roster_path, std::ios::binary | std::ios::trunc);
+  if (!SignRoster(root, roster).SerializeToOstream(&file) || !file.flush()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", roster_path));
+  }
+  if (root_pub_path.empty()) return absl::OkStatus();
+  std::ofstream pub(root_pub_path, std::ios::trunc);
+  pub << absl::BytesToHexString(root.public_key) << "\n";
+  return pub.flush() ? absl::OkStatus() : absl::FailedPreconditionError(absl::StrCat("cannot write ", root_pub_path));
 }
 
 }  // namespace kentra

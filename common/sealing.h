@@ -7,6 +7,7 @@
 #define KENTRA_COMMON_SEALING_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -59,6 +60,14 @@ kentra::referral::v1::SignedRoster SignRoster(const RootKeys& root, const kentra
 // The roster inside `signed_roster` if `root_public` signed it; else PERMISSION_DENIED.
 absl::StatusOr<kentra::referral::v1::Roster> VerifyRoster(absl::string_view root_public,
                                                           const kentra::referral::v1::SignedRoster& signed_roster);
+
+// For a development PKI (scripts/dev-pki): the roster entries of every centre
+// directory under `centres_dir` that holds a node.key seed.
+absl::StatusOr<std::vector<kentra::referral::v1::RosterEntry>> DevPkiRosterEntries(const std::string& centres_dir);
+// Writes `roster` signed with `root` to `roster_path`, and, unless empty, the
+// root public key as 64 hex digits (what nodes pin) to `root_pub_path`.
+absl::Status WriteSignedRoster(const RootKeys& root, const kentra::referral::v1::Roster& roster,
+                               const std::string& roster_path, const std::string& root_pub_path);
 
 // Reads a signed roster file and verifies it against the root public key in
 // `root_key_path` (64 hex digits). FAILED_PRECONDITION saying which file is wrong.

@@ -8,12 +8,14 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace kentra {
@@ -91,6 +93,16 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
         "secret file ", path, " can be read by others; run: chmod 600 ", path));
   }
   return ReadFile(path);
+}
+
+absl::StatusOr<std::string> ReadHexSecretFile(const std::string& path) {
+  auto text = ReadSecretFile(path);
+  if (!text.ok()) return text.status();
+  const std::string hex(absl::StripAsciiWhitespace(*text));
+  if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " must hold 64 hex digits (openssl rand -hex 32)"));
+  }
+  return absl::HexStringToBytes(hex);
 }
 
 absl::StatusOr<TlsIdentity> LoadTlsIdentity(const std::string& dir, absl::string_view role) {

@@ -38,6 +38,9 @@ absl::StatusOr<TlsIdentity> LoadTlsIdentity(const std::string& dir, absl::string
 // Reads a file holding a secret; FAILED_PRECONDITION if it is missing or readable
 // by group or others ("chmod 600 FILE").
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
+// Reads a secret file holding a 32-byte secret as 64 hex digits (openssl rand
+// -hex 32): node.key, federation.secret, the operator's root.seed. Returns the bytes.
+absl::StatusOr<std::string> ReadHexSecretFile(const std::string& path);
 
 // Server credentials that present `identity` and ask every client for a
 // certificate (verified per call by PeerVerifier).

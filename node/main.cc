@@ -4,8 +4,6 @@
 
 #include <google/protobuf/text_format.h>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -58,8 +56,8 @@ int main(int argc, char** argv) {
   options.roster_path = absl::GetFlag(FLAGS_roster);
   options.roster_root_key_path = absl::GetFlag(FLAGS_roster_root_key);
   if (absl::GetFlag(FLAGS_print_roster_entry)) {
-    auto seed = kentra::ReadSecretFile(options.secrets_dir + "/node.key");
-    auto keys = seed.ok() ? kentra::NodeKeys::FromSeed(absl::HexStringToBytes(absl::StripAsciiWhitespace(*seed)))
+    auto seed = kentra::ReadHexSecretFile(options.secrets_dir + "/node.key");
+    auto keys = seed.ok() ? kentra::NodeKeys::FromSeed(*seed)
                           : absl::StatusOr<kentra::NodeKeys>(seed.status());
     if (!keys.ok()) {
       std::cerr << "kentra-node: " << keys.status().message() << "\n";

@@ -14,17 +14,6 @@ namespace kentra::node {
 
 namespace {
 
-// A 32-byte secret written as 64 hex digits (openssl rand -hex 32).
-absl::StatusOr<std::string> ReadHexSecret(const std::string& path) {
-  KENTRA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path));
-  std::string bytes;
-  text = std::string(absl::StripAsciiWhitespace(text));
-  if (text.size() != 64 || !absl::c_all_of(text, [](char c) { return absl::ascii_isxdigit(c); })) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " must hold 64 hex digits (openssl rand -hex 32)"));
-  }
-  return absl::HexStringToBytes(text);
-}
-
 // The channel to the hub: after an outage, reconnect within 30 s at most.
 std::shared_ptr<grpc::Channel> HubChannel(const std::string& address, const TlsIdentity& client) {
   grpc::ChannelArguments args;
@@ -45,8 +34,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
     }
     KENTRA_ASSIGN_OR_RETURN(TlsIdentity tls, LoadTlsIdentity(options.secrets_dir, "server"));
     KENTRA_ASSIGN_OR_RETURN(node->secrets_.federation_secret,
-                            ReadHexSecret(options.secrets_dir + "/federation.secret"));
-    KENTRA_ASSIGN_OR_RETURN(node->secrets_.node_key_seed, ReadHexSecret(options.secrets_dir + "/node.key"));
+                            ReadHexSecretFile(options.secrets_dir + "/federation.secret"));
+    KENTRA_ASSIGN_OR_RETURN(node->secrets_.node_key_seed, ReadHexSecretFile(options.secrets_dir + "/node.key"));
     if (!options.roster_path.empty() || !options.roster_root_key_path.empty()) {
       if (options.roster_path.empty() || options.roster_root_key_path.empty()) {
         return absl::FailedPreconditionError("--roster and --roster_root_key go together");

@@ -65,12 +65,7 @@ TEST(RosterTest, ANodeStartsOnlyWithARosterTheRootSignedThatCarriesItsKeys) {
   // A roster without Kassandra's keys.
   const std::string entry = dir.path() + "/thessaloniki.textproto";
   {
-    std::ifstream seed_in(TestPkiDir() + "/centres/thessaloniki/node.key");
-    std::string hex;
-    seed_in >> hex;
-    auto keys = NodeKeys::FromSeed(absl::HexStringToBytes(hex));
-    ASSERT_TRUE(keys.ok());
-    const auto e = keys->Entry("thessaloniki");
+    const auto e = ::kentra::testing::TestNodeKeys("thessaloniki").Entry("thessaloniki");
     std::ofstream(entry) << "centre: \"thessaloniki\" signing_key: \"" << absl::CEscape(e.signing_key())
                          << "\" sealing_key: \"" << absl::CEscape(e.sealing_key()) << "\"\n";
   }

@@ -411,12 +411,7 @@ TEST(HubDistinctTest, APersonServedAtTwoCentresIsCountedOnce) {
 TEST_F(HubStatsTest, TheHubHoldsNoIdentifierNameOrPseudonym) {
   const std::string held = hub_.server().store()->Fingerprint();
   ASSERT_GT(held.size(), 1000u);
-  const anon::AnonKeys keys = [] {
-    std::ifstream in(::kentra::testing::TestPkiDir() + "/centres/kassandra/federation.secret");
-    std::string hex;
-    in >> hex;
-    return anon::AnonKeys::Derive(absl::HexStringToBytes(hex));
-  }();
+  const anon::AnonKeys keys = ::kentra::testing::TestCentreKeys("kassandra");
   for (int serial : {1, 2, 3, 50, 51}) {
     const nv1::Beneficiary b = SampleBeneficiary(serial);
     EXPECT_EQ(held.find(b.national_id().value()), std::string::npos) << "an ΑΜΚΑ reached the hub";

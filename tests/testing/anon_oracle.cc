@@ -4,7 +4,7 @@
 #include <fstream>
 #include <set>
 
-#include "absl/strings/escaping.h"
+#include "common/tls.h"
 #include "common/anon/codebook.h"
 #include "common/anon/ptable.h"
 #include "tests/testing/test_util.h"
@@ -12,10 +12,9 @@
 namespace kentra::testing {
 
 anon::AnonKeys TestCentreKeys(const std::string& centre_id) {
-  std::ifstream in(TestPkiDir() + "/centres/" + centre_id + "/federation.secret");
-  std::string hex;
-  in >> hex;
-  return anon::AnonKeys::Derive(absl::HexStringToBytes(hex));
+  auto secret = ReadHexSecretFile(TestPkiDir() + "/centres/" + centre_id + "/federation.secret");
+  EXPECT_TRUE(secret.ok()) << secret.status();
+  return anon::AnonKeys::Derive(secret.value_or(""));
 }
 
 std::map<std::string, int64_t> ExpectedCells(const std::vector<OracleEvent>& events, const anon::AnonKeys& keys,

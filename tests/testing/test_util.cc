@@ -64,17 +64,9 @@ const std::string& TestPkiDir() {
   return *dir;
 }
 
-namespace {
-std::string HexFileBytes(const std::string& path) {
-  std::ifstream in(path);
-  std::string hex;
-  in >> hex;
-  return absl::HexStringToBytes(hex);
-}
-}  // namespace
-
 NodeKeys TestNodeKeys(const std::string& centre) {
-  auto keys = NodeKeys::FromSeed(HexFileBytes(absl::StrCat(TestPkiDir(), "/centres/", centre, "/node.key")));
+  auto seed = ReadHexSecretFile(absl::StrCat(TestPkiDir(), "/centres/", centre, "/node.key"));
+  auto keys = seed.ok() ? NodeKeys::FromSeed(*seed) : absl::StatusOr<NodeKeys>(seed.status());
   EXPECT_TRUE(keys.ok()) << keys.status();
   return keys.ok() ? *keys : NodeKeys();
 }
@@ -82,13 +74,13 @@ NodeKeys TestNodeKeys(const std::string& centre) {
 kentra::referral::v1::Roster WriteTestRoster(const std::string& dir) {
   kentra::referral::v1::Roster roster;
   roster.set_version(1);
-  for (const char* centre : {"chalkidona", "ermionida", "kassandra", "pylaia-chortiatis", "thessaloniki"}) {
-    *roster.add_entries() = TestNodeKeys(centre).Entry(centre);
-  }
-  auto root = RootKeys::FromSeed(HexFileBytes(TestPkiDir() + "/operator/root.seed"));
+  auto entries = DevPkiRosterEntries(TestPkiDir() + "/centres");
+  EXPECT_TRUE(entries.ok()) << entries.status();
+  if (entries.ok()) roster.mutable_entries()->Assign(entries->begin(), entries->end());
+  auto seed = ReadHexSecretFile(TestPkiDir() + "/operator/root.seed");
+  auto root = seed.ok() ? RootKeys::FromSeed(*seed) : absl::StatusOr<RootKeys>(seed.status());
   EXPECT_TRUE(root.ok()) << root.status();
-  std::ofstream(dir + "/roster.pb", std::ios::binary) << SignRoster(*root, roster).SerializeAsString();
-  std::ofstream(dir + "/root.pub") << absl::BytesToHexString(root->public_key) << "\n";
+  if (root.ok()) EXPECT_OK(WriteSignedRoster(*root, roster, dir + "/roster.pb", dir + "/root.pub"));
   return roster;
 }
 
