@@ -150,16 +150,14 @@ absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view rec
 
 bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const {
   const std::string key(recipient);
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (closed_) return true;
+  auto has_new = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto box = boxes_.find(key);
     return box != boxes_.end() && box->second.visible_through > after && box->second.pending > 0;
   };
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || has_new(); };
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  if (closed_) return false;
-  auto box = boxes_.find(key);
-  return box != boxes_.end() && box->second.visible_through > after && box->second.pending > 0;
+  return !closed_ && has_new();
 }
 
 absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<int64_t>& sequences) {

@@ -45,11 +45,11 @@ void ReferralCourier::Wake() {
   woken_ = true;
 }
 
-bool ReferralCourier::SleepFor(absl::Duration d) {
+bool ReferralCourier::SleepFor(absl::Duration d, bool wake_early) {
   absl::MutexLock lock(&mu_);
-  auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || woken_; };
+  auto wake = [this, wake_early]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || (wake_early && woken_); };
   mu_.AwaitWithTimeout(absl::Condition(&wake), d);
-  woken_ = false;
+  if (wake_early) woken_ = false;
   return stopping_;
 }
 
@@ -136,12 +136,8 @@ void ReferralCourier::PostLoop() {
                    absl::FormatDuration(backoff).c_str());
       wait = std::min(wait, backoff);
       backoff = std::min(backoff * 2, kMaxBackoff);
-      // A failed round must wait out its backoff even if something new is queued.
-      absl::MutexLock lock(&mu_);
-      const absl::Time until = absl::Now() + wait;
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithDeadline(absl::Condition(&stopping), until);
-      if (stopping_) return;
+      // A failed round waits out its backoff even if something new is queued.
+      if (SleepFor(wait, /*wake_early=*/false)) return;
       continue;
     }
     backoff = kFirstBackoff;
@@ -180,10 +176,7 @@ void ReferralCourier::WatchLoop() {
     if (failed.ok()) failed = FromGrpcStatus(finished);
     std::fprintf(stderr, "kentra-node: referral watch ended (%s); again in %s\n", failed.ToString().c_str(),
                  absl::FormatDuration(backoff).c_str());
-    absl::MutexLock lock(&mu_);
-    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-    mu_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
-    if (stopping_) return;
+    if (SleepFor(backoff, /*wake_early=*/false)) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }

@@ -47,8 +47,8 @@ class ReferralCourier {
   absl::StatusOr<int> ApplyAndAck(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();
   void WatchLoop();
-  // Sleeps up to `d`; true if stopping.
-  bool SleepFor(absl::Duration d);
+  // Sleeps up to `d`, or until Wake() if `wake_early`; true if stopping.
+  bool SleepFor(absl::Duration d, bool wake_early = true);
   void Wake();
 
   CentreReferrals* referrals_;

@@ -32,7 +32,8 @@ Actor SystemActor(absl::string_view what) {
 
 }  // namespace
 
-absl::Status CentreReferrals::Refuse(const MailboxMessage& message, const absl::Status& why) {
+absl::Status CentreReferrals::Refuse(const MailboxMessage& message, const absl::Status& why,
+                                     const std::string& applied_key) {
   std::fprintf(stderr, "kentra-node: refused referral message %s from %s: %s\n", message.message_id().c_str(),
                message.sender().c_str(), why.ToString().c_str());
   WriteBatch batch;
@@ -41,7 +42,9 @@ absl::Status CentreReferrals::Refuse(const MailboxMessage& message, const absl::
                      absl::StrCat("message ", message.message_id().substr(0, 32), ", mailbox sequence ",
                                   message.sequence()),
                      why.ToString());
-  return store_->Write(batch, Store::Durability::kProcessCrashed);
+  if (applied_key.empty()) return store_->Write(batch, Store::Durability::kProcessCrashed);
+  batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
+  return store_->Write(batch);
 }
 
 absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
@@ -60,14 +63,10 @@ absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
                                           FormatLocalMinute(FromTimestamp(notice.post_time())),
                                           " was never collected and expired at the hub");
     if (r && r->direction() == v1::REFERRAL_DIRECTION_OUTGOING && r->state() == v1::REFERRAL_STATE_REQUESTED) {
-      v1::ReferralTransition t;
-      t.set_action(v1::REFERRAL_ACTION_EXPIRE);
-      t.set_state(v1::REFERRAL_STATE_EXPIRED);
-      *t.mutable_time() = ToTimestamp(clock_->Now());
-      t.set_centre(centre_id_);
-      t.set_actor(hub.name);
-      t.set_note(what);
-      RecordTransition(*r, t, clock_->Now());
+      const absl::Time now = clock_->Now();
+      RecordTransition(*r, MakeTransition(v1::REFERRAL_ACTION_EXPIRE, v1::REFERRAL_STATE_EXPIRED, now, centre_id_,
+                                          hub.name, what),
+                       now);
       PutReferral(batch, *r, /*is_new=*/false);
     }
     records_->PutAudit(batch, hub, "ExpireUndeliveredReferral", r ? r->name() : "", what);
@@ -130,9 +129,9 @@ absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
         break;
       }
       if (body.has_update()) {
-        bool did_change = false;
-        outcome = ApplyUpdate(batch, from, **r, body.update().transition(), &did_change);
-        if (outcome.ok() && did_change) changed = **r, action = body.update().transition().action();
+        absl::StatusOr<bool> news = ApplyUpdate(batch, from, sender, **r, body.update().transition());
+        outcome = news.status();
+        if (news.ok() && *news) changed = **r, action = body.update().transition().action();
       } else if (ours) {
         outcome = absl::PermissionDeniedError("only the referring centre sends consent withdrawals");
       } else {
@@ -152,16 +151,13 @@ absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
     default:
       outcome = absl::InvalidArgumentError("an empty referral message");
   }
-  if (!outcome.ok()) {
-    KENTRA_RETURN_IF_ERROR(Refuse(message, outcome));
-    WriteBatch seen;  // authentic but refused: a repeat is not applied again
-    seen.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
-    return store_->Write(seen);
-  }
+  // Authentic but refused for what it says: a repeat is not applied again.
+  if (!outcome.ok()) return Refuse(message, outcome, applied_key);
   batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   if (changed) Notify(*changed, action);
-  if (outbox_listener_) outbox_listener_();
+  // Only a new referral queues a message (its receipt) for the courier.
+  if (action == v1::REFERRAL_ACTION_RECEIVE && outbox_listener_) outbox_listener_();
   return absl::OkStatus();
 }
 
@@ -182,15 +178,10 @@ absl::Status CentreReferrals::ApplyRequest(WriteBatch& batch, const Actor& from,
   r.clear_local_case();
   r.clear_delivery();
   r.clear_purge_reason();
-  v1::ReferralTransition t;
-  t.set_action(v1::REFERRAL_ACTION_RECEIVE);
-  t.set_state(v1::REFERRAL_STATE_RECEIVED);
-  *t.mutable_time() = ToTimestamp(now);
-  t.set_centre(centre_id_);
-  t.set_actor("system/referral-inbox");
   KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next,
                           NextReferralState(r.state(), v1::REFERRAL_ACTION_RECEIVE, ReferralSide::kReceiver));
-  t.set_state(next);
+  const v1::ReferralTransition t =
+      MakeTransition(v1::REFERRAL_ACTION_RECEIVE, next, now, centre_id_, SystemActor("referral-inbox").name);
   RecordTransition(r, t, now);
   PutReferral(batch, r, /*is_new=*/true);
   rv1::ReferralMessage receipt;
@@ -202,26 +193,27 @@ absl::Status CentreReferrals::ApplyRequest(WriteBatch& batch, const Actor& from,
   return absl::OkStatus();
 }
 
-absl::Status CentreReferrals::ApplyUpdate(WriteBatch& batch, const Actor& from, v1::Referral& r,
-                                          const v1::ReferralTransition& in, bool* changed) {
+absl::StatusOr<bool> CentreReferrals::ApplyUpdate(WriteBatch& batch, const Actor& from, const std::string& sender,
+                                                  v1::Referral& r, const v1::ReferralTransition& in) {
   const bool ours = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+  // The other centre acts as the side this one is not; a deadline as itself.
   const ReferralSide side = in.action() == v1::REFERRAL_ACTION_EXPIRE ? ReferralSide::kSystem
                             : ours                                    ? ReferralSide::kReceiver
                                                                       : ReferralSide::kSender;
   // Both sides may see the same deadline pass; the second expiry is no news.
-  if (in.action() == v1::REFERRAL_ACTION_EXPIRE && r.state() == v1::REFERRAL_STATE_EXPIRED) return absl::OkStatus();
+  if (in.action() == v1::REFERRAL_ACTION_EXPIRE && r.state() == v1::REFERRAL_STATE_EXPIRED) return false;
   KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next, NextReferralState(r.state(), in.action(), side));
+  const absl::Time now = clock_->Now();
   v1::ReferralTransition t = in;
   t.set_state(next);
-  t.set_centre(from.name.substr(std::string("centre/").size()));
-  if (!t.has_time()) *t.mutable_time() = ToTimestamp(clock_->Now());
-  RecordTransition(r, t, clock_->Now());
+  t.set_centre(sender);
+  if (!t.has_time()) *t.mutable_time() = ToTimestamp(now);
+  RecordTransition(r, t, now);
   if (ours && in.action() == v1::REFERRAL_ACTION_RECEIVE) r.set_delivery(v1::REFERRAL_DELIVERY_DELIVERED);
   PutReferral(batch, r, /*is_new=*/false);
   records_->PutAudit(batch, from, absl::StrCat(ActionVerb(in.action()), "Referral"), r.name(),
                      v1::ReferralState_Name(next));
-  *changed = true;
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<int> CentreReferrals::ExpireDue() {
@@ -246,28 +238,13 @@ absl::StatusOr<int> CentreReferrals::ExpireDue() {
     auto guard = locks_.Lock({id});
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
     if (!r) continue;
-    const bool ours = r->direction() == v1::REFERRAL_DIRECTION_OUTGOING;
     auto next = NextReferralState(r->state(), v1::REFERRAL_ACTION_EXPIRE, ReferralSide::kSystem);
     if (!next.ok()) continue;  // acted on meanwhile
-    v1::ReferralTransition t;
-    t.set_action(v1::REFERRAL_ACTION_EXPIRE);
-    t.set_state(*next);
-    *t.mutable_time() = ToTimestamp(now);
-    t.set_centre(centre_id_);
-    t.set_actor(deadline.name);
-    t.set_note(absl::StrCat("not accepted by ", FormatLocalMinute(FromTimestamp(r->accept_deadline()))));
-    RecordTransition(*r, t, now);
-    rv1::ReferralMessage message;
-    *message.mutable_update()->mutable_transition() = t;
-    WriteBatch batch;
-    PutReferral(batch, *r, /*is_new=*/false);
-    KENTRA_RETURN_IF_ERROR(QueueMessage(batch, ours ? r->receiving_centre() : r->sending_centre(), id, std::move(message)));
-    records_->PutAudit(batch, deadline, "ExpireReferral", r->name(), "the time to accept passed");
-    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
-    Notify(*r, v1::REFERRAL_ACTION_EXPIRE);
+    const auto t = MakeTransition(v1::REFERRAL_ACTION_EXPIRE, *next, now, centre_id_, deadline.name,
+                                  absl::StrCat("not accepted by ", FormatLocalMinute(FromTimestamp(r->accept_deadline()))));
+    KENTRA_RETURN_IF_ERROR(CommitTransition(deadline, *r, t, "ExpireReferral", "the time to accept passed"));
     ++expired;
   }
-  if (expired > 0 && outbox_listener_) outbox_listener_();
   return expired;
 }
 

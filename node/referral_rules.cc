@@ -114,6 +114,22 @@ std::string ActionVerb(v1::ReferralAction action) {
   }
 }
 
+v1::ReferralTransition MakeTransition(v1::ReferralAction action, v1::ReferralState state, absl::Time now,
+                                      absl::string_view centre, absl::string_view actor, absl::string_view note) {
+  v1::ReferralTransition t;
+  t.set_action(action);
+  t.set_state(state);
+  *t.mutable_time() = ToTimestamp(now);
+  t.set_centre(std::string(centre));
+  t.set_actor(std::string(actor));
+  t.set_note(std::string(note));
+  return t;
+}
+
+ReferralSide OwnSide(const v1::Referral& r) {
+  return r.direction() == v1::REFERRAL_DIRECTION_OUTGOING ? ReferralSide::kSender : ReferralSide::kReceiver;
+}
+
 void RecordTransition(v1::Referral& r, const v1::ReferralTransition& t, absl::Time now) {
   r.set_state(t.state());
   *r.add_history() = t;

@@ -15,6 +15,7 @@
 #include "kentra/node/v1/case.pb.h"
 #include "kentra/node/v1/referral.pb.h"
 #include "kentra/referral/v1/sealing.pb.h"
+#include "node/referral_state.h"
 
 namespace kentra::node {
 
@@ -59,6 +60,13 @@ v1::Beneficiary MinimumDataSet(const v1::Beneficiary& b, const v1::Consent& cons
 v1::Need NeedFor(kentra::type::v1::ServiceType service);
 // "Accept", "Reject", ... for audit actions.
 std::string ActionVerb(v1::ReferralAction action);
+
+// A transition `action` -> `state`, made at `now` by `actor` of `centre`.
+v1::ReferralTransition MakeTransition(v1::ReferralAction action, v1::ReferralState state, absl::Time now,
+                                      absl::string_view centre, absl::string_view actor, absl::string_view note = "");
+// The side this centre takes on `r`: the sender of an outgoing referral, the
+// receiver of an incoming one.
+ReferralSide OwnSide(const v1::Referral& r);
 
 // Writes transition `t` (already checked) into `r` at `now`.
 void RecordTransition(v1::Referral& r, const v1::ReferralTransition& t, absl::Time now);

@@ -192,12 +192,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   *r.mutable_update_time() = ToTimestamp(now);
   *r.mutable_accept_deadline() = ToTimestamp(AddWorkingDays(now, options_.accept_working_days));
   r.set_delivery(v1::REFERRAL_DELIVERY_QUEUED);
-  v1::ReferralTransition* sent = r.add_history();
-  sent->set_action(v1::REFERRAL_ACTION_SEND);
-  sent->set_state(v1::REFERRAL_STATE_REQUESTED);
-  *sent->mutable_time() = ToTimestamp(now);
-  sent->set_centre(centre_id_);
-  sent->set_actor(actor.name);
+  *r.add_history() = MakeTransition(v1::REFERRAL_ACTION_SEND, v1::REFERRAL_STATE_REQUESTED, now, centre_id_, actor.name);
 
   rv1::ReferralMessage message;
   v1::Referral* carried = message.mutable_request()->mutable_referral();
@@ -265,35 +260,34 @@ absl::StatusOr<v1::Referral> CentreReferrals::Act(
   if (!id) return absl::InvalidArgumentError("name: must be a referral name (referrals/{32 hex digits})");
   auto guard = locks_.Lock({*id});
   KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
-  const bool outgoing = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
-  KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next,
-                          NextReferralState(r.state(), action, outgoing ? ReferralSide::kSender : ReferralSide::kReceiver));
+  KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next, NextReferralState(r.state(), action, OwnSide(r)));
   const absl::Time now = clock_->Now();
   if (action == v1::REFERRAL_ACTION_ACCEPT && now > FromTimestamp(r.accept_deadline())) {
     return absl::FailedPreconditionError(absl::StrCat("name: the time to accept ", r.name(), " ended at ",
                                                       FormatLocalMinute(FromTimestamp(r.accept_deadline()))));
   }
-  v1::ReferralTransition t;
-  t.set_action(action);
-  t.set_state(next);
-  *t.mutable_time() = ToTimestamp(now);
-  t.set_centre(centre_id_);
-  t.set_actor(actor.name);
-  t.set_note(std::string(note));
+  v1::ReferralTransition t = MakeTransition(action, next, now, centre_id_, actor.name, note);
   if (finish) finish(t, r);
-  RecordTransition(r, t, now);
+  KENTRA_RETURN_IF_ERROR(CommitTransition(actor, r, t, absl::StrCat(ActionVerb(action), "Referral"),
+                                          v1::ReferralState_Name(next)));
+  return r;
+}
+
+absl::Status CentreReferrals::CommitTransition(const Actor& actor, v1::Referral& r, const v1::ReferralTransition& t,
+                                               absl::string_view audit_action, absl::string_view detail) {
+  RecordTransition(r, t, FromTimestamp(t.time()));
   rv1::ReferralMessage message;
   *message.mutable_update()->mutable_transition() = t;
+  const bool outgoing = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
   WriteBatch batch;
   PutReferral(batch, r, /*is_new=*/false);
-  KENTRA_RETURN_IF_ERROR(
-      QueueMessage(batch, outgoing ? r.receiving_centre() : r.sending_centre(), *id, std::move(message)));
-  records_->PutAudit(batch, actor, absl::StrCat(ActionVerb(action), "Referral"), r.name(),
-                     v1::ReferralState_Name(next));
+  KENTRA_RETURN_IF_ERROR(QueueMessage(batch, outgoing ? r.receiving_centre() : r.sending_centre(),
+                                      ReferralIdOf(r.name()), std::move(message)));
+  records_->PutAudit(batch, actor, audit_action, r.name(), detail);
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
-  Notify(r, action);
+  Notify(r, t.action());
   if (outbox_listener_) outbox_listener_();
-  return r;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Referral> CentreReferrals::Accept(const Actor& actor, const v1::AcceptReferralRequest& request) {
@@ -302,10 +296,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Accept(const Actor& actor, const v
   if (request.open_case()) {
     KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(request.name(), "name"));
     // Fail before registering anyone if the referral cannot be accepted.
-    KENTRA_RETURN_IF_ERROR(NextReferralState(r.state(), v1::REFERRAL_ACTION_ACCEPT,
-                                             r.direction() == v1::REFERRAL_DIRECTION_OUTGOING ? ReferralSide::kSender
-                                                                                              : ReferralSide::kReceiver)
-                               .status());
+    KENTRA_RETURN_IF_ERROR(NextReferralState(r.state(), v1::REFERRAL_ACTION_ACCEPT, OwnSide(r)).status());
     if (!r.has_person()) {
       return absl::FailedPreconditionError(absl::StrCat("open_case: the person's data was purged (", r.purge_reason(),
                                                         "); accept without open_case"));

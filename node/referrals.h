@@ -129,13 +129,21 @@ class CentreReferrals {
   absl::StatusOr<v1::Referral> Act(const Actor& actor, absl::string_view name, v1::ReferralAction action,
                                    absl::string_view note, const std::function<void(v1::ReferralTransition&,
                                                                                     v1::Referral&)>& finish);
-  // Applies a transition `t` made by the other centre (or its deadline).
-  absl::Status ApplyUpdate(WriteBatch& batch, const Actor& from, v1::Referral& referral,
-                           const v1::ReferralTransition& t, bool* changed);
+  // Records this centre's transition `t` in `r`, tells the other centre, audits
+  // it as `audit_action`, commits, and notifies watchers and the courier.
+  absl::Status CommitTransition(const Actor& actor, v1::Referral& r, const v1::ReferralTransition& t,
+                                absl::string_view audit_action, absl::string_view detail);
+  // Applies a transition `t` that centre `sender` made (or its deadline); false
+  // when it is no news (an expiry already seen).
+  absl::StatusOr<bool> ApplyUpdate(WriteBatch& batch, const Actor& from, const std::string& sender,
+                                   v1::Referral& referral, const v1::ReferralTransition& t);
   absl::Status ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
                             const kentra::referral::v1::ReferralRequest& request, v1::Referral* stored);
   // Records a refused message in the audit log (reaches the OS, not fsynced).
-  absl::Status Refuse(const kentra::hub::v1::MailboxMessage& message, const absl::Status& why);
+  // With an `applied_key` (an authentic message refused for what it says), also
+  // marks it applied, synced, so a repeat is recognised.
+  absl::Status Refuse(const kentra::hub::v1::MailboxMessage& message, const absl::Status& why,
+                      const std::string& applied_key = "");
   // RecordConsent's hook: on a withdrawal of referral sharing, tells every
   // centre this person was referred to.
   absl::Status OnConsent(WriteBatch& batch, const Actor& actor, const v1::Beneficiary& beneficiary,
