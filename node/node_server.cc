@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   auto node = std::unique_ptr<NodeServer>(new NodeServer());
   node->centre_id_ = options.centre.id();
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::optional<ReferralKeys> referral_keys;  // with a roster: this node's keys and the roster
   if (!options.insecure) {
     if (options.secrets_dir.empty()) {
       return absl::FailedPreconditionError("--secrets_dir is required (or --insecure on loopback)");
@@ -40,14 +41,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
       if (options.roster_path.empty() || options.roster_root_key_path.empty()) {
         return absl::FailedPreconditionError("--roster and --roster_root_key go together");
       }
-      KENTRA_ASSIGN_OR_RETURN(node->roster_, LoadRoster(options.roster_path, options.roster_root_key_path));
+      KENTRA_ASSIGN_OR_RETURN(auto roster, LoadRoster(options.roster_path, options.roster_root_key_path));
       KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(node->secrets_.node_key_seed));
       const auto mine = keys.Entry(options.centre.id()).SerializeAsString();
-      if (!absl::c_any_of(node->roster_->entries(), [&](const auto& e) { return e.SerializeAsString() == mine; })) {
+      if (!absl::c_any_of(roster.entries(), [&](const auto& e) { return e.SerializeAsString() == mine; })) {
         return absl::FailedPreconditionError(absl::StrCat(
             "this node's keys are not on the roster ", options.roster_path,
             " (kentra-node --print_roster_entry shows them; the operator signs a new roster)"));
       }
+      referral_keys = ReferralKeys{std::move(keys), std::move(roster)};
     }
     KENTRA_ASSIGN_OR_RETURN(node->verifier_,
                             PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
@@ -68,11 +70,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->accounts_,
                           StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
                                               node->centre_id_, StaffAccounts::LimitsFrom(settings)));
-  std::optional<ReferralKeys> referral_keys;
-  if (node->roster_) {
-    KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(node->secrets_.node_key_seed));
-    referral_keys = ReferralKeys{std::move(keys), *node->roster_};
-  }
   CentreReferrals::Options referral_options;
   referral_options.accept_working_days = settings.referral_accept_working_days();
   referral_options.max_page_size = settings.max_page_size();

@@ -73,11 +73,13 @@ class NodeServer {
   const std::string& centre_id() const { return centre_id_; }
   CentreRecords* records() { return records_.get(); }
   StaffAccounts* accounts() { return accounts_.get(); }
-  // The verified roster, if the node was given one.
-  const std::optional<kentra::referral::v1::Roster>& roster() const { return roster_; }
   // The sync with the hub; null without a hub.
   HubSync* hub_sync() { return hub_sync_.get(); }
   CentreReferrals* referrals() { return referrals_.get(); }
+  // The verified roster, if the node was given one.
+  std::optional<kentra::referral::v1::Roster> roster() const {
+    return referrals_->keys() ? std::optional(referrals_->keys()->roster) : std::nullopt;
+  }
   // The courier of referral messages; null without a hub and a roster.
   ReferralCourier* courier() { return courier_.get(); }
   // The node's store, for tests that inspect it.
@@ -91,7 +93,6 @@ class NodeServer {
   std::unique_ptr<Store> store_;
   std::unique_ptr<CentreRecords> records_;
   NodeSecrets secrets_;
-  std::optional<kentra::referral::v1::Roster> roster_;
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<StaffAccounts> accounts_;
   std::unique_ptr<CentreReferrals> referrals_;

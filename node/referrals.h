@@ -108,6 +108,8 @@ class CentreReferrals {
 
   ReferralWatchers& watchers() { return watchers_; }
   bool can_refer() const { return keys_.has_value(); }
+  // The node's keys and verified roster, if it has them.
+  const std::optional<ReferralKeys>& keys() const { return keys_; }
 
  private:
   CentreReferrals(Store* store, CentreRecords* records, const Clock* clock, std::string centre_id,
