@@ -51,9 +51,10 @@ Staff commands (to a centre's node):
   service timeline CASE_ID
   audit list [--resource=NAME] [--actor=NAME] [--all]     (coordinator)
 Referrals (sealed end to end; the other centre sees every step):
-  referral send --beneficiary=ID --to=CENTRE[/SITE] --service=T --reason=TEXT
+  referral targets --service=T --municipality=M   where the directory says to refer, best first
+  referral send --beneficiary=ID [--to=CENTRE[/SITE]] --service=T --reason=TEXT
                 [--urgency=routine|urgent|emergency] [--note=T] [--request-id=UUID]
-                (needs the person's consent to share for referral)
+                (needs the person's consent to share for referral; without --to, the first target)
   referral inbox | outbox [--state=S] [--all]
   referral show ID
   referral accept ID [--open-case [--needs=n1,n2]] [--note=T]
@@ -76,6 +77,7 @@ Regional authority and operator (to the hub, with their certificate):
 Operator, on the machine with the root key (talks to no server):
   roster sign --root_seed=FILE (--entries=a.textproto,... | --node_keys=PKI/centres) --version=N
               --out=roster.pb [--root_pub_out=root.pub]
+  directory sign --root_seed=FILE --hub_config=configs/hub.textproto --version=N --out=directory.pb
 Development:
   seed --centre=CONFIG [--scale=1.0] [--seed=1] [--threads=4]
 
@@ -149,8 +151,9 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
     (args.positional().empty() && !args.Has("help") ? err : out) << kUsage;
     return args.positional().empty() && !args.Has("help") ? 2 : 0;
   }
-  if (args.positional()[0] == "roster") {
-    absl::Status status = RunRosterCommand(args, out);
+  if (args.positional()[0] == "roster" || args.positional()[0] == "directory") {
+    absl::Status status =
+        args.positional()[0] == "roster" ? RunRosterCommand(args, out) : RunDirectoryCommand(args, out);
     if (status.ok()) return 0;
     err << "kentractl: " << status.message() << "\n";
     return IsUsageError(status) ? 2 : 1;

@@ -53,11 +53,12 @@ absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSes
 bool IsIndicatorCommand(const std::string& noun);
 absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& session);
 
-// kentractl referral send|inbox|outbox|show|accept|reject|start|complete|cancel|watch.
+// kentractl referral targets|send|inbox|outbox|show|accept|reject|start|complete|cancel|watch.
 absl::Status RunReferralCommand(const Args& args, StaffSession& session);
 
-// kentractl roster sign: local, talks to no server.
+// kentractl roster sign and directory sign: local, talk to no server.
 absl::Status RunRosterCommand(const Args& args, std::ostream& out);
+absl::Status RunDirectoryCommand(const Args& args, std::ostream& out);
 
 // Whether `noun` is a hub command (stats, admin), and runs one.
 bool IsHubCommand(const std::string& noun);

@@ -89,13 +89,14 @@ absl::StatusOr<std::string> ReferralArg(const Args& args) {
 
 absl::Status Send(const Args& args, StaffSession& s, nv1::ReferralService::Stub* stub) {
   KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"beneficiary", "to", "service", "urgency", "reason", "note", "request-id"})));
-  for (const char* required : {"beneficiary", "to", "service", "reason"}) {
+  for (const char* required : {"beneficiary", "service", "reason"}) {
     if (!args.Has(required)) return UsageError(absl::StrCat("--", required, " is required"));
   }
   nv1::CreateReferralRequest req;
   nv1::Referral* r = req.mutable_referral();
   r->set_beneficiary(Named("beneficiaries", *args.Get("beneficiary")));
-  std::vector<std::string> to = absl::StrSplit(*args.Get("to"), absl::MaxSplits('/', 1));
+  // Without --to, the node resolves the target from its federation directory.
+  std::vector<std::string> to = absl::StrSplit(args.GetOr("to", ""), absl::MaxSplits('/', 1));
   r->set_receiving_centre(to[0]);
   if (to.size() > 1) r->set_receiving_site(to[1]);
   KENTRA_ASSIGN_OR_RETURN(int service, ParseEnumWord(tv1::ServiceType_descriptor(), "service", *args.Get("service")));
@@ -109,6 +110,37 @@ absl::Status Send(const Args& args, StaffSession& s, nv1::ReferralService::Stub*
   nv1::Referral out;
   KENTRA_RETURN_IF_ERROR(Call(stub->CreateReferral(s.Context().get(), req, &out)));
   PrintOne(s, out);
+  return absl::OkStatus();
+}
+
+absl::Status Targets(const Args& args, StaffSession& s, nv1::ReferralService::Stub* stub) {
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"service", "municipality"})));
+  for (const char* required : {"service", "municipality"}) {
+    if (!args.Has(required)) return UsageError(absl::StrCat("--", required, " is required"));
+  }
+  nv1::ResolveReferralTargetsRequest req;
+  KENTRA_ASSIGN_OR_RETURN(int service, ParseEnumWord(tv1::ServiceType_descriptor(), "service", *args.Get("service")));
+  req.set_service(static_cast<tv1::ServiceType>(service));
+  req.set_municipality(*args.Get("municipality"));
+  nv1::ResolveReferralTargetsResponse out;
+  KENTRA_RETURN_IF_ERROR(Call(stub->ResolveReferralTargets(s.Context().get(), req, &out)));
+  if (s.format == Format::kJson) {
+    PrintJson({&out}, true, *s.out);
+    return absl::OkStatus();
+  }
+  Table t{{"TO", "CENTRE", "WHY", "ADDRESS", "PHONE"}, {}};
+  for (const auto& target : out.targets()) {
+    t.rows.push_back({absl::StrCat(target.centre(), target.site().empty() ? "" : "/", target.site()),
+                      target.site().empty() ? target.centre_name().el() : target.site_details().name().el(),
+                      target.match() == nv1::REFERRAL_TARGET_MATCH_SERVES_AREA ? "serves the area" : "same region",
+                      target.site_details().address_el(), target.site_details().phone()});
+  }
+  PrintTable(t, s.format, *s.out);
+  if (s.format == Format::kTable) {
+    *s.out << (out.targets().empty() ? "no centre in the directory offers this there\n" : "")
+           << "(federation directory version " << out.directory_version() << "; the first is where 'referral send' "
+           << "without --to sends)\n";
+  }
   return absl::OkStatus();
 }
 
@@ -166,6 +198,7 @@ absl::Status RunReferralCommand(const Args& args, StaffSession& s) {
   const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
   auto stub = nv1::ReferralService::NewStub(s.channel);
   if (verb == "send") return Send(args, s, stub.get());
+  if (verb == "targets") return Targets(args, s, stub.get());
   if (verb == "inbox") return List(args, s, stub.get(), nv1::REFERRAL_DIRECTION_INCOMING);
   if (verb == "outbox") return List(args, s, stub.get(), nv1::REFERRAL_DIRECTION_OUTGOING);
   if (verb == "watch") return Watch(args, s, stub.get());
@@ -215,7 +248,7 @@ absl::Status RunReferralCommand(const Args& args, StaffSession& s) {
     req.set_note(args.GetOr("note", ""));
     KENTRA_RETURN_IF_ERROR(Call(stub->CancelReferral(s.Context().get(), req, &out)));
   } else {
-    return UsageError("referral: send, inbox, outbox, show, accept, reject, start, complete, cancel or watch");
+    return UsageError("referral: targets, send, inbox, outbox, show, accept, reject, start, complete, cancel or watch");
   }
   PrintOne(s, out);
   return absl::OkStatus();

@@ -34,6 +34,12 @@ bool Verify(absl::string_view public_key, absl::string_view message, absl::strin
          crypto_sign_verify_detached(U(signature), U(message), message.size(), U(public_key)) == 0;
 }
 
+// What the root key signs: the kind of document, then its bytes, so that the
+// signature on one kind (a roster) never verifies as another (a directory).
+std::string RootSigned(absl::string_view kind, absl::string_view bytes) {
+  return absl::StrCat("kentra ", kind, " v1\n", bytes);
+}
+
 }  // namespace
 
 absl::StatusOr<NodeKeys> NodeKeys::FromSeed(absl::string_view seed) {
@@ -155,12 +161,12 @@ absl::StatusOr<rv1::SignedPayload> Open(const NodeKeys& my_keys, absl::string_vi
 rv1::SignedRoster SignRoster(const RootKeys& root, const rv1::Roster& roster) {
   rv1::SignedRoster out;
   out.set_roster(roster.SerializeAsString());
-  out.set_signature(Sign(root.secret_key, out.roster()));
+  out.set_signature(Sign(root.secret_key, RootSigned("roster", out.roster())));
   return out;
 }
 
 absl::StatusOr<rv1::Roster> VerifyRoster(absl::string_view root_public, const rv1::SignedRoster& signed_roster) {
-  if (!Verify(root_public, signed_roster.roster(), signed_roster.signature())) {
+  if (!Verify(root_public, RootSigned("roster", signed_roster.roster()), signed_roster.signature())) {
     return absl::PermissionDeniedError("the roster is not signed by the operator's root key");
   }
   rv1::Roster roster;
@@ -168,19 +174,42 @@ absl::StatusOr<rv1::Roster> VerifyRoster(absl::string_view root_public, const rv
   return roster;
 }
 
-absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, const std::string& root_key_path) {
+rv1::SignedDirectory SignDirectory(const RootKeys& root, const rv1::Directory& directory) {
+  rv1::SignedDirectory out;
+  out.set_directory(directory.SerializeAsString());
+  out.set_signature(Sign(root.secret_key, RootSigned("directory", out.directory())));
+  return out;
+}
+
+absl::StatusOr<rv1::Directory> VerifyDirectory(absl::string_view root_public, const rv1::SignedDirectory& signed_directory) {
+  if (!Verify(root_public, RootSigned("directory", signed_directory.directory()), signed_directory.signature())) {
+    return absl::PermissionDeniedError("the directory is not signed by the operator's root key");
+  }
+  rv1::Directory directory;
+  if (!directory.ParseFromString(signed_directory.directory())) {
+    return absl::InvalidArgumentError("the directory cannot be read");
+  }
+  return directory;
+}
+
+absl::StatusOr<std::string> LoadRootPublicKey(const std::string& root_key_path) {
   std::ifstream key_in(root_key_path);
   std::string hex;
   key_in >> hex;
   if (hex.size() != 2 * crypto_sign_PUBLICKEYBYTES || !absl::c_all_of(hex, [](char c) { return absl::ascii_isxdigit(c); })) {
     return absl::FailedPreconditionError(absl::StrCat(root_key_path, " must hold the operator's root public key, 64 hex digits"));
   }
+  return absl::HexStringToBytes(hex);
+}
+
+absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, const std::string& root_key_path) {
+  KENTRA_ASSIGN_OR_RETURN(std::string root_public, LoadRootPublicKey(root_key_path));
   std::ifstream in(roster_path, std::ios::binary);
   rv1::SignedRoster signed_roster;
   if (!in || !signed_roster.ParseFromIstream(&in)) {
     return absl::FailedPreconditionError(absl::StrCat(roster_path, " is not a signed roster (kentractl roster sign)"));
   }
-  auto roster = VerifyRoster(absl::HexStringToBytes(hex), signed_roster);
+  auto roster = VerifyRoster(root_public, signed_roster);
   if (!roster.ok()) return absl::FailedPreconditionError(absl::StrCat(roster_path, ": ", roster.status().message()));
   return roster;
 }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "kentra/referral/v1/directory.pb.h"
 #include "kentra/referral/v1/sealing.pb.h"
 
 namespace kentra {
@@ -60,6 +61,17 @@ kentra::referral::v1::SignedRoster SignRoster(const RootKeys& root, const kentra
 // The roster inside `signed_roster` if `root_public` signed it; else PERMISSION_DENIED.
 absl::StatusOr<kentra::referral::v1::Roster> VerifyRoster(absl::string_view root_public,
                                                           const kentra::referral::v1::SignedRoster& signed_roster);
+
+// Signs a federation directory with the operator's root key.
+kentra::referral::v1::SignedDirectory SignDirectory(const RootKeys& root, const kentra::referral::v1::Directory& directory);
+// The directory inside `signed_directory` if `root_public` signed it; else
+// PERMISSION_DENIED (or INVALID_ARGUMENT if the signed bytes are not a directory).
+absl::StatusOr<kentra::referral::v1::Directory> VerifyDirectory(
+    absl::string_view root_public, const kentra::referral::v1::SignedDirectory& signed_directory);
+
+// The operator's root public key from a file of 64 hex digits (what nodes pin);
+// FAILED_PRECONDITION naming the file if it holds anything else.
+absl::StatusOr<std::string> LoadRootPublicKey(const std::string& root_key_path);
 
 // For a development PKI (scripts/dev-pki): the roster entries of every centre
 // directory under `centres_dir` that holds a node.key seed.

@@ -24,13 +24,17 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
                                                    hub->audit_.get(), options.clock);
   hub->mailbox_service_ = std::make_unique<MailboxServiceImpl>(hub->access_.get(), hub->mailbox_.get(),
                                                                hub->registry_.get());
+  hub->directory_service_ = std::make_unique<DirectoryServiceImpl>(hub->access_.get(), hub->registry_.get(),
+                                                                   options.directory_path);
+  if (!options.directory_path.empty()) KENTRA_RETURN_IF_ERROR(hub->directory_service_->Current().status());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = max_request_bytes;
   server_options.credentials = MakeServerCredentials(tls);
   server_options.interceptors = std::move(options.interceptors);
   KENTRA_ASSIGN_OR_RETURN(RunningServer running,
-                          StartServer(server_options, {hub->sync_.get(), hub->stats_.get(), hub->admin_.get(), hub->mailbox_service_.get()}));
+                          StartServer(server_options, {hub->sync_.get(), hub->stats_.get(), hub->admin_.get(),
+                                                          hub->mailbox_service_.get(), hub->directory_service_.get()}));
   hub->server_ = std::move(running.server);
   hub->port_ = running.port;
   if (options.expire_messages) {
@@ -70,6 +74,7 @@ HubServer::~HubServer() {
   Shutdown(absl::Seconds(5));
   server_.reset();
   mailbox_service_.reset();
+  directory_service_.reset();
   mailbox_.reset();
   store_.reset();
   audit_.reset();

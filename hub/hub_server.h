@@ -16,6 +16,7 @@
 #include "hub/access.h"
 #include "hub/admin_service.h"
 #include "hub/centre_registry.h"
+#include "hub/directory_service.h"
 #include "hub/indicator_store.h"
 #include "hub/mailbox.h"
 #include "hub/mailbox_service.h"
@@ -32,6 +33,8 @@ struct HubOptions {
   std::string listen_address = "127.0.0.1:0";
   // The hub's certificates (as scripts/dev-pki lays out hub/): ca.crt, server.{crt,key}.
   std::string secrets_dir;
+  // The federation directory as the operator signed it; empty to publish none.
+  std::string directory_path;
   // Client certificate serials to refuse (from the federation config).
   std::set<std::string> revoked_serials;
   // The hub's clock (certificates are always judged by the real time).
@@ -67,6 +70,7 @@ class HubServer {
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<Mailbox> mailbox_;
   std::unique_ptr<MailboxServiceImpl> mailbox_service_;
+  std::unique_ptr<DirectoryServiceImpl> directory_service_;
   absl::Mutex expiry_mu_;
   bool stopping_ ABSL_GUARDED_BY(expiry_mu_) = false;
   std::thread expiry_;

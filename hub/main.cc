@@ -13,11 +13,14 @@ ABSL_FLAG(std::string, config, "", "The hub's config (configs/hub.textproto).");
 ABSL_FLAG(std::string, data_dir, "", "Directory of the hub's RocksDB database (created if missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50050", "HOST:PORT to serve on; port 0 picks a free one.");
 ABSL_FLAG(std::string, secrets_dir, "", "The hub's certificates: ca.crt, server.crt, server.key.");
+ABSL_FLAG(std::string, directory, "",
+          "The federation directory as the operator signed it (kentractl directory sign); replacing the file "
+          "publishes a new one.");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
 
 int main(int argc, char** argv) {
   kentra::InitServerProcess();
-  absl::SetProgramUsageMessage("kentra-hub --config=FILE --data_dir=DIR --secrets_dir=DIR [--listen=HOST:PORT]");
+  absl::SetProgramUsageMessage("kentra-hub --config=FILE --data_dir=DIR --secrets_dir=DIR [--listen=HOST:PORT] [--directory=FILE]");
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_data_dir).empty()) {
     std::cerr << "kentra-hub: --config and --data_dir are required\n";
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
+  options.directory_path = absl::GetFlag(FLAGS_directory);
   if (!absl::GetFlag(FLAGS_federation).empty()) {
     auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
     if (!federation.ok()) {

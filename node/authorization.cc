@@ -76,6 +76,7 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "ListSyncRuns", kCoordinatorOnly},
 
       {"ReferralService", "CreateReferral", kWriters},
+      {"ReferralService", "ResolveReferralTargets", kReaders},
       {"ReferralService", "GetReferral", kReaders},
       {"ReferralService", "ListReferrals", kReaders},
       {"ReferralService", "AcceptReferral", kWriters},

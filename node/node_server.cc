@@ -49,7 +49,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
             "this node's keys are not on the roster ", options.roster_path,
             " (kentra-node --print_roster_entry shows them; the operator signs a new roster)"));
       }
-      referral_keys = ReferralKeys{std::move(keys), std::move(roster)};
+      KENTRA_ASSIGN_OR_RETURN(std::string root_public, LoadRootPublicKey(options.roster_root_key_path));
+      referral_keys = ReferralKeys{std::move(keys), std::move(roster), std::move(root_public)};
     }
     KENTRA_ASSIGN_OR_RETURN(node->verifier_,
                             PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
@@ -89,6 +90,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
         KENTRA_ASSIGN_OR_RETURN(ReferralCourier::Round round, courier->Exchange());
         run->set_referral_messages_posted(round.posted);
         run->set_referral_messages_received(round.received);
+        run->set_directory_version(round.directory_version);
         return absl::OkStatus();
       });
       node->courier_->Start(options.watch_referrals);

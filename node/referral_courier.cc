@@ -14,13 +14,14 @@ constexpr auto kCallTimeout = std::chrono::seconds(10);
 constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
+constexpr absl::Duration kDirectoryRefresh = absl::Hours(1);
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
 
 }  // namespace
 
 ReferralCourier::ReferralCourier(CentreReferrals* referrals, std::shared_ptr<grpc::Channel> hub)
-    : referrals_(referrals), hub_(hv1::MailboxService::NewStub(hub)) {
+    : referrals_(referrals), hub_(hv1::MailboxService::NewStub(hub)), directory_hub_(hv1::DirectoryService::NewStub(hub)) {
   referrals_->SetOutboxListener([this] { Wake(); });
 }
 
@@ -99,8 +100,35 @@ absl::StatusOr<int> ReferralCourier::ApplyAndAck(const std::vector<hv1::MailboxM
   return ack.sequences_size();
 }
 
+absl::StatusOr<bool> ReferralCourier::RefreshDirectory() {
+  ReferralDirectory* directory = referrals_->directory();
+  hv1::GetDirectoryRequest request;
+  request.set_known_version(directory->version());
+  kentra::referral::v1::SignedDirectory published;
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  grpc::Status status = directory_hub_->GetDirectory(&ctx, request, &published);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return false;  // none published yet
+  if (!status.ok()) {
+    return absl::Status(FromGrpcStatus(status).code(),
+                        absl::StrCat("fetching the federation directory: ", status.error_message()));
+  }
+  if (published.directory().empty()) return false;  // ours is current
+  absl::StatusOr<bool> replaced = directory->Offer(published);
+  if (!replaced.ok()) {
+    return absl::Status(replaced.status().code(),
+                        absl::StrCat("the hub's federation directory was refused: ", replaced.status().message()));
+  }
+  return *replaced;
+}
+
 absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
   Round round;
+  // A directory the hub cannot serve must not hold up the mail.
+  if (auto refreshed = RefreshDirectory(); !refreshed.ok()) {
+    std::fprintf(stderr, "kentra-node: %s\n", refreshed.status().ToString().c_str());
+  }
+  round.directory_version = referrals_->directory()->version();
   KENTRA_ASSIGN_OR_RETURN(round.posted, PostOutbox());
   for (;;) {
     hv1::FetchMessagesRequest request;
@@ -123,7 +151,15 @@ absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
 void ReferralCourier::PostLoop() {
   absl::Duration backoff = kFirstBackoff;
   absl::Time next_sweep = absl::Now();
+  absl::Time next_directory = absl::Now();
   for (;;) {
+    if (absl::Now() >= next_directory) {
+      auto refreshed = RefreshDirectory();
+      if (!refreshed.ok()) std::fprintf(stderr, "kentra-node: %s\n", refreshed.status().ToString().c_str());
+      // Until the node holds one, ask again at every sweep.
+      next_directory = absl::Now() + (refreshed.ok() && referrals_->directory()->version() > 0 ? kDirectoryRefresh
+                                                                                                  : kDeadlineSweep);
+    }
     if (absl::Now() >= next_sweep) {
       auto expired = referrals_->ExpireDue();
       if (!expired.ok()) std::fprintf(stderr, "kentra-node: referral deadlines: %s\n", expired.status().ToString().c_str());

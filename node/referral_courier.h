@@ -6,6 +6,8 @@
 // applies each arriving message durably and only then acknowledges it, and
 // reconnects after any failure. Exchange() does one full round of both for the
 // nightly sync, so a node that does not watch still gets its mail every night.
+// The courier also keeps the node's copy of the federation directory current:
+// at start-up, every hour, and at each sync.
 #ifndef KENTRA_NODE_REFERRAL_COURIER_H_
 #define KENTRA_NODE_REFERRAL_COURIER_H_
 
@@ -17,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "kentra/hub/v1/directory_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "node/referrals.h"
 
@@ -37,8 +40,13 @@ class ReferralCourier {
   struct Round {
     int posted = 0;
     int received = 0;
+    int64_t directory_version = 0;  // held after the round
   };
   absl::StatusOr<Round> Exchange();
+
+  // Fetches the hub's directory unless this node holds its version; true if a
+  // newer one replaced the node's copy.
+  absl::StatusOr<bool> RefreshDirectory();
 
  private:
   absl::StatusOr<int> PostOutbox();
@@ -53,6 +61,7 @@ class ReferralCourier {
 
   CentreReferrals* referrals_;
   std::unique_ptr<kentra::hub::v1::MailboxService::Stub> hub_;
+  std::unique_ptr<kentra::hub::v1::DirectoryService::Stub> directory_hub_;
   absl::Mutex post_mu_;  // one poster at a time keeps the outbox's order
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

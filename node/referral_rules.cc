@@ -47,8 +47,8 @@ std::string AppliedMessageKey(absl::string_view sender, absl::string_view messag
 absl::Status ValidateNewReferral(const v1::Referral& r, absl::string_view own_centre, absl::string_view field) {
   auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
   if (r.beneficiary().empty()) return absl::InvalidArgumentError(absl::StrCat(f("beneficiary"), ": is required"));
-  if (r.receiving_centre().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(f("receiving_centre"), ": is required"));
+  if (r.receiving_centre().empty() && !r.receiving_site().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(f("receiving_site"), ": needs a receiving_centre"));
   }
   if (r.receiving_centre() == own_centre) {
     return absl::InvalidArgumentError(absl::StrCat(f("receiving_centre"), ": is this centre"));

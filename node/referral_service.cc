@@ -15,6 +15,11 @@ grpc::Status ReferralServiceImpl::CreateReferral(grpc::ServerContext* ctx, const
                                                  v1::Referral* resp) {
   return Serve(ctx, "CreateReferral", resp, [&](const Actor& actor) { return referrals_->Create(actor, *req); });
 }
+grpc::Status ReferralServiceImpl::ResolveReferralTargets(grpc::ServerContext* ctx,
+                                                         const v1::ResolveReferralTargetsRequest* req,
+                                                         v1::ResolveReferralTargetsResponse* resp) {
+  return Serve(ctx, "ResolveReferralTargets", resp, [&](const Actor&) { return referrals_->ResolveTargets(*req); });
+}
 grpc::Status ReferralServiceImpl::GetReferral(grpc::ServerContext* ctx, const v1::GetReferralRequest* req,
                                               v1::Referral* resp) {
   return Serve(ctx, "GetReferral", resp, [&](const Actor& actor) { return referrals_->Get(actor, req->name()); });

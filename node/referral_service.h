@@ -17,6 +17,8 @@ class ReferralServiceImpl final : public v1::ReferralService::Service {
 
   grpc::Status CreateReferral(grpc::ServerContext* ctx, const v1::CreateReferralRequest* req,
                               v1::Referral* resp) override;
+  grpc::Status ResolveReferralTargets(grpc::ServerContext* ctx, const v1::ResolveReferralTargetsRequest* req,
+                                      v1::ResolveReferralTargetsResponse* resp) override;
   grpc::Status GetReferral(grpc::ServerContext* ctx, const v1::GetReferralRequest* req, v1::Referral* resp) override;
   grpc::Status ListReferrals(grpc::ServerContext* ctx, const v1::ListReferralsRequest* req,
                              v1::ListReferralsResponse* resp) override;

@@ -62,6 +62,9 @@ absl::StatusOr<std::unique_ptr<CentreReferrals>> CentreReferrals::Open(Store* st
   auto referrals = std::unique_ptr<CentreReferrals>(
       new CentreReferrals(store, records, clock, std::move(centre_id), std::move(keys), options));
   KENTRA_RETURN_IF_ERROR(referrals->Load());
+  if (referrals->keys_) {
+    KENTRA_ASSIGN_OR_RETURN(referrals->directory_, ReferralDirectory::Open(store, kMeta, referrals->keys_->root_public));
+  }
   CentreReferrals* self = referrals.get();
   CentreRecords::ConsentHook hook;
   hook.before_commit = [self](WriteBatch& batch, const Actor& actor, const v1::Beneficiary& b,
@@ -156,12 +159,10 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
         "this node has no roster of centres (--roster, --roster_root_key): it cannot send referrals");
   }
   KENTRA_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  const v1::Referral& in = request.referral();
+  v1::Referral in = request.referral();
   KENTRA_RETURN_IF_ERROR(ValidateNewReferral(in, centre_id_, "referral"));
-  if (RosterEntryOf(keys_->roster, in.receiving_centre()) == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("referral.receiving_centre: ", in.receiving_centre(),
-                                                      " is not on this node's roster of centres"));
-  }
+  const std::shared_ptr<const rv1::Directory> directory = directory_->Current();
+  if (directory) KENTRA_RETURN_IF_ERROR(CheckSite(*directory, in.receiving_centre(), in.receiving_site(), "referral.receiving_site"));
   const std::string digest = DigestWithout(request, {"request_id"});
   auto guard = locks_.Lock({in.beneficiary(), absl::StrCat("CreateReferral/", request.request_id())});
   KENTRA_ASSIGN_OR_RETURN(auto prior, records_->PriorRequest("CreateReferral", request.request_id(), digest));
@@ -172,6 +173,27 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
     return absl::FailedPreconditionError(absl::StrCat(
         "referral.beneficiary: ", in.beneficiary(),
         " has no current consent to share data for referral (record it with RecordConsent first)"));
+  }
+  if (in.receiving_centre().empty()) {
+    // Resolved here, from the cached directory: the hub learns only the result.
+    if (!directory) {
+      return absl::FailedPreconditionError(
+          "referral.receiving_centre: this node has no federation directory yet to resolve a target from; "
+          "name the receiving centre");
+    }
+    const auto targets = kentra::node::ResolveTargets(*directory, in.service(), person.municipality(), centre_id_);
+    if (targets.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "referral.receiving_centre: no centre in the federation directory offers ",
+          kentra::type::v1::ServiceType_Name(in.service()), " to ", person.municipality(),
+          " or its region; name the receiving centre"));
+    }
+    in.set_receiving_centre(targets.front().centre());
+    in.set_receiving_site(targets.front().site());
+  }
+  if (RosterEntryOf(keys_->roster, in.receiving_centre()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("referral.receiving_centre: ", in.receiving_centre(),
+                                                      " is not on this node's roster of centres"));
   }
   const absl::Time now = clock_->Now();
   const std::string id = absl::BytesToHexString(RandomBytes(16));
@@ -211,6 +233,27 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   Notify(r, v1::REFERRAL_ACTION_SEND);
   if (outbox_listener_) outbox_listener_();
   return r;
+}
+
+absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTargets(
+    const v1::ResolveReferralTargetsRequest& request) const {
+  if (request.service() == kentra::type::v1::SERVICE_TYPE_UNSPECIFIED ||
+      !kentra::type::v1::ServiceType_IsValid(request.service())) {
+    return absl::InvalidArgumentError("service: choose one of the SERVICE_TYPE_ values");
+  }
+  if (request.municipality().empty()) return absl::InvalidArgumentError("municipality: is required");
+  KENTRA_RETURN_IF_ERROR(ValidateText(request.municipality(), kMaxMunicipalityChars, "municipality"));
+  const auto directory = directory_ ? directory_->Current() : nullptr;
+  if (!directory) {
+    return absl::FailedPreconditionError(
+        "this node has no federation directory yet (it fetches the hub's at start-up and at each sync)");
+  }
+  v1::ResolveReferralTargetsResponse out;
+  for (auto& t : kentra::node::ResolveTargets(*directory, request.service(), request.municipality(), centre_id_)) {
+    *out.add_targets() = std::move(t);
+  }
+  out.set_directory_version(directory->version());
+  return out;
 }
 
 absl::StatusOr<v1::Referral> CentreReferrals::Get(const Actor& actor, absl::string_view name) {

@@ -31,15 +31,18 @@
 #include "kentra/referral/v1/message.pb.h"
 #include "kentra/storage/v1/records.pb.h"
 #include "node/records.h"
+#include "node/referral_directory.h"
 #include "node/referral_rules.h"
 #include "node/referral_state.h"
 
 namespace kentra::node {
 
-// What a node needs to seal and open referrals: its own keys and the verified roster.
+// What a node needs to seal and open referrals: its own keys, the verified
+// roster, and the operator's root key that also signs the federation directory.
 struct ReferralKeys {
   NodeKeys mine;
   kentra::referral::v1::Roster roster;
+  std::string root_public;
 };
 
 // Live changes of referrals, for WatchReferrals: each watcher has a bounded queue.
@@ -78,8 +81,11 @@ class CentreReferrals {
                                                                std::optional<ReferralKeys> keys, Options options);
 
   // Staff actions. Create: FAILED_PRECONDITION without the person's current consent
-  // to share for referral or for a centre not on the roster; idempotent on request_id.
+  // to share for referral or for a centre not on the roster; without a receiving
+  // centre, the best target from the directory for the service and the person's
+  // municipality. Idempotent on request_id.
   absl::StatusOr<v1::Referral> Create(const Actor& actor, const v1::CreateReferralRequest& request);
+  absl::StatusOr<v1::ResolveReferralTargetsResponse> ResolveTargets(const v1::ResolveReferralTargetsRequest& request) const;
   absl::StatusOr<v1::Referral> Get(const Actor& actor, absl::string_view name);
   absl::StatusOr<v1::ListReferralsResponse> List(const Actor& actor, const v1::ListReferralsRequest& request);
   absl::StatusOr<v1::Referral> Accept(const Actor& actor, const v1::AcceptReferralRequest& request);
@@ -110,6 +116,8 @@ class CentreReferrals {
   bool can_refer() const { return keys_.has_value(); }
   // The node's keys and verified roster, if it has them.
   const std::optional<ReferralKeys>& keys() const { return keys_; }
+  // The federation directory this node caches; null without keys.
+  ReferralDirectory* directory() { return directory_.get(); }
 
  private:
   CentreReferrals(Store* store, CentreRecords* records, const Clock* clock, std::string centre_id,
@@ -157,6 +165,7 @@ class CentreReferrals {
   const Clock* clock_;
   std::string centre_id_;
   std::optional<ReferralKeys> keys_;
+  std::unique_ptr<ReferralDirectory> directory_;
   Options options_;
   LockTable locks_;  // by referral id, and by beneficiary name (a send against a consent withdrawal)
   std::atomic<uint64_t> last_listed_{0};

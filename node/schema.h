@@ -49,6 +49,7 @@ Store::Options NodeStoreOptions();
 inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
+inline constexpr absl::string_view kMetaReferralDirectory = "referral_directory";  // SignedDirectory (node/referral_directory.h)
 
 // One secondary-index entry: key and value in kIndexes.
 using IndexEntry = std::pair<std::string, std::string>;

@@ -1,7 +1,9 @@
 // The roster of node keys: the operator signs it with kentractl, a node starts
-// only with a roster the pinned root key signed and that carries its own keys.
+// only with a roster the pinned root key signed and that carries its own keys;
+// the federation directory the operator signs from the centre configs.
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -82,6 +84,44 @@ TEST(RosterTest, ANodeStartsOnlyWithARosterTheRootSignedThatCarriesItsKeys) {
                          o, e),
             0);
   EXPECT_NE(e.str().find("read by others"), std::string::npos) << e.str();
+}
+
+}  // namespace
+}  // namespace kentra::cli
+
+namespace kentra::cli {
+namespace {
+
+TEST(DirectorySignTest, TheOperatorSignsTheCentreConfigsPublicFactsOnly) {
+  kentra::testing::TempDir dir;
+  const std::string out = dir.path() + "/directory.pb";
+  std::ostringstream o, e;
+  ASSERT_EQ(RunKentractl({"directory", "sign", "--root_seed=" + kentra::testing::TestPkiDir() + "/operator/root.seed",
+                          "--hub_config=" + kentra::testing::SourceDir() + "/configs/hub.textproto", "--version=3",
+                          "--out=" + out},
+                         o, e),
+            0)
+      << e.str();
+  std::ifstream in(out, std::ios::binary);
+  kentra::referral::v1::SignedDirectory signed_directory;
+  ASSERT_TRUE(signed_directory.ParseFromIstream(&in));
+  auto directory = VerifyDirectory(kentra::testing::TestRootKeys().public_key, signed_directory);
+  ASSERT_TRUE(directory.ok()) << directory.status();
+  EXPECT_EQ(directory->version(), 3);
+  ASSERT_EQ(directory->centres_size(), 5);
+  const auto& thessaloniki = directory->centres(4);
+  EXPECT_EQ(thessaloniki.id(), "thessaloniki");
+  EXPECT_EQ(thessaloniki.sites(1).id(), "west");
+  EXPECT_EQ(thessaloniki.areas_served(1), "Τριανδρία");
+  // Budgets, staff and node settings stay in the configs.
+  EXPECT_EQ(signed_directory.directory().find("Κοινωνικός Λειτουργός"), std::string::npos);
+
+  // Usage errors exit 2 and write nothing.
+  std::ostringstream o2, e2;
+  EXPECT_EQ(RunKentractl({"directory", "sign", "--root_seed=x", "--hub_config=y", "--version=0", "--out=" + out + "2"},
+                         o2, e2),
+            2);
+  EXPECT_FALSE(std::filesystem::exists(out + "2"));
 }
 
 }  // namespace

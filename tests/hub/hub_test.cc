@@ -10,7 +10,9 @@
 #include "common/anon/keys.h"
 #include "common/crypto.h"
 #include "hub/access.h"
+#include "common/sealing.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
+#include "kentra/hub/v1/directory_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
 #include "kentra/hub/v1/sync_service.grpc.pb.h"
@@ -265,7 +267,8 @@ TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
                                        {"operator", Principal::Kind::kOperator}};
   int checked = 0;
   for (const auto* service : {v1::SyncService::service_full_name(), v1::StatsService::service_full_name(),
-                              v1::AdminService::service_full_name(), v1::MailboxService::service_full_name()}) {
+                              v1::AdminService::service_full_name(), v1::MailboxService::service_full_name(),
+                              v1::DirectoryService::service_full_name()}) {
     const auto* d = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
     for (int i = 0; i < d->method_count(); ++i) {
       const auto* m = d->method(i);
@@ -290,6 +293,41 @@ TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {
   EXPECT_FALSE(AuthorizeHubCall("StatsService", "QueryIndicators", Principal{Principal::Kind::kCentre, "a", ""}).ok());
   EXPECT_FALSE(AuthorizeHubCall("SyncService", "PushPeriod", Principal{Principal::Kind::kAuthority, "a", ""}).ok());
   EXPECT_TRUE(AuthorizeHubCall("AdminService", "ListCentres", Principal{Principal::Kind::kOperator, "", ""}).ok());
+}
+
+TEST(HubDirectoryTest, PublishesWhatTheOperatorSignedAndNothingTwice) {
+  TestHub hub;
+  auto stub = v1::DirectoryService::NewStub(hub.Channel("centres/kassandra"));
+  auto get = [&](int64_t known, kentra::referral::v1::SignedDirectory* out) {
+    v1::GetDirectoryRequest request;
+    request.set_known_version(known);
+    grpc::ClientContext ctx;
+    return stub->GetDirectory(&ctx, request, out);
+  };
+  kentra::referral::v1::SignedDirectory published;
+  ASSERT_TRUE(get(0, &published).ok());
+  auto directory = VerifyDirectory(::kentra::testing::TestRootKeys().public_key, published);
+  ASSERT_TRUE(directory.ok()) << directory.status();
+  EXPECT_EQ(directory->version(), 1);
+  EXPECT_EQ(directory->centres_size(), 5);
+  EXPECT_EQ(directory->centres(0).id(), "chalkidona");
+  // The caller holds it already: nothing is sent again.
+  kentra::referral::v1::SignedDirectory again;
+  ASSERT_TRUE(get(1, &again).ok());
+  EXPECT_TRUE(again.directory().empty());
+  EXPECT_EQ(get(-1, &again).error_code(), grpc::INVALID_ARGUMENT);
+
+  // A half-copied or wrong file is not served; the last good one is.
+  {
+    std::ofstream broken(hub.directory_path(), std::ios::trunc);
+    broken << "not a directory";
+  }
+  ASSERT_TRUE(get(0, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), published.SerializeAsString());
+  // Replacing the file publishes the new one at the next request.
+  ::kentra::testing::WriteTestDirectory(hub.directory_path(), ::kentra::testing::TestDirectory(2));
+  ASSERT_TRUE(get(1, &again).ok());
+  EXPECT_EQ(VerifyDirectory(::kentra::testing::TestRootKeys().public_key, again)->version(), 2);
 }
 
 class HubStatsTest : public ::testing::Test {

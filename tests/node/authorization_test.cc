@@ -55,6 +55,7 @@ const std::map<std::string, std::string>& Policy() {
       {"StaffService.StreamSync",        "y----"},
       {"StaffService.ListSyncRuns",      "y----"},
       {"ReferralService.CreateReferral", "yyy--"},
+      {"ReferralService.ResolveReferralTargets", "yyyy-"},
       {"ReferralService.GetReferral",    "yyyy-"},
       {"ReferralService.ListReferrals",  "yyyy-"},
       {"ReferralService.AcceptReferral", "yyy--"},

@@ -35,7 +35,12 @@ class ReferralTest : public ::testing::Test {
   ReferralTest()
       : kassandra_("kassandra", kStart, hub_.address()),
         thessaloniki_("thessaloniki", kStart, hub_.address()),
-        chalkidona_("chalkidona", kStart, hub_.address()) {}
+        chalkidona_("chalkidona", kStart, hub_.address()) {
+    // Each courier fetches the hub's directory as it starts.
+    for (TestNode* node : {&kassandra_, &thessaloniki_, &chalkidona_}) {
+      EXPECT_TRUE(WaitFor([node] { return node->server().referrals()->directory()->version() == 1; }));
+    }
+  }
 
   static inline const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone());
 
@@ -65,7 +70,7 @@ class ReferralTest : public ::testing::Test {
     nv1::CreateReferralRequest r;
     r.mutable_referral()->set_beneficiary(beneficiary);
     r.mutable_referral()->set_receiving_centre(to);
-    r.mutable_referral()->set_receiving_site("west");
+    if (to == "thessaloniki") r.mutable_referral()->set_receiving_site("west");
     r.mutable_referral()->set_service(kentra::type::v1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT);
     r.mutable_referral()->set_urgency(nv1::REFERRAL_URGENCY_ROUTINE);
     r.mutable_referral()->set_reason("Needs help with residence permit renewal; ΚΕΜ Thessaloniki");
@@ -459,6 +464,78 @@ TEST_F(ReferralTest, DeadlinesExpireOnBothSidesAndTheHubReportsUndelivered) {
   EXPECT_EQ(Get(kassandra_, unread.name()).state(), nv1::REFERRAL_STATE_EXPIRED);
 }
 
+nv1::ResolveReferralTargetsResponse Resolve(TestNode& node, kentra::type::v1::ServiceType service,
+                                            const std::string& municipality, grpc::Status* status = nullptr) {
+  nv1::ResolveReferralTargetsRequest q;
+  q.set_service(service);
+  q.set_municipality(municipality);
+  nv1::ResolveReferralTargetsResponse out;
+  grpc::Status s = node.NewReferralStub()->ResolveReferralTargets(node.Context().get(), q, &out);
+  if (status != nullptr) *status = s;
+  else EXPECT_TRUE(s.ok()) << s.error_message();
+  return out;
+}
+
+TEST_F(ReferralTest, TheTargetIsResolvedAtTheSenderFromTheOperatorsDirectory) {
+  namespace tv1 = kentra::type::v1;
+  // Nobody serving Kassandra offers migrant integration; Thessaloniki's ΚΕΜ (west) does.
+  auto targets = Resolve(kassandra_, tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT, "κασσανδρα");
+  EXPECT_EQ(targets.directory_version(), 1);
+  ASSERT_EQ(targets.targets_size(), 1);
+  EXPECT_EQ(targets.targets(0).centre(), "thessaloniki");
+  EXPECT_EQ(targets.targets(0).site(), "west");
+  EXPECT_EQ(targets.targets(0).site_details().address_el(), "Μοναστηρίου 93Β (προσωρινά)");
+
+  // A send without a centre goes where the directory points, for the person's municipality.
+  const std::string person = Person(kassandra_, 21);  // lives in Κασσάνδρα
+  auto request = Request(person);
+  request.mutable_referral()->clear_receiving_centre();
+  request.mutable_referral()->clear_receiving_site();
+  nv1::Referral sent;
+  ASSERT_TRUE(Send(kassandra_, request, &sent).ok());
+  EXPECT_EQ(sent.receiving_centre(), "thessaloniki");
+  EXPECT_EQ(sent.receiving_site(), "west");
+  ASSERT_TRUE(Reaches(thessaloniki_, sent.name(), nv1::REFERRAL_STATE_RECEIVED));
+  EXPECT_EQ(Get(thessaloniki_, sent.name()).receiving_site(), "west");
+
+  // Bad questions.
+  grpc::Status status;
+  Resolve(kassandra_, tv1::SERVICE_TYPE_UNSPECIFIED, "Κασσάνδρα", &status);
+  EXPECT_THAT(status, GrpcStatusIs(grpc::INVALID_ARGUMENT, "service"));
+  Resolve(kassandra_, tv1::SERVICE_TYPE_COUNSELLING, "", &status);
+  EXPECT_THAT(status, GrpcStatusIs(grpc::INVALID_ARGUMENT, "municipality: is required"));
+  Resolve(kassandra_, tv1::SERVICE_TYPE_COUNSELLING, std::string(101, 'x'), &status);
+  EXPECT_THAT(status, GrpcStatusIs(grpc::INVALID_ARGUMENT, "municipality"));
+
+  // The ΚΕΜ moves to Chalkidona. A directory saying so but not signed by the
+  // operator (the hub's own doing) is refused at the sync, and the node keeps its copy ...
+  rv1::Directory moved = TestDirectory(2);
+  for (auto& c : *moved.mutable_centres()) {
+    if (c.id() == "chalkidona") c.add_services(tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT);
+    if (c.id() == "thessaloniki") c.mutable_services()->RemoveLast();
+  }
+  auto forger = RootKeys::FromSeed(std::string(32, '\x42'));
+  ASSERT_TRUE(forger.ok());
+  WriteTestDirectory(hub_.directory_path(), moved, &*forger);
+  nv1::SyncRun run;
+  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  EXPECT_EQ(run.directory_version(), 1);
+  EXPECT_EQ(Resolve(kassandra_, tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT, "Κασσάνδρα").targets(0).centre(),
+            "thessaloniki");
+  // ... until the operator's signed one is published.
+  WriteTestDirectory(hub_.directory_path(), moved);
+  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  EXPECT_EQ(run.directory_version(), 2);
+  targets = Resolve(kassandra_, tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT, "Κασσάνδρα");
+  EXPECT_EQ(targets.directory_version(), 2);
+  ASSERT_EQ(targets.targets_size(), 1);
+  EXPECT_EQ(targets.targets(0).centre(), "chalkidona");
+  EXPECT_EQ(targets.targets(0).site(), "koufalia");
+  // The node kept it: after a restart it still resolves with version 2.
+  kassandra_.Restart();
+  EXPECT_EQ(kassandra_.server().referrals()->directory()->version(), 2);
+}
+
 TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
   const std::string person = Person(kassandra_, 14);
   struct Bad {
@@ -471,7 +548,17 @@ TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
       {"no beneficiary", [](auto& r) { r.mutable_referral()->clear_beneficiary(); }, grpc::INVALID_ARGUMENT, "beneficiary"},
       {"unknown beneficiary", [](auto& r) { r.mutable_referral()->set_beneficiary("beneficiaries/999999"); },
        grpc::NOT_FOUND, "beneficiary"},
-      {"no target", [](auto& r) { r.mutable_referral()->clear_receiving_centre(); }, grpc::INVALID_ARGUMENT, "receiving_centre"},
+      {"a site without a centre", [](auto& r) { r.mutable_referral()->clear_receiving_centre(); }, grpc::INVALID_ARGUMENT,
+       "receiving_site: needs a receiving_centre"},
+      {"a site the centre does not have", [](auto& r) { r.mutable_referral()->set_receiving_site("north"); },
+       grpc::INVALID_ARGUMENT, "thessaloniki has no site 'north' (its sites: east, west)"},
+      {"no target resolves",
+       [](auto& r) {
+         r.mutable_referral()->clear_receiving_centre();
+         r.mutable_referral()->clear_receiving_site();
+         r.mutable_referral()->set_service(kentra::type::v1::SERVICE_TYPE_MOBILE_UNIT_VISIT);  // nobody offers it
+       },
+       grpc::FAILED_PRECONDITION, "no centre in the federation directory offers SERVICE_TYPE_MOBILE_UNIT_VISIT"},
       {"itself", [](auto& r) { r.mutable_referral()->set_receiving_centre("kassandra"); }, grpc::INVALID_ARGUMENT,
        "receiving_centre"},
       {"not on the roster", [](auto& r) { r.mutable_referral()->set_receiving_centre("atlantis"); },

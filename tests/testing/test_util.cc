@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/directory.h"
 #include "common/sealing.h"
 #include "common/tls.h"
 #include "node/schema.h"
@@ -71,17 +72,38 @@ NodeKeys TestNodeKeys(const std::string& centre) {
   return keys.ok() ? *keys : NodeKeys();
 }
 
+RootKeys TestRootKeys() {
+  auto seed = ReadHexSecretFile(TestPkiDir() + "/operator/root.seed");
+  auto root = seed.ok() ? RootKeys::FromSeed(*seed) : absl::StatusOr<RootKeys>(seed.status());
+  EXPECT_TRUE(root.ok()) << root.status();
+  return root.ok() ? *std::move(root) : RootKeys{};
+}
+
 kentra::referral::v1::Roster WriteTestRoster(const std::string& dir) {
   kentra::referral::v1::Roster roster;
   roster.set_version(1);
   auto entries = DevPkiRosterEntries(TestPkiDir() + "/centres");
   EXPECT_TRUE(entries.ok()) << entries.status();
   if (entries.ok()) roster.mutable_entries()->Assign(entries->begin(), entries->end());
-  auto seed = ReadHexSecretFile(TestPkiDir() + "/operator/root.seed");
-  auto root = seed.ok() ? RootKeys::FromSeed(*seed) : absl::StatusOr<RootKeys>(seed.status());
-  EXPECT_TRUE(root.ok()) << root.status();
-  if (root.ok()) EXPECT_OK(WriteSignedRoster(*root, roster, dir + "/roster.pb", dir + "/root.pub"));
+  EXPECT_OK(WriteSignedRoster(TestRootKeys(), roster, dir + "/roster.pb", dir + "/root.pub"));
   return roster;
+}
+
+kentra::referral::v1::Directory TestDirectory(int64_t version) {
+  auto setup = LoadHubConfig(SourceDir() + "/configs/hub.textproto");
+  EXPECT_TRUE(setup.ok()) << setup.status();
+  return BuildDirectory(setup.ok() ? setup->centres : std::vector<kentra::config::v1::CentreConfig>{}, version,
+                        absl::FromUnixSeconds(1795000000));
+}
+
+void WriteTestDirectory(const std::string& path, const kentra::referral::v1::Directory& directory,
+                        const RootKeys* root) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    EXPECT_TRUE(SignDirectory(root != nullptr ? *root : TestRootKeys(), directory).SerializeToOstream(&out));
+  }
+  std::filesystem::rename(tmp, path);  // as an operator would: the hub never reads half a file
 }
 
 std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity) {
@@ -254,6 +276,8 @@ std::string TestNode::FingerprintWithoutAudit() const {
                              absl::StartsWith(it->key(), kIdxAuditActor))) {
         continue;
       }
+      // The cached federation directory is no record: the courier refreshes it whenever.
+      if (cf == kMeta && it->key() == kMetaReferralDirectory) continue;
       absl::StrAppend(&all, cf, ":", it->key().size(), ":", it->key(), it->value().size(), ":", it->value());
     }
   }
@@ -278,6 +302,8 @@ void TestHub::Start(const std::string& listen) {
   options.interceptors = interceptors_;
   options.secrets_dir = TestPkiDir() + "/hub";
   options.clock = &clock_;
+  if (!std::filesystem::exists(directory_path())) WriteTestDirectory(directory_path(), TestDirectory(1));
+  options.directory_path = directory_path();
   auto server = kentra::hub::HubServer::Start(std::move(options));
   EXPECT_TRUE(server.ok()) << server.status();
   if (server.ok()) server_ = *std::move(server);

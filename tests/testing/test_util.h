@@ -68,6 +68,13 @@ std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& ide
 // Writes the test PKI's roster (every centre's node keys, signed with the
 // operator's root key) into `dir` as roster.pb and root.pub; returns the roster.
 kentra::referral::v1::Roster WriteTestRoster(const std::string& dir);
+// The test PKI's operator root key pair.
+RootKeys TestRootKeys();
+// The federation directory of configs/hub.textproto's centres at `version`.
+kentra::referral::v1::Directory TestDirectory(int64_t version);
+// Writes `directory` signed with `root` (the test operator's by default) to `path`.
+void WriteTestDirectory(const std::string& path, const kentra::referral::v1::Directory& directory,
+                        const RootKeys* root = nullptr);
 // The node keys of `centre` in the test PKI.
 NodeKeys TestNodeKeys(const std::string& centre);
 
@@ -160,6 +167,8 @@ class TestHub {
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) const;
   // Stops the hub and starts it again on the same data dir and port.
   void Restart();
+  // The signed directory the hub publishes (TestDirectory(1) until replaced).
+  std::string directory_path() const { return dir_.path() + "/directory.pb"; }
   kentra::hub::HubServer& server() { return *server_; }
   FakeClock& clock() { return clock_; }
 
