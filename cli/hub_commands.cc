@@ -103,6 +103,40 @@ absl::Status StatsEsf(const Args& args, StaffSession& s) {
   return absl::OkStatus();
 }
 
+absl::Status StatsReferrals(const Args& args, StaffSession& s) {
+  std::set<std::string> allowed = CommonOptions();
+  allowed.insert({"region", "centres", "from", "to"});
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed(allowed));
+  hv1::GetReferralReportRequest req;
+  req.set_region(args.GetOr("region", ""));
+  for (absl::string_view c : absl::StrSplit(args.GetOr("centres", ""), ',', absl::SkipEmpty())) req.add_centres(std::string(c));
+  KENTRA_ASSIGN_OR_RETURN(*req.mutable_start_period(), args.Require("from"));
+  req.set_end_period(args.GetOr("to", req.start_period()));
+  hv1::ReferralReport report;
+  KENTRA_RETURN_IF_ERROR(
+      FromGrpcStatus(hv1::StatsService::NewStub(s.channel)->GetReferralReport(s.Context().get(), req, &report)));
+  if (s.format == Format::kJson) {
+    PrintJson({&report}, true, *s.out);
+    return absl::OkStatus();
+  }
+  const int k = report.threshold();
+  if (s.format == Format::kTable) {
+    *s.out << "Referrals between centres, " << report.region() << ", " << report.start_period() << " to "
+           << report.end_period() << " (" << report.centres_size() << " centres)\n";
+  }
+  Table t{{"SERVICE", "SENT", "RECEIVED", "ACCEPTED", "REJECTED", "COMPLETED", "MEDIAN DAYS TO ACCEPT"}, {}};
+  auto add = [&](const hv1::ReferralRow& r) {
+    t.rows.push_back({r.service(), Shown(r.sent(), k), Shown(r.received(), k), Shown(r.accepted(), k),
+                      Shown(r.rejected(), k), Shown(r.completed(), k),
+                      r.median_days_to_acceptance().empty() ? "-" : r.median_days_to_acceptance()});
+  };
+  for (const auto& r : report.rows()) add(r);
+  add(report.totals());
+  PrintTable(t, s.format, *s.out);
+  if (s.format == Format::kTable) *s.out << report.note() << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status AdminCentres(const Args& args, StaffSession& s) {
   KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
   auto stub = hv1::AdminService::NewStub(s.channel);
@@ -154,9 +188,10 @@ absl::Status RunHubCommand(const std::string& noun, const Args& args, StaffSessi
   const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
   if (noun == "stats" && verb == "indicators") return StatsIndicators(args, s);
   if (noun == "stats" && verb == "esf") return StatsEsf(args, s);
+  if (noun == "stats" && verb == "referrals") return StatsReferrals(args, s);
   if (noun == "admin" && verb == "centres") return AdminCentres(args, s);
   if (noun == "admin" && verb == "audit") return AdminAudit(args, s);
-  return UsageError("use 'stats indicators', 'stats esf', 'admin centres' or 'admin audit'");
+  return UsageError("use 'stats indicators', 'stats esf', 'stats referrals', 'admin centres' or 'admin audit'");
 }
 
 }  // namespace kentra::cli

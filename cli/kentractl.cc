@@ -63,7 +63,7 @@ Referrals (sealed end to end; the other centre sees every step):
   referral complete ID --outcome=successful|person-did-not-attend|person-declined|not-possible [--note=T]
   referral cancel ID [--note=T]
   referral watch [--count=N]   print referrals as they arrive and change
-Indicators (what the node sends the hub; protected, kentra-anon/v1):
+Indicators (what the node sends the hub; protected, kentra-anon/v2):
   indicators show [--month=YYYY-MM]
   month close YYYY-MM          (coordinator) the month's indicators become final
   sync                         (coordinator) sync with the hub now
@@ -72,6 +72,9 @@ Regional authority and operator (to the hub, with their certificate):
   stats indicators --from=YYYY-MM [--to=YYYY-MM] [--by=target-group|gender-age|service|service-events]
                    [--region=R] [--centres=a,b]
   stats esf --mis=CODE --month=YYYY-MM [--region=R]
+  stats referrals --from=YYYY-MM [--to=YYYY-MM] [--region=R] [--centres=a,b]
+                               sent, received, accepted, rejected, completed per service;
+                               median days from sending to acceptance
   admin centres                (operator) last sync of every centre; stale ones flagged
   admin audit [--page-size=N]  (operator) the hub's audit log, newest first
 Operator, on the machine with the root key (talks to no server):

@@ -240,8 +240,8 @@ absl::Status ValidateHubMessage(const google::protobuf::Message& m) {
   if (h.display_threshold() != 0 && (h.display_threshold() < 5 || h.display_threshold() > 1000)) {
     return Invalid("display_threshold", "must be 5 to 1000 (0 for the default, 10)");
   }
-  if (!h.codebook().empty() && h.codebook() != "kentra-anon/v1") {
-    return Invalid("codebook", "this hub knows only \"kentra-anon/v1\"");
+  if (!h.codebook().empty() && h.codebook() != "kentra-anon/v2") {
+    return Invalid("codebook", "this hub knows only \"kentra-anon/v2\"");
   }
   if (h.staleness_hours() < 0 || h.staleness_hours() > 24 * 31) {
     return Invalid("staleness_hours", "must be 1 to 744 (0 for the default, 36)");
@@ -260,7 +260,7 @@ absl::StatusOr<HubSetup> LoadHubConfig(const std::string& path) {
   KENTRA_RETURN_IF_ERROR(LoadTextProtoFile(path, &setup.hub, &ValidateHubMessage));
   kentra::config::v1::HubConfig& h = setup.hub;
   if (h.display_threshold() == 0) h.set_display_threshold(10);
-  if (h.codebook().empty()) h.set_codebook("kentra-anon/v1");
+  if (h.codebook().empty()) h.set_codebook("kentra-anon/v2");
   if (h.staleness_hours() == 0) h.set_staleness_hours(36);
   if (h.max_request_bytes() == 0) h.set_max_request_bytes(4 << 20);
   if (h.mailbox_ttl_days() == 0) h.set_mailbox_ttl_days(30);

@@ -17,6 +17,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"SyncService", "FinishSync", Bit(Principal::Kind::kCentre)},
       {"StatsService", "QueryIndicators", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
+      {"StatsService", "GetReferralReport", Bit(Principal::Kind::kAuthority)},
       {"MailboxService", "PostMessage", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "FetchMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "WatchMessages", Bit(Principal::Kind::kCentre)},

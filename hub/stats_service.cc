@@ -1,5 +1,8 @@
 #include "hub/stats_service.h"
 
+#include <iterator>
+#include <map>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -64,39 +67,47 @@ absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& caller,
-                                                           const v1::QueryIndicatorsRequest& req) const {
-  KENTRA_ASSIGN_OR_RETURN(std::string region, RegionOf(caller, req.region()));
-  std::vector<std::string> centres;
-  if (req.centres().empty()) {
-    for (const auto* c : registry_->CentresOf(region)) centres.push_back(c->id());
+absl::StatusOr<StatsServiceImpl::Scope> StatsServiceImpl::ScopeOf(
+    const Principal& caller, absl::string_view region, const google::protobuf::RepeatedPtrField<std::string>& centres,
+    const std::string& start_period, const std::string& end_period) const {
+  Scope scope;
+  KENTRA_ASSIGN_OR_RETURN(scope.region, RegionOf(caller, region));
+  if (centres.empty()) {
+    for (const auto* c : registry_->CentresOf(scope.region)) scope.centres.push_back(c->id());
   }
-  for (const std::string& id : req.centres()) {
+  for (const std::string& id : centres) {
     const auto* c = registry_->Centre(id);
-    if (c == nullptr || c->region() != region) {
-      return absl::PermissionDeniedError(absl::StrCat("centres: '", id.substr(0, 64), "' is not a centre of ", region));
+    if (c == nullptr || c->region() != scope.region) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("centres: '", id.substr(0, 64), "' is not a centre of ", scope.region));
     }
-    centres.push_back(id);
+    scope.centres.push_back(id);
   }
   absl::CivilMonth start, end;
-  if (!anon::ParsePeriod(req.start_period(), &start)) return absl::InvalidArgumentError("start_period: must be YYYY-MM");
-  if (!anon::ParsePeriod(req.end_period(), &end)) return absl::InvalidArgumentError("end_period: must be YYYY-MM");
+  if (!anon::ParsePeriod(start_period, &start)) return absl::InvalidArgumentError("start_period: must be YYYY-MM");
+  if (!anon::ParsePeriod(end_period, &end)) return absl::InvalidArgumentError("end_period: must be YYYY-MM");
   if (end < start) return absl::InvalidArgumentError("end_period: is before start_period");
   if (end - start >= kMaxMonths) {
     return absl::InvalidArgumentError(absl::StrCat("end_period: a table covers at most ", kMaxMonths, " months"));
   }
+  for (absl::CivilMonth m = start; m <= end; ++m) scope.months.push_back(anon::PeriodName(m));
+  return scope;
+}
+
+absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& caller,
+                                                           const v1::QueryIndicatorsRequest& req) const {
+  KENTRA_ASSIGN_OR_RETURN(Scope scope,
+                          ScopeOf(caller, req.region(), req.centres(), req.start_period(), req.end_period()));
   KENTRA_ASSIGN_OR_RETURN(std::string prefix, Prefix(req.breakdown()));
   const int k = registry_->hub().display_threshold();
+  const std::vector<std::string>& centres = scope.centres;
+  const std::vector<std::string>& months = scope.months;
 
   v1::IndicatorTable table;
-  table.set_region(region);
+  table.set_region(scope.region);
   for (const auto& c : centres) table.add_centres(c);
   table.set_threshold(k);
-  std::vector<std::string> months;
-  for (absl::CivilMonth m = start; m <= end; ++m) {
-    months.push_back(anon::PeriodName(m));
-    table.add_columns(months.back());
-  }
+  for (const auto& m : months) table.add_columns(m);
   // sums[row][column], from protected cells only.
   std::vector<std::string> rows;
   std::vector<size_t> positions;
@@ -194,6 +205,79 @@ absl::StatusOr<v1::EsfReport> StatsServiceImpl::Esf(const Principal& caller, con
   return report;
 }
 
+absl::StatusOr<v1::ReferralReport> StatsServiceImpl::Referrals(const Principal& caller,
+                                                               const v1::GetReferralReportRequest& req) const {
+  KENTRA_ASSIGN_OR_RETURN(Scope scope,
+                          ScopeOf(caller, req.region(), req.centres(), req.start_period(), req.end_period()));
+  const int k = registry_->hub().display_threshold();
+  v1::ReferralReport report;
+  report.set_region(scope.region);
+  for (const auto& c : scope.centres) report.add_centres(c);
+  report.set_start_period(scope.months.front());
+  report.set_end_period(scope.months.back());
+  report.set_threshold(k);
+
+  // Per service (codebook order of R1.sent.*), the positions of its five stage
+  // cells and of its day bands, summed over the months.
+  constexpr anon::ReferralStage kStages[] = {anon::ReferralStage::kSent, anon::ReferralStage::kReceived,
+                                             anon::ReferralStage::kAccepted, anon::ReferralStage::kRejected,
+                                             anon::ReferralStage::kCompleted};
+  const size_t stages = std::size(kStages), bands = anon::AcceptanceBands().size();
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < anon::Codebook().size(); ++i) position[anon::Codebook()[i].id] = i;
+  std::vector<std::string> services;
+  std::vector<size_t> positions;
+  for (int s = 1; s < kentra::type::v1::ServiceType_descriptor()->value_count(); ++s) {
+    const auto service = static_cast<kentra::type::v1::ServiceType>(
+        kentra::type::v1::ServiceType_descriptor()->value(s)->number());
+    const std::string sent = anon::ReferralCell(anon::ReferralStage::kSent, service);
+    services.push_back(sent.substr(std::string("R1.sent.").size()));
+    for (auto stage : kStages) positions.push_back(position.at(anon::ReferralCell(stage, service)));
+    for (const auto& band : anon::AcceptanceBands()) {
+      positions.push_back(position.at(absl::StrCat("R2.", services.back(), ".", band.label)));
+    }
+  }
+  std::vector<int64_t> sums(positions.size(), 0);
+  for (const auto& month : scope.months) KENTRA_RETURN_IF_ERROR(AddCells(scope.centres, month, positions, &sums, nullptr));
+
+  // The band holding the median of `counts`, if at least k were accepted.
+  auto median = [&](const std::vector<int64_t>& counts) -> std::string {
+    int64_t total = 0;
+    for (int64_t c : counts) total += c;
+    if (total < k) return "";
+    int64_t seen = 0;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      seen += counts[b];
+      if (2 * seen >= total) return anon::AcceptanceBands()[b].label;
+    }
+    return "";
+  };
+  auto fill = [&](v1::ReferralRow* row, const std::vector<int64_t>& stage_sums, const std::vector<int64_t>& band_sums) {
+    v1::Value* values[] = {row->mutable_sent(), row->mutable_received(), row->mutable_accepted(),
+                           row->mutable_rejected(), row->mutable_completed()};
+    for (size_t i = 0; i < stages; ++i) *values[i] = Published(stage_sums[i], k);
+    row->set_median_days_to_acceptance(median(band_sums));
+  };
+  std::vector<int64_t> all_stages(stages, 0), all_bands(bands, 0);
+  for (size_t s = 0; s < services.size(); ++s) {
+    const auto* at = sums.data() + s * (stages + bands);
+    const std::vector<int64_t> stage_sums(at, at + stages), band_sums(at + stages, at + stages + bands);
+    for (size_t i = 0; i < stages; ++i) all_stages[i] += stage_sums[i];
+    for (size_t b = 0; b < bands; ++b) all_bands[b] += band_sums[b];
+    v1::ReferralRow* row = report.add_rows();
+    row->set_service(services[s]);
+    fill(row, stage_sums, band_sums);
+  }
+  report.mutable_totals()->set_service("total");
+  fill(report.mutable_totals(), all_stages, all_bands);
+  report.set_note(absl::StrCat(
+      "Sums of the centres' protected counts (stable noise of at most 3 each); values under ", k, " are shown as <", k,
+      ". Sent counts the referring centres, the other columns the receiving ones: with only some centres chosen, "
+      "the columns cover different referrals. The median is the band of whole days from sending to acceptance that "
+      "holds it, shown from ", k, " acceptances up."));
+  return report;
+}
+
 grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v1::QueryIndicatorsRequest* req,
                                                v1::IndicatorTable* resp) {
   auto caller = access_->Admit(ctx, "StatsService", "QueryIndicators");
@@ -205,6 +289,20 @@ grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v
                  table.status());
   if (!table.ok()) return ToGrpcStatus(table.status());
   *resp = *std::move(table);
+  return grpc::Status::OK;
+}
+
+grpc::Status StatsServiceImpl::GetReferralReport(grpc::ServerContext* ctx, const v1::GetReferralReportRequest* req,
+                                                 v1::ReferralReport* resp) {
+  auto caller = access_->Admit(ctx, "StatsService", "GetReferralReport");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto report = Referrals(*caller, *req);
+  access_->Audit(ctx, *caller, "StatsService", "GetReferralReport",
+                 absl::StrCat(req->region(), " [", absl::StrJoin(req->centres(), ","), "] ", req->start_period(), "..",
+                              req->end_period()),
+                 report.status());
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  *resp = *std::move(report);
   return grpc::Status::OK;
 }
 

@@ -97,6 +97,15 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
   return guard;
 }
 
+void IndicatorCounters::CountReferral(WriteBatch& batch, absl::string_view referral_id,
+                                      const std::vector<std::string>& cells) {
+  // The current month is never closed: only months already over can be.
+  const std::string p = PeriodName(absl::CivilMonth(TodayAt(clock_->Now())));
+  const int64_t record_key = anon::RecordKey(keys_, referral_id);
+  for (const std::string& cell : cells) batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
+  batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
+}
+
 absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl::CivilMonth period) const {
   kentra::anon::v1::PeriodCells out;
   KENTRA_ASSIGN_OR_RETURN(auto frozen, store_->Get(cf_, absl::StrCat("frozen/", PeriodName(period))));

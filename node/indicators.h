@@ -1,4 +1,4 @@
-// IndicatorCounters: a centre's kentra-anon/v1 counters, kept current on every
+// IndicatorCounters: a centre's kentra-anon/v2 counters, kept current on every
 // service event in the same WriteBatch as the event, and the protected cells made
 // from them: the only form in which the centre's data leaves the node.
 //
@@ -54,6 +54,11 @@ class IndicatorCounters {
   // written. An event dated in a closed month counts in the current month.
   absl::StatusOr<LockTable::Guard> CountEvent(WriteBatch& batch, const kentra::node::v1::Beneficiary& person,
                                               const kentra::node::v1::ServiceEvent& e);
+
+  // Queues into `batch` one referral step: +1 in each of `cells` (R1, R2) of the
+  // current month, keyed by the referral's id (each step of a referral happens
+  // once, so no per-person bookkeeping is needed).
+  void CountReferral(WriteBatch& batch, absl::string_view referral_id, const std::vector<std::string>& cells);
 
   // Every cell of month `period`, protected, in codebook order.
   absl::StatusOr<kentra::anon::v1::PeriodCells> Protected(absl::CivilMonth period) const;

@@ -184,6 +184,7 @@ absl::Status CentreReferrals::ApplyRequest(WriteBatch& batch, const Actor& from,
       MakeTransition(v1::REFERRAL_ACTION_RECEIVE, next, now, centre_id_, SystemActor("referral-inbox").name);
   RecordTransition(r, t, now);
   PutReferral(batch, r, /*is_new=*/true);
+  CountStep(batch, r, t);
   rv1::ReferralMessage receipt;
   *receipt.mutable_update()->mutable_transition() = t;
   KENTRA_RETURN_IF_ERROR(QueueMessage(batch, sender, id, std::move(receipt)));

@@ -4,6 +4,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/proto_util.h"
@@ -223,6 +224,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   carried->clear_delivery();
   WriteBatch batch;
   PutReferral(batch, r, /*is_new=*/true);
+  CountStep(batch, r, r.history(0));
   KENTRA_RETURN_IF_ERROR(QueueMessage(batch, r.receiving_centre(), id, std::move(message)));
   records_->PutRequest(batch, "CreateReferral", request.request_id(), digest, r.name());
   records_->PutAudit(batch, actor, "CreateReferral", r.name(),
@@ -316,6 +318,26 @@ absl::StatusOr<v1::Referral> CentreReferrals::Act(
   return r;
 }
 
+void CentreReferrals::CountStep(WriteBatch& batch, const v1::Referral& r, const v1::ReferralTransition& t) {
+  using anon::ReferralStage;
+  ReferralStage stage;
+  switch (t.action()) {
+    case v1::REFERRAL_ACTION_SEND: stage = ReferralStage::kSent; break;
+    case v1::REFERRAL_ACTION_RECEIVE: stage = ReferralStage::kReceived; break;
+    case v1::REFERRAL_ACTION_ACCEPT: stage = ReferralStage::kAccepted; break;
+    case v1::REFERRAL_ACTION_REJECT: stage = ReferralStage::kRejected; break;
+    case v1::REFERRAL_ACTION_COMPLETE: stage = ReferralStage::kCompleted; break;
+    default: return;  // starts, cancellations and expiries are not indicators
+  }
+  std::vector<std::string> cells = {anon::ReferralCell(stage, r.service())};
+  if (stage == ReferralStage::kAccepted) {
+    absl::Duration rest;
+    const int64_t days = absl::IDivDuration(FromTimestamp(t.time()) - FromTimestamp(r.create_time()), absl::Hours(24), &rest);
+    cells.push_back(anon::AcceptanceCell(r.service(), std::max<int64_t>(days, 0)));
+  }
+  records_->indicators().CountReferral(batch, ReferralIdOf(r.name()), cells);
+}
+
 absl::Status CentreReferrals::CommitTransition(const Actor& actor, v1::Referral& r, const v1::ReferralTransition& t,
                                                absl::string_view audit_action, absl::string_view detail) {
   RecordTransition(r, t, FromTimestamp(t.time()));
@@ -324,6 +346,7 @@ absl::Status CentreReferrals::CommitTransition(const Actor& actor, v1::Referral&
   const bool outgoing = r.direction() == v1::REFERRAL_DIRECTION_OUTGOING;
   WriteBatch batch;
   PutReferral(batch, r, /*is_new=*/false);
+  CountStep(batch, r, t);
   KENTRA_RETURN_IF_ERROR(QueueMessage(batch, outgoing ? r.receiving_centre() : r.sending_centre(),
                                       ReferralIdOf(r.name()), std::move(message)));
   records_->PutAudit(batch, actor, audit_action, r.name(), detail);

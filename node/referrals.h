@@ -143,6 +143,9 @@ class CentreReferrals {
   // it as `audit_action`, commits, and notifies watchers and the courier.
   absl::Status CommitTransition(const Actor& actor, v1::Referral& r, const v1::ReferralTransition& t,
                                 absl::string_view audit_action, absl::string_view detail);
+  // Counts this centre's step `t` of `r` in the referral indicators (R1, R2), in
+  // the same `batch` as the step itself.
+  void CountStep(WriteBatch& batch, const v1::Referral& r, const v1::ReferralTransition& t);
   // Applies a transition `t` that centre `sender` made (or its deadline); false
   // when it is no news (an expiry already seen).
   absl::StatusOr<bool> ApplyUpdate(WriteBatch& batch, const Actor& from, const std::string& sender,

@@ -45,6 +45,10 @@ std::string GenderWord(int g) { return Word(tv1::Gender_descriptor(), g, "GENDER
 std::string GroupWord(int g) { return Word(tv1::TargetGroup_descriptor(), g, "TARGET_GROUP_"); }
 std::string ServiceWord(int s) { return Word(tv1::ServiceType_descriptor(), s, "SERVICE_TYPE_"); }
 
+const char* const kStageWords[] = {"sent", "received", "accepted", "rejected", "completed"};
+constexpr ReferralStage kStages[] = {ReferralStage::kSent, ReferralStage::kReceived, ReferralStage::kAccepted,
+                                     ReferralStage::kRejected, ReferralStage::kCompleted};
+
 }  // namespace
 
 const std::vector<EsfIndicator>& EsfIndicators() {
@@ -81,6 +85,16 @@ const std::vector<CellSpec>& Codebook() {
     for (const auto& e : EsfIndicators()) {
       for (int g : Values(tv1::Gender_descriptor())) {
         out->push_back({absl::StrCat("E.", e.code, ".", GenderWord(g)), CellKind::kYearToDate});
+      }
+    }
+    for (ReferralStage stage : kStages) {
+      for (int s : Values(tv1::ServiceType_descriptor())) {
+        out->push_back({ReferralCell(stage, static_cast<tv1::ServiceType>(s)), CellKind::kMonthlyEvents});
+      }
+    }
+    for (int s : Values(tv1::ServiceType_descriptor())) {
+      for (const DayBand& band : AcceptanceBands()) {
+        out->push_back({absl::StrCat("R2.", ServiceWord(s), ".", band.label), CellKind::kMonthlyEvents});
       }
     }
     return out;
@@ -120,6 +134,23 @@ Contribution CellsFor(const kentra::node::v1::Beneficiary& person, tv1::ServiceT
     if (counts) c.year_to_date.push_back(absl::StrCat("E.", e.code, ".", gender));
   }
   return c;
+}
+
+std::string ReferralCell(ReferralStage stage, tv1::ServiceType service) {
+  return absl::StrCat("R1.", kStageWords[static_cast<int>(stage)], ".", ServiceWord(service));
+}
+
+const std::vector<DayBand>& AcceptanceBands() {
+  static const auto* bands = new std::vector<DayBand>{{"0-1", 0}, {"2-3", 2}, {"4-7", 4}, {"8-14", 8}, {"15+", 15}};
+  return *bands;
+}
+
+std::string AcceptanceCell(tv1::ServiceType service, int64_t days) {
+  const DayBand* band = &AcceptanceBands().front();
+  for (const DayBand& b : AcceptanceBands()) {
+    if (days >= b.first_day) band = &b;
+  }
+  return absl::StrCat("R2.", ServiceWord(service), ".", band->label);
 }
 
 std::string PeriodName(absl::CivilMonth month) { return absl::StrFormat("%04d-%02d", month.year(), month.month()); }

@@ -1,4 +1,4 @@
-// The codebook of kentra-anon/v1: the fixed list of indicator cells every node
+// The codebook of kentra-anon/v2: the fixed list of indicator cells every node
 // sends for every centre and month (zeros included, so whether a cell exists never
 // depends on the data), and which cells one service event counts in.
 //
@@ -12,6 +12,12 @@
 //   Y1.persons               distinct persons served from January to the month
 //   E.<EECO code>.<gender>   ESF+ common output indicators, distinct participants
 //                            from January to the month, by gender
+//   R1.<stage>.<service>     referrals for that service reaching the stage in the
+//                            month: "sent" counted by the sending centre; "received",
+//                            "accepted", "rejected", "completed" by the receiving one
+//   R2.<service>.<days>      referrals accepted in the month, by whole days from
+//                            sending to acceptance (0-1, 2-3, 4-7, 8-14, 15+)
+// v2 is v1 with the R cells appended: every v1 cell keeps its place.
 #ifndef KENTRA_COMMON_ANON_CODEBOOK_H_
 #define KENTRA_COMMON_ANON_CODEBOOK_H_
 
@@ -24,7 +30,7 @@
 
 namespace kentra::anon {
 
-inline constexpr char kCodebookVersion[] = "kentra-anon/v1";
+inline constexpr char kCodebookVersion[] = "kentra-anon/v2";
 // Events of one type by one person in one month beyond this are not counted.
 inline constexpr int kEventCapPerPerson = 10;
 
@@ -63,6 +69,18 @@ struct Contribution {
 };
 Contribution CellsFor(const kentra::node::v1::Beneficiary& person, kentra::type::v1::ServiceType type,
                       absl::CivilDay day);
+
+// Referral cells (R1, R2).
+enum class ReferralStage { kSent, kReceived, kAccepted, kRejected, kCompleted };
+std::string ReferralCell(ReferralStage stage, kentra::type::v1::ServiceType service);
+// The R2 cell of a referral accepted `days` whole days after it was sent.
+std::string AcceptanceCell(kentra::type::v1::ServiceType service, int64_t days);
+// R2's day bands, in order ("0-1", ..., "15+"), and the first day of each.
+struct DayBand {
+  const char* label;
+  int first_day;
+};
+const std::vector<DayBand>& AcceptanceBands();
 
 // "2026-10" for October 2026; and back (false if malformed).
 std::string PeriodName(absl::CivilMonth month);

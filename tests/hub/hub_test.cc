@@ -207,7 +207,7 @@ TEST(HubSyncTest, PushesAreCheckedAndANodeActsOnlyForItself) {
   auto* cells = push.mutable_cells();
   cells->set_centre("kassandra");
   cells->set_period("2026-10");
-  cells->set_codebook("kentra-anon/v1");
+  cells->set_codebook("kentra-anon/v2");
   for (const auto& spec : anon::Codebook()) {
     auto* c = cells->add_cells();
     c->set_id(spec.id);
@@ -253,6 +253,78 @@ TEST(HubSyncTest, PushesAreCheckedAndANodeActsOnlyForItself) {
   EXPECT_FALSE(out.changed());
   push.mutable_cells()->mutable_cells(5)->set_value(7);
   EXPECT_THAT(stub->PushPeriod(ctx().get(), push, &out), GrpcStatusIs(grpc::FAILED_PRECONDITION, "closed"));
+}
+
+TEST(HubReferralReportTest, StagesPerServiceAndTheMedianBandFromProtectedCellsOnly) {
+  TestHub hub;
+  // What two centres pushed for October 2026 (protected values as nodes send them).
+  auto push = [&](const std::string& centre, const std::map<std::string, int64_t>& values) {
+    auto stub = v1::SyncService::NewStub(hub.Channel("centres/" + centre));
+    v1::PushPeriodRequest request;
+    request.set_batch_id("b-" + centre);
+    auto* cells = request.mutable_cells();
+    cells->set_centre(centre);
+    cells->set_period("2026-10");
+    cells->set_codebook(anon::kCodebookVersion);
+    for (const auto& spec : anon::Codebook()) {
+      auto* c = cells->add_cells();
+      c->set_id(spec.id);
+      c->set_value(values.count(spec.id) ? values.at(spec.id) : 0);
+    }
+    v1::PushPeriodResponse out;
+    grpc::Status status = stub->PushPeriod(::kentra::testing::SessionContext("").get(), request, &out);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  };
+  push("kassandra", {{"R1.sent.migrant-integration-support", 14}, {"R1.sent.counselling", 4}});
+  push("chalkidona", {{"R1.sent.migrant-integration-support", 3}});
+  push("thessaloniki", {{"R1.received.migrant-integration-support", 16},
+                        {"R1.accepted.migrant-integration-support", 12},
+                        {"R1.rejected.migrant-integration-support", 4},
+                        {"R1.completed.migrant-integration-support", 9},
+                        {"R2.migrant-integration-support.0-1", 3},
+                        {"R2.migrant-integration-support.2-3", 5},
+                        {"R2.migrant-integration-support.8-14", 4}});
+  // The Peloponnese's centre counts only for its own authority.
+  push("ermionida", {{"R1.sent.counselling", 40}});
+
+  v1::GetReferralReportRequest q;
+  q.set_start_period("2026-09");
+  q.set_end_period("2026-11");
+  auto report = hub.server().stats().Referrals(Principal{Principal::Kind::kAuthority, "central-macedonia", ""}, q);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->threshold(), 10);
+  const v1::ReferralRow* migrant = nullptr;
+  const v1::ReferralRow* counselling = nullptr;
+  for (const auto& row : report->rows()) {
+    if (row.service() == "migrant-integration-support") migrant = &row;
+    if (row.service() == "counselling") counselling = &row;
+  }
+  ASSERT_NE(migrant, nullptr);
+  ASSERT_NE(counselling, nullptr);
+  EXPECT_EQ(migrant->sent().count(), 17);
+  EXPECT_EQ(migrant->received().count(), 16);
+  EXPECT_EQ(migrant->accepted().count(), 12);
+  EXPECT_TRUE(migrant->rejected().below_threshold());  // 4 < k
+  EXPECT_TRUE(migrant->completed().below_threshold());
+  // 12 accepted: 3 within a day, 5 in 2-3 days (the 6th and 7th are there), 4 in 8-14.
+  EXPECT_EQ(migrant->median_days_to_acceptance(), "2-3");
+  EXPECT_TRUE(counselling->sent().below_threshold()) << "Ermionida's 40 are not Central Macedonia's";
+  EXPECT_EQ(counselling->median_days_to_acceptance(), "");
+  EXPECT_EQ(report->totals().sent().count(), 21);
+  // One centre only: Kassandra sent 14, and received nothing.
+  q.add_centres("kassandra");
+  report = hub.server().stats().Referrals(Principal{Principal::Kind::kAuthority, "central-macedonia", ""}, q);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->totals().sent().count(), 18);
+  EXPECT_TRUE(report->totals().received().below_threshold());
+  // Another region's centre, or a bad range, is refused.
+  q.set_centres(0, "ermionida");
+  EXPECT_EQ(hub.server().stats().Referrals(Principal{Principal::Kind::kAuthority, "central-macedonia", ""}, q).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  q.clear_centres();
+  q.set_end_period("2026-08");
+  EXPECT_EQ(hub.server().stats().Referrals(Principal{Principal::Kind::kAuthority, "central-macedonia", ""}, q).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(HubTableTest, EveryCallerKindAgainstEveryHubMethod) {

@@ -80,7 +80,7 @@ class IndicatorsTest : public ::testing::Test {
     kentra::anon::v1::PeriodCells cells;
     grpc::Status s = node_.NewStub()->GetIndicators(node_.Context(user).get(), r, &cells);
     EXPECT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(cells.codebook(), "kentra-anon/v1");
+    EXPECT_EQ(cells.codebook(), "kentra-anon/v2");
     EXPECT_EQ(cells.cells_size(), static_cast<int>(anon::Codebook().size())) << "every cell, zeros included";
     std::map<std::string, int64_t> out;
     for (const auto& c : cells.cells()) out[c.id()] = c.value();

@@ -13,6 +13,9 @@
 #include "common/time_util.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "kentra/referral/v1/message.pb.h"
+#include "common/anon/codebook.h"
+#include "common/anon/ptable.h"
+#include "tests/testing/anon_oracle.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::testing {
@@ -462,6 +465,78 @@ TEST_F(ReferralTest, DeadlinesExpireOnBothSidesAndTheHubReportsUndelivered) {
   kassandra_.clock().Advance(absl::Hours(24 * 15));
   EXPECT_GE(*kassandra_.server().referrals()->ExpireDue(), 1);
   EXPECT_EQ(Get(kassandra_, unread.name()).state(), nv1::REFERRAL_STATE_EXPIRED);
+}
+
+TEST_F(ReferralTest, EachStepCountsInTheProtectedIndicatorsOfTheCentreThatMadeIt) {
+  namespace tv1 = kentra::type::v1;
+  // Three referrals from Kassandra: one accepted the same day and completed, one
+  // accepted five days later, one rejected.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    nv1::Referral sent;
+    ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 31 + i)), &sent).ok());
+    ASSERT_TRUE(Reaches(thessaloniki_, sent.name(), nv1::REFERRAL_STATE_RECEIVED));
+    ids.push_back(sent.name());
+  }
+  auto stub = thessaloniki_.NewReferralStub();
+  auto accept = [&](const std::string& name) {
+    nv1::AcceptReferralRequest r;
+    r.set_name(name);
+    nv1::Referral out;
+    ASSERT_TRUE(stub->AcceptReferral(thessaloniki_.Context().get(), r, &out).ok());
+  };
+  accept(ids[0]);
+  nv1::StartReferralRequest start;
+  start.set_name(ids[0]);
+  nv1::Referral out;
+  ASSERT_TRUE(stub->StartReferral(thessaloniki_.Context().get(), start, &out).ok());
+  nv1::CompleteReferralRequest complete;
+  complete.set_name(ids[0]);
+  complete.set_outcome(nv1::REFERRAL_OUTCOME_SUCCESSFUL);
+  ASSERT_TRUE(stub->CompleteReferral(thessaloniki_.Context().get(), complete, &out).ok());
+  thessaloniki_.clock().Advance(absl::Hours(24 * 5));
+  accept(ids[1]);
+  nv1::RejectReferralRequest reject;
+  reject.set_name(ids[2]);
+  reject.set_reason(nv1::REJECT_REASON_NO_CAPACITY);
+  ASSERT_TRUE(stub->RejectReferral(thessaloniki_.Context().get(), reject, &out).ok());
+
+  // What each node will send for November, against an independent computation:
+  // each referral's key is its id's record key under the centre's own keys.
+  auto expected = [](const std::string& centre, const std::vector<std::string>& names) {
+    uint64_t key_sum = 0;
+    for (const auto& n : names) key_sum += anon::RecordKey(TestCentreKeys(centre), n.substr(std::string("referrals/").size()));
+    return anon::Protect(static_cast<int64_t>(names.size()), key_sum);
+  };
+  auto cells = [](TestNode& node) {
+    auto protected_cells = node.server().records()->indicators().Protected(absl::CivilMonth(2026, 11));
+    EXPECT_TRUE(protected_cells.ok()) << protected_cells.status();
+    std::map<std::string, int64_t> out;
+    for (const auto& c : protected_cells->cells()) {
+      if (c.id().rfind("R", 0) == 0 && c.value() != 0) out[c.id()] = c.value();
+    }
+    return out;
+  };
+  const auto service = tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT;
+  std::map<std::string, int64_t> at_kassandra = {{anon::ReferralCell(anon::ReferralStage::kSent, service),
+                                                  expected("kassandra", ids)}};
+  std::map<std::string, int64_t> at_thessaloniki = {
+      {anon::ReferralCell(anon::ReferralStage::kReceived, service), expected("thessaloniki", ids)},
+      {anon::ReferralCell(anon::ReferralStage::kAccepted, service), expected("thessaloniki", {ids[0], ids[1]})},
+      {anon::ReferralCell(anon::ReferralStage::kRejected, service), expected("thessaloniki", {ids[2]})},
+      {anon::ReferralCell(anon::ReferralStage::kCompleted, service), expected("thessaloniki", {ids[0]})},
+      {anon::AcceptanceCell(service, 0), expected("thessaloniki", {ids[0]})},
+      {"R2.migrant-integration-support.4-7", expected("thessaloniki", {ids[1]})},
+  };
+  // Protection may turn a true 1 into 0; only non-zero cells are listed.
+  for (auto* m : {&at_kassandra, &at_thessaloniki}) {
+    for (auto it = m->begin(); it != m->end();) it = it->second == 0 ? m->erase(it) : std::next(it);
+  }
+  ASSERT_FALSE(at_thessaloniki.empty());
+  EXPECT_EQ(cells(kassandra_), at_kassandra);
+  EXPECT_EQ(cells(thessaloniki_), at_thessaloniki);
+  // The month is pending for the next sync at both.
+  EXPECT_FALSE(kassandra_.server().records()->indicators().PendingPeriods()->empty());
 }
 
 nv1::ResolveReferralTargetsResponse Resolve(TestNode& node, kentra::type::v1::ServiceType service,

@@ -1,4 +1,4 @@
-// kentra-anon/v1: the perturbation table's rules, the codebook, and the keys.
+// kentra-anon/v2: the perturbation table's rules, the codebook, and the keys.
 #include <set>
 
 #include <gtest/gtest.h>
@@ -54,12 +54,29 @@ TEST(PerturbationTableTest, ProtectedValuesNeverShowOneOrTwoAndAreStable) {
 TEST(CodebookTest, CellsAreFixedUniqueAndIncludeEveryCategory) {
   std::set<std::string> ids;
   for (const CellSpec& c : Codebook()) EXPECT_TRUE(ids.insert(c.id).second) << c.id << " twice";
-  // 3 genders x 5 bands + 11 groups + 11 services x 2 + year-to-date + 7 ESF+ x 3 genders.
-  EXPECT_EQ(ids.size(), 15u + 11u + 22u + 1u + 21u);
+  // 3 genders x 5 bands + 11 groups + 11 services x 2 + year-to-date + 7 ESF+ x 3 genders,
+  // then the referral cells: 5 stages x 11 services + 11 services x 5 day bands.
+  EXPECT_EQ(ids.size(), 15u + 11u + 22u + 1u + 21u + 55u + 55u);
   for (const char* id : {"T1.female.0-17", "T1.non-binary.65+", "T2.roma", "T3.counselling", "T4.roma-support",
-                         "Y1.persons", "E.EECO15.male", "E.EECO01.female"}) {
+                         "Y1.persons", "E.EECO15.male", "E.EECO01.female", "R1.sent.counselling",
+                         "R1.completed.migrant-integration-support", "R2.roma-support.15+"}) {
     EXPECT_TRUE(ids.count(id)) << id;
   }
+  // v2 appends: every v1 cell keeps its position, so months stored under v1 read the same.
+  EXPECT_EQ(Codebook()[69].id, "E.EECO16.non-binary");
+  EXPECT_EQ(Codebook()[70].id, "R1.sent.information-linkage");
+}
+
+TEST(CodebookTest, ReferralStepsAndDaysToAcceptance) {
+  EXPECT_EQ(ReferralCell(ReferralStage::kAccepted, tv1::SERVICE_TYPE_COUNSELLING), "R1.accepted.counselling");
+  const std::vector<std::pair<int, std::string>> days = {{0, "0-1"}, {1, "0-1"}, {2, "2-3"}, {3, "2-3"}, {4, "4-7"},
+                                                         {7, "4-7"}, {8, "8-14"}, {14, "8-14"}, {15, "15+"}, {90, "15+"}};
+  for (const auto& [d, band] : days) {
+    EXPECT_EQ(AcceptanceCell(tv1::SERVICE_TYPE_COUNSELLING, d), "R2.counselling." + band) << d;
+  }
+  CellKind kind;
+  ASSERT_TRUE(FindCell("R2.counselling.15+", &kind));
+  EXPECT_EQ(kind, CellKind::kMonthlyEvents);
 }
 
 TEST(CodebookTest, AnEventCountsInItsPersonsCells) {
