@@ -33,12 +33,16 @@ ReferralCourier::~ReferralCourier() {
   }
   if (poster_.joinable()) poster_.join();
   if (watcher_.joinable()) watcher_.join();
+  if (acker_.joinable()) acker_.join();
   referrals_->SetOutboxListener(nullptr);
 }
 
 void ReferralCourier::Start(bool watch) {
   poster_ = std::thread([this] { PostLoop(); });
-  if (watch) watcher_ = std::thread([this] { WatchLoop(); });
+  if (watch) {
+    watcher_ = std::thread([this] { WatchLoop(); });
+    acker_ = std::thread([this] { AckLoop(); });
+  }
 }
 
 void ReferralCourier::Wake() {
@@ -196,12 +200,13 @@ void ReferralCourier::WatchLoop() {
     absl::Status failed;
     while (reader->Read(&response)) {
       backoff = kFirstBackoff;
-      auto applied = ApplyAndAck({response.message()});
+      absl::Status applied = referrals_->Apply(response.message());
       if (!applied.ok()) {
-        failed = applied.status();
+        failed = applied;
         ctx.TryCancel();
         break;
       }
+      QueueAck(response.message().sequence());  // only after our own write is durable
     }
     grpc::Status finished = reader->Finish();
     {
@@ -214,6 +219,36 @@ void ReferralCourier::WatchLoop() {
                  absl::FormatDuration(backoff).c_str());
     if (SleepFor(backoff, /*wake_early=*/false)) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+void ReferralCourier::QueueAck(int64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  acks_.push_back(sequence);
+}
+
+void ReferralCourier::AckLoop() {
+  for (;;) {
+    hv1::AckMessagesRequest ack;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !acks_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;  // what was not acknowledged comes again and is recognised
+      const size_t n = std::min<size_t>(acks_.size(), 500);  // the hub's limit per call
+      ack.mutable_sequences()->Add(acks_.begin(), acks_.begin() + n);
+      acks_.erase(acks_.begin(), acks_.begin() + n);
+    }
+    hv1::AckMessagesResponse acked;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    grpc::Status status = hub_->AckMessages(&ctx, ack, &acked);
+    if (!status.ok()) {
+      // The hub keeps them and delivers them again; applying them again changes nothing.
+      std::fprintf(stderr, "kentra-node: acknowledging %d referral messages: %s\n", ack.sequences_size(),
+                   status.error_message().c_str());
+      if (SleepFor(kFirstBackoff, /*wake_early=*/false)) return;
+    }
   }
 }
 

@@ -3,8 +3,10 @@
 // time (so the other centre receives a referral's messages in order), retrying
 // with backoff from 1 s to 5 min while the hub is unreachable, and runs the
 // referral deadlines every minute. Another keeps a WatchMessages stream open,
-// applies each arriving message durably and only then acknowledges it, and
-// reconnects after any failure. Exchange() does one full round of both for the
+// applies each arriving message durably and only then acknowledges it (a third
+// thread sends the acknowledgements, gathering what the watch stored meanwhile
+// into one call, so the watch never waits on them), and reconnects after any
+// failure. Exchange() does one full round of both for the
 // nightly sync, so a node that does not watch still gets its mail every night.
 // The courier also keeps the node's copy of the federation directory current:
 // at start-up, every hour, and at each sync.
@@ -55,6 +57,9 @@ class ReferralCourier {
   absl::StatusOr<int> ApplyAndAck(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();
   void WatchLoop();
+  void AckLoop();
+  // Queues `sequence` (stored durably) for the acknowledging thread.
+  void QueueAck(int64_t sequence);
   // Sleeps up to `d`, or until Wake() if `wake_early`; true if stopping.
   bool SleepFor(absl::Duration d, bool wake_early = true);
   void Wake();
@@ -67,8 +72,10 @@ class ReferralCourier {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* watch_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<int64_t> acks_ ABSL_GUARDED_BY(mu_);  // stored, not yet acknowledged
   std::thread poster_;
   std::thread watcher_;
+  std::thread acker_;
 };
 
 }  // namespace kentra::node
