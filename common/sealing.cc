@@ -202,8 +202,7 @@ absl::StatusOr<std::string> LoadRootPublicKey(const std::string& root_key_path) 
   return absl::HexStringToBytes(hex);
 }
 
-absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, const std::string& root_key_path) {
-  KENTRA_ASSIGN_OR_RETURN(std::string root_public, LoadRootPublicKey(root_key_path));
+absl::StatusOr<rv1::Roster> LoadRoster(const std::string& roster_path, absl::string_view root_public) {
   std::ifstream in(roster_path, std::ios::binary);
   rv1::SignedRoster signed_roster;
   if (!in || !signed_roster.ParseFromIstream(&in)) {

@@ -81,10 +81,10 @@ absl::StatusOr<std::vector<kentra::referral::v1::RosterEntry>> DevPkiRosterEntri
 absl::Status WriteSignedRoster(const RootKeys& root, const kentra::referral::v1::Roster& roster,
                                const std::string& roster_path, const std::string& root_pub_path);
 
-// Reads a signed roster file and verifies it against the root public key in
-// `root_key_path` (64 hex digits). FAILED_PRECONDITION saying which file is wrong.
+// Reads a signed roster file and verifies it against `root_public` (from
+// LoadRootPublicKey). FAILED_PRECONDITION naming the file if it is not one.
 absl::StatusOr<kentra::referral::v1::Roster> LoadRoster(const std::string& roster_path,
-                                                        const std::string& root_key_path);
+                                                        absl::string_view root_public);
 
 }  // namespace kentra
 

@@ -38,7 +38,9 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   const CentreRegistry* registry_;
   const std::string path_;
   absl::Mutex mu_;
-  std::filesystem::file_time_type loaded_mtime_ ABSL_GUARDED_BY(mu_){};
+  // The file's modification time when last read, good or not: it is read
+  // again only once it changes.
+  std::filesystem::file_time_type read_mtime_ ABSL_GUARDED_BY(mu_){};
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
   Published current_ ABSL_GUARDED_BY(mu_);
 };

@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
       if (options.roster_path.empty() || options.roster_root_key_path.empty()) {
         return absl::FailedPreconditionError("--roster and --roster_root_key go together");
       }
-      KENTRA_ASSIGN_OR_RETURN(auto roster, LoadRoster(options.roster_path, options.roster_root_key_path));
+      KENTRA_ASSIGN_OR_RETURN(std::string root_public, LoadRootPublicKey(options.roster_root_key_path));
+      KENTRA_ASSIGN_OR_RETURN(auto roster, LoadRoster(options.roster_path, root_public));
       KENTRA_ASSIGN_OR_RETURN(NodeKeys keys, NodeKeys::FromSeed(node->secrets_.node_key_seed));
       const auto mine = keys.Entry(options.centre.id()).SerializeAsString();
       if (!absl::c_any_of(roster.entries(), [&](const auto& e) { return e.SerializeAsString() == mine; })) {
@@ -49,7 +50,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
             "this node's keys are not on the roster ", options.roster_path,
             " (kentra-node --print_roster_entry shows them; the operator signs a new roster)"));
       }
-      KENTRA_ASSIGN_OR_RETURN(std::string root_public, LoadRootPublicKey(options.roster_root_key_path));
       referral_keys = ReferralKeys{std::move(keys), std::move(roster), std::move(root_public)};
     }
     KENTRA_ASSIGN_OR_RETURN(node->verifier_,
