@@ -19,8 +19,7 @@ absl::StatusOr<DirectoryServiceImpl::Published> DirectoryServiceImpl::Current() 
   absl::MutexLock lock(&mu_);
   std::error_code ec;
   const auto mtime = std::filesystem::last_write_time(path_, ec);
-  if (!ec && loaded_ && mtime == read_mtime_) return current_;
-  if (!ec) read_mtime_ = mtime;
+  if (!ec && loaded_ && mtime == loaded_mtime_) return current_;
   Published fresh;
   std::ifstream in(path_, std::ios::binary);
   rv1::Directory directory;
@@ -36,6 +35,7 @@ absl::StatusOr<DirectoryServiceImpl::Published> DirectoryServiceImpl::Current() 
     std::fprintf(stderr, "kentra-hub: now publishing directory version %lld\n", static_cast<long long>(fresh.version));
   }
   current_ = std::move(fresh);
+  loaded_mtime_ = mtime;
   loaded_ = true;
   return current_;
 }

@@ -38,9 +38,10 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   const CentreRegistry* registry_;
   const std::string path_;
   absl::Mutex mu_;
-  // The file's modification time when last read, good or not: it is read
-  // again only once it changes.
-  std::filesystem::file_time_type read_mtime_ ABSL_GUARDED_BY(mu_){};
+  // The good file's modification time. A broken file is read again at every
+  // request: file times are coarse, so a half-written file and the finished one
+  // can share a time, and remembering the broken one's could hide the finished one.
+  std::filesystem::file_time_type loaded_mtime_ ABSL_GUARDED_BY(mu_){};
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
   Published current_ ABSL_GUARDED_BY(mu_);
 };
