@@ -67,7 +67,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
                                               node->centre_id_,
                                               options.insecure ? std::nullopt
-                                                               : std::optional<std::string>(node->secrets_.federation_secret)));
+                                                               : std::optional<std::string>(node->secrets_.federation_secret),
+                                              AuditJournalPath(options.data_dir)));
   KENTRA_ASSIGN_OR_RETURN(node->accounts_,
                           StaffAccounts::Open(node->store_.get(), node->records_.get(), options.clock,
                                               node->centre_id_, StaffAccounts::LimitsFrom(settings)));
@@ -103,8 +104,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
                                                   node->records_.get());
   node->service_ = std::make_unique<StaffServiceImpl>(node->access_.get(), node->hub_sync_.get());
   node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
-  node->referral_service_ = std::make_unique<ReferralServiceImpl>(node->access_.get(), node->referrals_.get(),
-                                                                  node->store_.get());
+  node->referral_service_ = std::make_unique<ReferralServiceImpl>(node->access_.get(), node->referrals_.get());
   ServerOptions server_options;
   server_options.listen_address = options.listen_address;
   server_options.max_receive_bytes = settings.max_request_bytes();
@@ -151,7 +151,8 @@ absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::
                                                       " (is kentra-node running on this data dir? stop it first)"));
   }
   KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size(),
-                                                            options.centre.id(), std::nullopt));
+                                                            options.centre.id(), std::nullopt,
+                                                            AuditJournalPath(options.data_dir)));
   KENTRA_ASSIGN_OR_RETURN(auto accounts, StaffAccounts::Open(store->get(), records.get(), options.clock,
                                                              options.centre.id(), StaffAccounts::LimitsFrom(settings)));
   return accounts->BootstrapCoordinator(user_id, password);

@@ -35,7 +35,8 @@ absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view ke
 
 absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
                                                                    int max_page_size, std::string centre_id,
-                                                                   std::optional<std::string> federation_secret) {
+                                                                   std::optional<std::string> federation_secret,
+                                                                   const std::string& audit_journal_path) {
   KENTRA_RETURN_IF_ERROR(InitCrypto());
   KENTRA_ASSIGN_OR_RETURN(auto version, store->Get(kMeta, kMetaSchemaVersion));
   const std::string ours = absl::StrCat(kSchemaVersion);
@@ -58,6 +59,13 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
                                                         anon::AnonKeys::Derive(*federation_secret));
   auto records = std::unique_ptr<CentreRecords>(new CentreRecords(
       store, clock, max_page_size, std::move(page_key), std::move(id_key), std::move(indicators)));
+  // Entries still in the journal are moved first, so the counters see them.
+  KENTRA_ASSIGN_OR_RETURN(
+      records->journal_,
+      AuditJournal::Open(audit_journal_path, store,
+                         [](WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes) {
+                           PutAuditEntry(batch, entry, bytes);
+                         }));
   KENTRA_RETURN_IF_ERROR(records->LoadCounters());
   return records;
 }
@@ -144,9 +152,9 @@ void CentreRecords::PutRequest(WriteBatch& batch, absl::string_view method,
   batch.Put(kRequests, RequestKey(method, request_id), record.SerializeAsString());
 }
 
-void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
-                             absl::string_view resource, absl::string_view detail,
-                             absl::string_view refusal, const std::vector<std::string>& read) {
+v1::AuditEntry CentreRecords::NewAuditEntry(const Actor& actor, absl::string_view action,
+                                            absl::string_view resource, absl::string_view detail,
+                                            absl::string_view refusal, const std::vector<std::string>& read) {
   const uint64_t seq = ++last_audit_seq_;
   v1::AuditEntry entry;
   entry.set_name(AuditEntryName(seq));
@@ -159,23 +167,31 @@ void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string
   entry.set_detail(std::string(detail));
   entry.set_refusal(std::string(refusal));
   for (const std::string& name : read) entry.add_resources_read(name);
-  batch.Put(kAudit, AuditKey(seq), entry.SerializeAsString());
+  return entry;
+}
+
+void CentreRecords::PutAuditEntry(WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes) {
+  const uint64_t seq = ParseAuditEntryName(entry.name()).value_or(0);
+  batch.Put(kAudit, AuditKey(seq), std::string(bytes));
   for (const auto& [k, v] : IndexEntriesFor(seq, entry)) batch.Put(kIndexes, k, v);
+}
+
+void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string_view action,
+                             absl::string_view resource, absl::string_view detail,
+                             absl::string_view refusal, const std::vector<std::string>& read) {
+  const v1::AuditEntry entry = NewAuditEntry(actor, action, resource, detail, refusal, read);
+  PutAuditEntry(batch, entry, entry.SerializeAsString());
 }
 
 absl::Status CentreRecords::AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
                                       const std::vector<std::string>& read, absl::string_view detail) {
-  WriteBatch batch;
-  PutAudit(batch, actor, action, resource, detail, "", read);
-  return store_->Write(batch, Store::Durability::kProcessCrashed);
+  return journal_->Append(NewAuditEntry(actor, action, resource, detail, "", read));
 }
 
 absl::Status CentreRecords::AuditRefusal(const Actor& actor, absl::string_view action,
                                          const absl::Status& refusal) {
-  WriteBatch batch;
-  PutAudit(batch, actor, action, "", "",
-           absl::StrCat(absl::StatusCodeToString(refusal.code()), ": ", refusal.message()));
-  return store_->Write(batch, Store::Durability::kProcessCrashed);
+  return journal_->Append(NewAuditEntry(
+      actor, action, "", "", absl::StrCat(absl::StatusCodeToString(refusal.code()), ": ", refusal.message()), {}));
 }
 
 absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, const std::string& hi,
@@ -202,6 +218,7 @@ absl::StatusOr<std::string> CentreRecords::Scan(int cf, const std::string& lo, c
 
 absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
     const v1::ListAuditEntriesRequest& request) const {
+  KENTRA_RETURN_IF_ERROR(journal_->CatchUp());
   KENTRA_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(request.page_size(), max_page_size_));
   KENTRA_RETURN_IF_ERROR(ValidateText(request.resource(), kMaxFilterChars, "resource"));
   KENTRA_RETURN_IF_ERROR(ValidateText(request.actor(), kMaxFilterChars, "actor"));
@@ -259,6 +276,7 @@ absl::StatusOr<kentra::anon::v1::PeriodCells> CentreRecords::CloseMonth(const Ac
 }
 
 absl::Status CentreRecords::CheckConsistency() const {
+  KENTRA_RETURN_IF_ERROR(journal_->CatchUp());
   std::map<std::string, std::string> expected;
   auto expect = [&](const std::vector<IndexEntry>& entries) {
     for (const auto& [k, v] : entries) expected.emplace(k, v);

@@ -18,6 +18,7 @@
 #include "common/storage.h"
 #include "kentra/node/v1/account_service.pb.h"
 #include "kentra/node/v1/staff_service.pb.h"
+#include "node/audit_journal.h"
 #include "node/indicators.h"
 #include "node/page_token.h"
 
@@ -25,7 +26,7 @@ namespace kentra::node {
 
 // Every read of a person's records (Get, List, Search, a case's timeline) is
 // audited too, with the names of the records returned; those audit entries reach
-// the OS before the read returns but are not fsynced.
+// the OS before the read returns (through the AuditJournal) but are not fsynced.
 
 // Who makes a call, as the audit log records it and as record rules need it.
 struct Actor {
@@ -56,10 +57,12 @@ class CentreRecords {
   // node-local keys and the schema version on first use. The indicator keys derive
   // from `federation_secret`; without one (plaintext development only) from a
   // node-local stand-in, so such a node's pseudonyms match no other node's.
+  // Audited reads go through the AuditJournal at `audit_journal_path`.
   // FAILED_PRECONDITION if the store was written with another schema version.
   static absl::StatusOr<std::unique_ptr<CentreRecords>> Open(Store* store, const Clock* clock, int max_page_size,
                                                              std::string centre_id,
-                                                             std::optional<std::string> federation_secret);
+                                                             std::optional<std::string> federation_secret,
+                                                             const std::string& audit_journal_path);
 
   // Beneficiaries. Create: ALREADY_EXISTS naming the existing record if the national
   // id is taken; a repeated request_id with the same body returns the first result,
@@ -95,6 +98,10 @@ class CentreRecords {
   // the OS before this returns but are not fsynced: a flood of refused calls must
   // not turn into a flood of disk syncs.
   absl::Status AuditRefusal(const Actor& actor, absl::string_view action, const absl::Status& refusal);
+  // Audits a read by `actor` of `resource` and/or the records named in `read`;
+  // the entry reaches the OS before this returns, like a refusal's.
+  absl::Status AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
+                         const std::vector<std::string>& read, absl::string_view detail);
 
   // Queues an audit entry (and its index entries) into `batch`, so that it commits
   // with the change it describes; `refusal` only for refused calls, `read` the
@@ -151,9 +158,12 @@ class CentreRecords {
                 std::string identifier_key, std::unique_ptr<IndicatorCounters> indicators);
 
   absl::Status LoadCounters();
-  // Audits a read by `actor` of `resource` and/or the records named in `read`.
-  absl::Status AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
-                         const std::vector<std::string>& read, absl::string_view detail);
+  // A new audit entry, numbered next.
+  v1::AuditEntry NewAuditEntry(const Actor& actor, absl::string_view action, absl::string_view resource,
+                               absl::string_view detail, absl::string_view refusal,
+                               const std::vector<std::string>& read);
+  // Queues `entry` (serialized as `bytes`) and its index entries.
+  static void PutAuditEntry(WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes);
   template <typename T>
   absl::StatusOr<std::optional<T>> Read(int cf, absl::string_view key) const;
   absl::StatusOr<v1::Beneficiary> LoadBeneficiary(uint64_t id, absl::string_view field) const;
@@ -172,6 +182,7 @@ class CentreRecords {
   LockTable locks_;
   std::unique_ptr<IndicatorCounters> indicators_;
   ConsentHook consent_hook_;
+  std::unique_ptr<AuditJournal> journal_;
   std::atomic<uint64_t> last_beneficiary_id_{0};
   std::atomic<uint64_t> last_case_id_{0};
   std::atomic<uint64_t> last_event_id_{0};

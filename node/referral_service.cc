@@ -68,10 +68,10 @@ grpc::Status ReferralServiceImpl::WatchReferrals(grpc::ServerContext* ctx, const
     if (ctx->IsCancelled()) break;
     bool gone = false;
     for (auto& event : watchers.Take(id, absl::Seconds(1))) {
-      WriteBatch audit;  // what a watcher sees of a person is a read like any other
-      access_->records()->PutAudit(audit, *actor, "WatchReferrals", event.referral.name(), "", "",
-                                   {event.referral.name()});
-      if (!store_->Write(audit, Store::Durability::kProcessCrashed).ok()) {
+      // What a watcher sees of a person is a read like any other.
+      if (!access_->records()->AuditRead(*actor, "WatchReferrals", event.referral.name(),
+                                         {event.referral.name()}, "")
+               .ok()) {
         result = grpc::Status(grpc::StatusCode::INTERNAL, "could not audit a read");
         gone = true;
         break;

@@ -11,9 +11,9 @@ namespace kentra::node {
 
 class ReferralServiceImpl final : public v1::ReferralService::Service {
  public:
-  // None is owned; `store` is the node's, for the audit of what watchers see.
-  ReferralServiceImpl(AccessControl* access, CentreReferrals* referrals, Store* store)
-      : access_(access), referrals_(referrals), store_(store) {}
+  // Neither is owned.
+  ReferralServiceImpl(AccessControl* access, CentreReferrals* referrals)
+      : access_(access), referrals_(referrals) {}
 
   grpc::Status CreateReferral(grpc::ServerContext* ctx, const v1::CreateReferralRequest* req,
                               v1::Referral* resp) override;
@@ -44,7 +44,6 @@ class ReferralServiceImpl final : public v1::ReferralService::Service {
 
   AccessControl* access_;
   CentreReferrals* referrals_;
-  Store* store_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -260,9 +260,7 @@ absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTarge
 
 absl::StatusOr<v1::Referral> CentreReferrals::Get(const Actor& actor, absl::string_view name) {
   KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
-  WriteBatch batch;
-  records_->PutAudit(batch, actor, "GetReferral", r.name(), "", "", {r.name()});
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  KENTRA_RETURN_IF_ERROR(records_->AuditRead(actor, "GetReferral", r.name(), {r.name()}, ""));
   return r;
 }
 
@@ -291,9 +289,7 @@ absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& act
                         return absl::OkStatus();
                       }));
   response.set_next_page_token(next);
-  WriteBatch batch;
-  records_->PutAudit(batch, actor, "ListReferrals", "", "", "", NamesOf(response.referrals()));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  KENTRA_RETURN_IF_ERROR(records_->AuditRead(actor, "ListReferrals", "", NamesOf(response.referrals()), ""));
   return response;
 }
 

@@ -58,6 +58,11 @@ std::optional<uint64_t> ParseBeneficiaryName(absl::string_view name) {
   return ParseIdAfter(name, "beneficiaries/");
 }
 std::optional<uint64_t> ParseCaseName(absl::string_view name) { return ParseIdAfter(name, "cases/"); }
+std::optional<uint64_t> ParseAuditEntryName(absl::string_view name) {
+  constexpr absl::string_view kPrefix = "auditEntries/";
+  if (!absl::StartsWith(name, kPrefix)) return std::nullopt;
+  return keys::ParsePadded(name.substr(kPrefix.size()), 20);
+}
 
 std::string BeneficiaryKey(uint64_t id) { return keys::PaddedId(id); }
 std::string CaseKey(uint64_t id) { return keys::PaddedId(id); }
@@ -69,6 +74,8 @@ std::string EventKey(uint64_t case_id, int32_t yyyymmdd, uint64_t event_id) {
 }
 
 std::string AuditKey(uint64_t seq) { return keys::PaddedSequence(seq); }
+
+std::string AuditJournalPath(const std::string& data_dir) { return data_dir + "/kentra-audit.journal"; }
 
 std::string RequestKey(absl::string_view method, absl::string_view request_id) {
   return absl::StrCat(method, "/", request_id);

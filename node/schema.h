@@ -70,6 +70,7 @@ std::string BeneficiaryName(uint64_t id);
 std::string CaseName(uint64_t id);
 std::string ServiceEventName(uint64_t case_id, uint64_t event_id);
 std::string AuditEntryName(uint64_t seq);
+std::optional<uint64_t> ParseAuditEntryName(absl::string_view name);
 // The id in "beneficiaries/{id}" / "cases/{id}", or nullopt if `name` is not one.
 std::optional<uint64_t> ParseBeneficiaryName(absl::string_view name);
 std::optional<uint64_t> ParseCaseName(absl::string_view name);
@@ -80,6 +81,8 @@ std::string CaseKey(uint64_t id);
 std::string EventKey(uint64_t case_id, int32_t yyyymmdd, uint64_t event_id);
 std::string EventPrefix(uint64_t case_id);
 std::string AuditKey(uint64_t seq);
+// The AuditJournal's file, beside the database in the node's data directory.
+std::string AuditJournalPath(const std::string& data_dir);
 std::string RequestKey(absl::string_view method, absl::string_view request_id);
 
 // The identifier index key of a national id, MAC'ed with the node's identifier key
