@@ -58,7 +58,8 @@ absl::Status PreadAll(int fd, char* out, int64_t n, int64_t offset, const std::s
     ssize_t r = pread(fd, out, static_cast<size_t>(n), offset);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Errno("cannot read the audit journal", path);
-    if (r == 0) return absl::DataLossError(absl::StrCat("the audit journal ", path, " ended early"));
+    if (r == 0)
+      return absl::DataLossError(absl::StrCat("the audit journal ", path, " ended early"));
     out += r;
     n -= r;
     offset += r;
@@ -74,9 +75,11 @@ std::string PositionValue(absl::string_view generation, int64_t offset) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AuditJournal>> AuditJournal::Open(const std::string& path, Store* store,
-                                                                 PutFn put, Options options) {
-  auto journal = std::unique_ptr<AuditJournal>(new AuditJournal(path, store, std::move(put), options));
+absl::StatusOr<std::unique_ptr<AuditJournal>> AuditJournal::Open(const std::string& path,
+                                                                 Store* store, PutFn put,
+                                                                 Options options) {
+  auto journal =
+      std::unique_ptr<AuditJournal>(new AuditJournal(path, store, std::move(put), options));
   KENTRA_RETURN_IF_ERROR(journal->OpenFile());
   {
     absl::MutexLock lock(&journal->mover_mu_);
@@ -100,7 +103,8 @@ AuditJournal::~AuditJournal() {
   {
     absl::MutexLock lock(&mover_mu_);
     absl::Status moved = MoveLocked();
-    if (!moved.ok()) std::cerr << "kentra-node: audit journal left in " << path_ << ": " << moved << "\n";
+    if (!moved.ok())
+      std::cerr << "kentra-node: audit journal left in " << path_ << ": " << moved << "\n";
   }
   if (fd_ >= 0) close(fd_);
 }
@@ -116,7 +120,8 @@ absl::Status AuditJournal::OpenFile() {
   if (st.st_size >= kHeaderBytes) {
     KENTRA_RETURN_IF_ERROR(PreadAll(fd_, header.data(), kHeaderBytes, 0, path_));
     if (!absl::StartsWith(header, kMagic)) {
-      return absl::DataLossError(absl::StrCat(path_, " is not an audit journal (move it away to start the node)"));
+      return absl::DataLossError(
+          absl::StrCat(path_, " is not an audit journal (move it away to start the node)"));
     }
     generation_ = header.substr(kMagic.size());
     appended_ = st.st_size;
@@ -129,7 +134,8 @@ absl::Status AuditJournal::OpenFile() {
   KENTRA_ASSIGN_OR_RETURN(auto position, store_->Get(kMeta, kMetaKey));
   if (position && position->size() == kGenerationBytes + 8 &&
       absl::string_view(*position).substr(0, kGenerationBytes) == generation_) {
-    const int64_t at = static_cast<int64_t>(keys::ReadUint64(*position, kGenerationBytes).value_or(0));
+    const int64_t at =
+        static_cast<int64_t>(keys::ReadUint64(*position, kGenerationBytes).value_or(0));
     if (at >= kHeaderBytes && at <= appended_) moved_ = at;
   }
   return absl::OkStatus();
@@ -166,7 +172,8 @@ absl::Status AuditJournal::Append(const v1::AuditEntry& entry) {
     if (n <= 0) {
       absl::Status failed = Errno("cannot append to the audit journal", path_);
       // Leave no part of the frame behind, so later frames stay readable.
-      if (ftruncate(fd_, appended_) != 0) std::cerr << "kentra-node: " << Errno("cannot truncate", path_) << "\n";
+      if (ftruncate(fd_, appended_) != 0)
+        std::cerr << "kentra-node: " << Errno("cannot truncate", path_) << "\n";
       return failed;
     }
     p += n;
@@ -181,9 +188,11 @@ absl::Status AuditJournal::CatchUp() {
   return MoveLocked();
 }
 
-absl::StatusOr<int64_t> AuditJournal::ReadFrames(int64_t from, int64_t to, WriteBatch& batch) const {
+absl::StatusOr<int64_t> AuditJournal::ReadFrames(int64_t from, int64_t to,
+                                                 WriteBatch& batch) const {
   std::string block(static_cast<size_t>(std::min(to - from, kMoveChunkBytes)), '\0');
-  KENTRA_RETURN_IF_ERROR(PreadAll(fd_, block.data(), static_cast<int64_t>(block.size()), from, path_));
+  KENTRA_RETURN_IF_ERROR(
+      PreadAll(fd_, block.data(), static_cast<int64_t>(block.size()), from, path_));
   int64_t pos = 0;  // within block
   std::string large;
   while (from + pos + kFrameHeaderBytes <= to) {
@@ -195,14 +204,17 @@ absl::StatusOr<int64_t> AuditJournal::ReadFrames(int64_t from, int64_t to, Write
     }
     const uint64_t size = GetLittle(head.data(), 4);
     const uint64_t sum = GetLittle(head.data() + 4, 8);
-    if (size > kMaxEntryBytes || from + pos + kFrameHeaderBytes + static_cast<int64_t>(size) > to) break;
+    if (size > kMaxEntryBytes || from + pos + kFrameHeaderBytes + static_cast<int64_t>(size) > to)
+      break;
     absl::string_view bytes;
-    if (pos + kFrameHeaderBytes + static_cast<int64_t>(size) <= static_cast<int64_t>(block.size())) {
+    if (pos + kFrameHeaderBytes + static_cast<int64_t>(size) <=
+        static_cast<int64_t>(block.size())) {
       bytes = absl::string_view(block).substr(static_cast<size_t>(pos + kFrameHeaderBytes), size);
     } else if (pos == 0) {
       // One frame larger than a block.
       large.resize(size);
-      KENTRA_RETURN_IF_ERROR(PreadAll(fd_, large.data(), static_cast<int64_t>(size), from + kFrameHeaderBytes, path_));
+      KENTRA_RETURN_IF_ERROR(
+          PreadAll(fd_, large.data(), static_cast<int64_t>(size), from + kFrameHeaderBytes, path_));
       bytes = large;
     } else {
       break;
@@ -210,7 +222,8 @@ absl::StatusOr<int64_t> AuditJournal::ReadFrames(int64_t from, int64_t to, Write
     if (Checksum(bytes) != sum) break;
     v1::AuditEntry entry;
     if (!entry.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return absl::DataLossError(absl::StrCat("unreadable entry in the audit journal ", path_, " at byte ", from + pos));
+      return absl::DataLossError(
+          absl::StrCat("unreadable entry in the audit journal ", path_, " at byte ", from + pos));
     }
     put_(batch, entry, bytes);
     pos += kFrameHeaderBytes + static_cast<int64_t>(size);
@@ -231,11 +244,13 @@ absl::Status AuditJournal::MoveLocked() {
     KENTRA_ASSIGN_OR_RETURN(int64_t next, ReadFrames(moved_, end, batch));
     if (next == moved_) {
       // Only a crash leaves a torn frame, and only as the last thing written.
-      std::cerr << "kentra-node: the audit journal " << path_ << " ends in a torn entry at byte " << moved_
-                << "; dropping the " << end - moved_ << " bytes from there (never acknowledged)\n";
+      std::cerr << "kentra-node: the audit journal " << path_ << " ends in a torn entry at byte "
+                << moved_ << "; dropping the " << end - moved_
+                << " bytes from there (never acknowledged)\n";
       absl::MutexLock lock(&append_mu_);
       if (appended_ != end) {
-        return absl::DataLossError(absl::StrCat("unreadable entry in the audit journal ", path_, " at byte ", moved_));
+        return absl::DataLossError(
+            absl::StrCat("unreadable entry in the audit journal ", path_, " at byte ", moved_));
       }
       if (ftruncate(fd_, moved_) != 0) return Errno("cannot truncate the audit journal", path_);
       appended_ = moved_;

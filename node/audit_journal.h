@@ -27,7 +27,8 @@ class AuditJournal {
   // Adds one entry and its index entries to a batch (the keys are the entry's own,
   // so moving an entry twice writes the same thing twice).
   // `bytes` is `entry` serialized.
-  using PutFn = std::function<void(WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes)>;
+  using PutFn =
+      std::function<void(WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes)>;
 
   struct Options {
     // Once everything in the file is in the store and the file has grown past
@@ -40,9 +41,10 @@ class AuditJournal {
   // Opens (creating) the journal at `path`, moves what it holds into `store` (not
   // owned, outlives the journal) with `put`, and starts the mover thread.
   // DATA_LOSS if a complete, checksummed entry cannot be read back.
-  static absl::StatusOr<std::unique_ptr<AuditJournal>> Open(const std::string& path, Store* store, PutFn put,
-                                                            Options options);
-  static absl::StatusOr<std::unique_ptr<AuditJournal>> Open(const std::string& path, Store* store, PutFn put) {
+  static absl::StatusOr<std::unique_ptr<AuditJournal>> Open(const std::string& path, Store* store,
+                                                            PutFn put, Options options);
+  static absl::StatusOr<std::unique_ptr<AuditJournal>> Open(const std::string& path, Store* store,
+                                                            PutFn put) {
     return Open(path, store, std::move(put), Options());
   }
   // Moves what is left into the store, then stops the thread.

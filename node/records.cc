@@ -31,6 +31,40 @@ absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view ke
   return secret;
 }
 
+// Version 2 indexed each record a read returned under its own name; version 3
+// indexes beneficiaries and cases by block. Rebuilds every "ar:" entry from the
+// audit log, then records version 3. Stopped half-way, it starts over next time.
+absl::Status MigrateAuditIndexToVersion3(Store* store) {
+  std::unique_ptr<WriteBatch> batch = std::make_unique<WriteBatch>();
+  auto flush_every = [&](int n) -> absl::Status {
+    if (batch->Count() < n) return absl::OkStatus();
+    KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
+    batch = std::make_unique<WriteBatch>();
+    return absl::OkStatus();
+  };
+  auto old = store->NewIterator(kIndexes);
+  for (old->Seek(kIdxAuditResource); old->Valid() && absl::StartsWith(old->key(), kIdxAuditResource); old->Next()) {
+    batch->Delete(kIndexes, old->key());
+    KENTRA_RETURN_IF_ERROR(flush_every(1000));
+  }
+  KENTRA_RETURN_IF_ERROR(old->status());
+  auto it = store->NewIterator(kAudit);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    v1::AuditEntry e;
+    auto seq = keys::ParsePadded(it->key(), 20);
+    if (!seq || !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("an unreadable audit entry stops the migration to schema version 3");
+    }
+    for (const auto& [k, v] : IndexEntriesFor(*seq, e)) {
+      if (absl::StartsWith(k, kIdxAuditResource)) batch->Put(kIndexes, k, v);
+    }
+    KENTRA_RETURN_IF_ERROR(flush_every(1000));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  batch->Put(kMeta, kMetaSchemaVersion, "3");
+  return store->Write(*batch);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
@@ -44,6 +78,8 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
     WriteBatch batch;
     batch.Put(kMeta, kMetaSchemaVersion, ours);
     KENTRA_RETURN_IF_ERROR(store->Write(batch));
+  } else if (*version == "2") {
+    KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
   } else if (*version != ours) {
     return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
                                                       *version, "; this kentra-node reads version ",
@@ -230,6 +266,7 @@ absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
     KENTRA_ASSIGN_OR_RETURN(auto entry, Read<v1::AuditEntry>(kAudit, seq_key));
     if (!entry) return absl::DataLossError("the audit index names a missing entry");
     if (!request.actor().empty() && entry->actor() != request.actor()) return false;
+    if (!request.resource().empty() && !AuditEntryNames(*entry, request.resource())) return false;
     *response.add_audit_entries() = *std::move(entry);
     return true;
   };
@@ -238,10 +275,9 @@ absl::StatusOr<v1::ListAuditEntriesResponse> CentreRecords::ListAuditEntries(
     KENTRA_ASSIGN_OR_RETURN(next, Scan(kAudit, "", "", resume, page_size,
                                        [&](absl::string_view k, absl::string_view) { return add(k); }));
   } else {
-    const std::string nul(1, '\0');
     const std::string prefix = request.resource().empty()
-                                   ? absl::StrCat(kIdxAuditActor, request.actor(), nul)
-                                   : absl::StrCat(kIdxAuditResource, request.resource(), nul);
+                                   ? absl::StrCat(kIdxAuditActor, request.actor(), std::string(1, '\0'))
+                                   : AuditResourcePrefix(request.resource());
     KENTRA_ASSIGN_OR_RETURN(
         next, Scan(kIndexes, prefix, keys::PrefixSuccessor(prefix), resume, page_size,
                    [&](absl::string_view k, absl::string_view) { return add(k.substr(prefix.size())); }));
@@ -305,8 +341,9 @@ absl::Status CentreRecords::CheckConsistency() const {
     return absl::OkStatus();
   }));
   KENTRA_RETURN_IF_ERROR(for_each(kServiceEvents, [&](absl::string_view k, absl::string_view) {
+    if (k.size() < 16) return unreadable("service event", k);
     auto case_id = keys::ParsePadded(k.substr(0, 16), 16);
-    auto event_id = k.size() < 16 ? std::nullopt : keys::ParsePadded(k.substr(k.size() - 16), 16);
+    auto event_id = keys::ParsePadded(k.substr(k.size() - 16), 16);
     if (!case_id || !event_id) return unreadable("service event", k);
     KENTRA_ASSIGN_OR_RETURN(auto owner, store_->Get(kCases, CaseKey(*case_id)));
     if (!owner) {

@@ -146,18 +146,30 @@ std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& ev
   return {IndexEntry(absl::StrCat(kIdxEvent, keys::PaddedId(event_id)), event_key)};
 }
 
-std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const AuditEntry& e) {
-  const std::string nul(1, '\0');
-  std::vector<IndexEntry> out;
-  if (!e.resource().empty()) {
-    out.emplace_back(absl::StrCat(kIdxAuditResource, e.resource(), nul, AuditKey(seq)), "");
-  }
-  for (const std::string& read : e.resources_read()) {
-    if (read != e.resource()) {
-      out.emplace_back(absl::StrCat(kIdxAuditResource, read, nul, AuditKey(seq)), "");
+std::string AuditResourcePrefix(absl::string_view resource) {
+  for (absl::string_view collection : {"beneficiaries/", "cases/"}) {
+    if (auto id = ParseIdAfter(resource, collection)) {
+      return absl::StrCat(kIdxAuditResource, collection, "*", keys::PaddedId(*id / kAuditBlockIds), std::string(1, '\0'));
     }
   }
-  out.emplace_back(absl::StrCat(kIdxAuditActor, e.actor(), nul, AuditKey(seq)), "");
+  return absl::StrCat(kIdxAuditResource, resource, std::string(1, '\0'));
+}
+
+bool AuditEntryNames(const AuditEntry& e, absl::string_view resource) {
+  if (e.resource() == resource) return true;
+  for (const std::string& read : e.resources_read()) {
+    if (read == resource) return true;
+  }
+  return false;
+}
+
+std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const AuditEntry& e) {
+  std::set<std::string> prefixes;
+  if (!e.resource().empty()) prefixes.insert(AuditResourcePrefix(e.resource()));
+  for (const std::string& read : e.resources_read()) prefixes.insert(AuditResourcePrefix(read));
+  std::vector<IndexEntry> out;
+  for (const std::string& prefix : prefixes) out.emplace_back(absl::StrCat(prefix, AuditKey(seq)), "");
+  out.emplace_back(absl::StrCat(kIdxAuditActor, e.actor(), std::string(1, '\0'), AuditKey(seq)), "");
   return out;
 }
 

@@ -20,7 +20,9 @@
 namespace kentra::node {
 
 // Bumped when a layout changes; a node refuses a data dir of another version.
-inline constexpr int kSchemaVersion = 2;  // 2: case indexes sort newest first
+// 2: case indexes sort newest first; 3: the audit index groups reads of
+// beneficiaries and cases by block (a version-2 store is migrated at opening).
+inline constexpr int kSchemaVersion = 3;
 
 // Column families, by the index the Store takes.
 enum Cf : int {
@@ -62,7 +64,7 @@ inline constexpr absl::string_view kIdxCaseWorker = "cw:";    // + worker \0 Cas
 inline constexpr absl::string_view kIdxCaseOpened = "co:";    // + CaseOrderSuffix
 inline constexpr absl::string_view kIdxCaseOfBen = "cb:";     // + ben key + case key
 inline constexpr absl::string_view kIdxEvent = "ev:";         // + event key id -> event primary key
-inline constexpr absl::string_view kIdxAuditResource = "ar:"; // + resource \0 seq
+inline constexpr absl::string_view kIdxAuditResource = "ar:"; // see AuditResourcePrefix; + seq
 inline constexpr absl::string_view kIdxAuditActor = "aa:";    // + actor \0 seq
 
 // Resource names <-> numeric ids.
@@ -96,6 +98,14 @@ std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64
 std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const kentra::node::v1::Case& c);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& event_key);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const kentra::node::v1::AuditEntry& e);
+
+// The audit index finds the entries about a resource under its prefix. Reads of
+// beneficiaries and cases are indexed by block of kAuditBlockIds ids, so a page of
+// 50 costs an entry or two, not 50; a lookup reads the block's entries and keeps
+// those that name the resource (AuditEntryNames). Other resources have their own.
+inline constexpr uint64_t kAuditBlockIds = 64;
+std::string AuditResourcePrefix(absl::string_view resource);
+bool AuditEntryNames(const kentra::node::v1::AuditEntry& e, absl::string_view resource);
 
 // Queues into `batch` the index changes from `before` to `after`: deletes the
 // entries no longer implied, (re)puts the ones that are.

@@ -4,14 +4,13 @@
 #include "node/audit_journal.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
@@ -54,7 +53,9 @@ std::map<std::string, v1::AuditEntry> Stored(const Store& store) {
   return out;
 }
 
-int64_t FileSize(const std::string& path) { return static_cast<int64_t>(std::filesystem::file_size(path)); }
+int64_t FileSize(const std::string& path) {
+  return static_cast<int64_t>(std::filesystem::file_size(path));
+}
 
 AuditJournal::Options NeverMoving() {
   AuditJournal::Options options;
@@ -110,7 +111,8 @@ TEST(AuditJournalTest, EntriesOfACrashedProcessAreMovedAtOpenAndATornLastOneDrop
     // Half a frame, as a crash in the middle of a write would leave.
     int fd = open(path.c_str(), O_WRONLY | O_APPEND);
     const char torn[] = "\x40\x00\x00\x00\x01\x02";
-    if (fd < 0 || write(fd, torn, sizeof(torn) - 1) != static_cast<ssize_t>(sizeof(torn) - 1)) _exit(5);
+    if (fd < 0 || write(fd, torn, sizeof(torn) - 1) != static_cast<ssize_t>(sizeof(torn) - 1))
+      _exit(5);
     _exit(0);
   }
   int status = 0;

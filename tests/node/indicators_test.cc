@@ -196,7 +196,8 @@ TEST_F(IndicatorsTest, ConcurrentWritersNeverLoseACount) {
         r.mutable_service_event()->set_service_type(tv1::SERVICE_TYPE_ROMA_SUPPORT);
         r.mutable_service_event()->set_worker("m.papadaki");
         nv1::ServiceEvent e;
-        EXPECT_TRUE(stub->RecordServiceEvent(::kentra::testing::SessionContext(token).get(), r, &e).ok());
+        grpc::Status st = stub->RecordServiceEvent(::kentra::testing::SessionContext(token).get(), r, &e);
+        EXPECT_TRUE(st.ok()) << st.error_code() << " " << st.error_message();
       }
     });
   }
