@@ -298,7 +298,9 @@ absl::Status CentreReferrals::MarkPosted(const std::string& key, const kentra::s
     r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
     PutReferral(batch, *r, /*is_new=*/false);
   }
-  return store_->Write(batch);
+  // Not fsynced: if a crash loses this, the item is posted again and the hub,
+  // which keeps every post's receipt, answers with the first one.
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 
 }  // namespace kentra::node
