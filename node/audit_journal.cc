@@ -19,11 +19,12 @@ namespace kentra::node {
 namespace {
 
 // The file: a header (magic, then the generation: random bytes that change each
-// time the file starts again), then frames of [u32 length][u64 checksum][entry].
+// time the file starts again), then frames of [u64 length][u64 checksum][entry],
+// both big-endian as keys::AppendUint64 writes them.
 constexpr absl::string_view kMagic = "KAJ1";
 constexpr size_t kGenerationBytes = 16;
 constexpr int64_t kHeaderBytes = 4 + kGenerationBytes;
-constexpr int64_t kFrameHeaderBytes = 4 + 8;
+constexpr int64_t kFrameHeaderBytes = 8 + 8;
 constexpr size_t kMaxEntryBytes = 4 << 20;
 // How much one move reads and writes in a batch at most.
 constexpr int64_t kMoveChunkBytes = 1 << 20;
@@ -37,16 +38,6 @@ uint64_t Checksum(absl::string_view bytes) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-void PutLittle(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetLittle(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
 }
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
@@ -152,16 +143,14 @@ absl::Status AuditJournal::WriteHeaderLocked() {
 }
 
 absl::Status AuditJournal::Append(const v1::AuditEntry& entry) {
+  std::string bytes;
+  if (!entry.SerializeToString(&bytes)) return absl::InternalError("cannot serialize an audit entry");
+  if (bytes.size() > kMaxEntryBytes) return absl::ResourceExhaustedError("audit entry too large");
   std::string frame;
-  const size_t size = entry.ByteSizeLong();
-  if (size > kMaxEntryBytes) return absl::ResourceExhaustedError("audit entry too large");
-  frame.reserve(kFrameHeaderBytes + size);
-  frame.resize(kFrameHeaderBytes);
-  if (!entry.AppendToString(&frame)) return absl::InternalError("cannot serialize an audit entry");
-  std::string head;
-  PutLittle(&head, size, 4);
-  PutLittle(&head, Checksum(absl::string_view(frame).substr(kFrameHeaderBytes)), 8);
-  frame.replace(0, kFrameHeaderBytes, head);
+  frame.reserve(kFrameHeaderBytes + bytes.size());
+  keys::AppendUint64(&frame, bytes.size());
+  keys::AppendUint64(&frame, Checksum(bytes));
+  frame.append(bytes);
 
   absl::MutexLock lock(&append_mu_);
   const char* p = frame.data();
@@ -196,14 +185,9 @@ absl::StatusOr<int64_t> AuditJournal::ReadFrames(int64_t from, int64_t to,
   int64_t pos = 0;  // within block
   std::string large;
   while (from + pos + kFrameHeaderBytes <= to) {
-    absl::string_view head;
-    if (pos + kFrameHeaderBytes <= static_cast<int64_t>(block.size())) {
-      head = absl::string_view(block).substr(static_cast<size_t>(pos), kFrameHeaderBytes);
-    } else {
-      break;  // the rest is for the next block
-    }
-    const uint64_t size = GetLittle(head.data(), 4);
-    const uint64_t sum = GetLittle(head.data() + 4, 8);
+    if (pos + kFrameHeaderBytes > static_cast<int64_t>(block.size())) break;  // for the next block
+    const uint64_t size = keys::ReadUint64(block, static_cast<size_t>(pos)).value_or(0);
+    const uint64_t sum = keys::ReadUint64(block, static_cast<size_t>(pos) + 8).value_or(0);
     if (size > kMaxEntryBytes || from + pos + kFrameHeaderBytes + static_cast<int64_t>(size) > to)
       break;
     absl::string_view bytes;

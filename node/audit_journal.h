@@ -47,7 +47,7 @@ class AuditJournal {
                                                             PutFn put) {
     return Open(path, store, std::move(put), Options());
   }
-  // Moves what is left into the store, then stops the thread.
+  // Stops the thread, then moves what is left into the store.
   ~AuditJournal();
   AuditJournal(const AuditJournal&) = delete;
   AuditJournal& operator=(const AuditJournal&) = delete;

@@ -98,10 +98,7 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   // Entries still in the journal are moved first, so the counters see them.
   KENTRA_ASSIGN_OR_RETURN(
       records->journal_,
-      AuditJournal::Open(audit_journal_path, store,
-                         [](WriteBatch& batch, const v1::AuditEntry& entry, absl::string_view bytes) {
-                           PutAuditEntry(batch, entry, bytes);
-                         }));
+      AuditJournal::Open(audit_journal_path, store, &CentreRecords::PutAuditEntry));
   KENTRA_RETURN_IF_ERROR(records->LoadCounters());
   return records;
 }
