@@ -8,7 +8,8 @@ namespace kentra {
 
 LockTable::LockTable(size_t stripes) : mutexes_(new absl::Mutex[stripes]), size_(stripes) {}
 
-LockTable::Guard LockTable::Lock(std::initializer_list<absl::string_view> keys) {
+template <typename Keys>
+LockTable::Guard LockTable::LockAll(const Keys& keys) {
   std::vector<size_t> stripes;
   for (absl::string_view key : keys) {
     if (!key.empty()) stripes.push_back(absl::Hash<absl::string_view>()(key) % size_);
@@ -17,6 +18,10 @@ LockTable::Guard LockTable::Lock(std::initializer_list<absl::string_view> keys) 
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   return Guard(this, std::move(stripes));
 }
+
+LockTable::Guard LockTable::Lock(std::initializer_list<absl::string_view> keys) { return LockAll(keys); }
+
+LockTable::Guard LockTable::Lock(const std::vector<std::string>& keys) { return LockAll(keys); }
 
 LockTable::Guard::Guard(LockTable* table, std::vector<size_t> stripes)
     : table_(table), stripes_(std::move(stripes)) {

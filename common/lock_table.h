@@ -5,6 +5,7 @@
 #define KENTRA_COMMON_LOCK_TABLE_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -33,8 +34,12 @@ class LockTable {
 
   // Locks every key's stripe (in a fixed order, so two callers cannot deadlock).
   Guard Lock(std::initializer_list<absl::string_view> keys);
+  Guard Lock(const std::vector<std::string>& keys);
 
  private:
+  template <typename Keys>
+  Guard LockAll(const Keys& keys);
+
   std::unique_ptr<absl::Mutex[]> mutexes_;
   size_t size_;
 };

@@ -84,6 +84,14 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 class RocksIterator final : public StoreIterator {
  public:
   explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  // Owns the bounds `options` points at, which must outlive the RocksDB iterator.
+  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string prefix)
+      : prefix_(std::move(prefix)), end_(keys::PrefixSuccessor(prefix_)), lower_(prefix_), upper_(end_) {
+    rocksdb::ReadOptions options;
+    options.iterate_lower_bound = &lower_;
+    if (!end_.empty()) options.iterate_upper_bound = &upper_;
+    it_.reset(db->NewIterator(options, cf));
+  }
   void Seek(absl::string_view key) override { it_->Seek(ToSlice(key)); }
   void SeekForPrev(absl::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
   bool Valid() const override { return it_->Valid(); }
@@ -94,13 +102,20 @@ class RocksIterator final : public StoreIterator {
   absl::Status status() const override { return FromRocks(it_->status(), "reading the store"); }
 
  private:
-  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string prefix_, end_;
+  rocksdb::Slice lower_, upper_;
+  std::unique_ptr<rocksdb::Iterator> it_;  // destroyed before the bounds
 };
 
 }  // namespace
 
 void WriteBatch::Put(int cf, absl::string_view key, absl::string_view value) {
   ops_.push_back(Op{cf, Kind::kPut, std::string(key), std::string(value)});
+}
+
+void WriteBatch::Append(WriteBatch&& other) {
+  ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()), std::make_move_iterator(other.ops_.end()));
+  other.ops_.clear();
 }
 
 void WriteBatch::Delete(int cf, absl::string_view key) {
@@ -239,6 +254,10 @@ Store::WriteStats Store::write_stats() const {
 
 std::unique_ptr<StoreIterator> Store::NewIterator(int cf) const {
   return std::make_unique<RocksIterator>(db_->NewIterator(rocksdb::ReadOptions(), handles_.at(cf)));
+}
+
+std::unique_ptr<StoreIterator> Store::NewPrefixIterator(int cf, absl::string_view prefix) const {
+  return std::make_unique<RocksIterator>(db_, handles_.at(cf), std::string(prefix));
 }
 
 absl::StatusOr<std::string> ListNewestFirst(const Store& store, int cf, absl::string_view prefix, int page_size,

@@ -45,6 +45,8 @@ class WriteBatch {
   // in a column family opened as a register family (Store::Options). Concurrent
   // raises never lose one another.
   void RaiseRegister(int cf, absl::string_view key, uint16_t index, uint8_t value);
+  // Moves every operation of `other` to the end of this batch.
+  void Append(WriteBatch&& other);
   // Number of operations queued.
   int Count() const;
 
@@ -130,6 +132,10 @@ class Store {
   absl::Status Write(WriteBatch& batch, Durability durability = Durability::kSynced);
   // A cursor over `cf` seeing a consistent snapshot taken now.
   std::unique_ptr<StoreIterator> NewIterator(int cf) const;
+  // The same, seeing only keys that start with `prefix`. Use it for a scan that
+  // stops at the prefix's end: RocksDB then does not step through the deleted
+  // keys beyond it (a queue's tombstones) to find the next live one.
+  std::unique_ptr<StoreIterator> NewPrefixIterator(int cf, absl::string_view prefix) const;
 
   // What Write has applied since Open: for operators' status and for benchmarks
   // that replay the same shape of write against bare RocksDB.

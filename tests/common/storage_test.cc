@@ -74,6 +74,39 @@ TEST(StoreTest, IteratesInBothDirections) {
   EXPECT_EQ(it->key(), "b");
 }
 
+
+TEST(StoreTest, PrefixIteratorSeesOnlyItsPrefix) {
+  TempDir dir;
+  auto store = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(store);
+  WriteBatch batch;
+  for (const char* k : {"a/1", "b/1", "b/2", "b/3", "b0", "c/1"}) batch.Put(0, k, k);
+  batch.Put(0, "\xff\xff/1", "top");
+  ASSERT_OK((*store)->Write(batch));
+  WriteBatch deletes;
+  deletes.Delete(0, "b/3");
+  ASSERT_OK((*store)->Write(deletes));
+
+  auto it = (*store)->NewPrefixIterator(0, "b/");
+  std::vector<std::string> seen;
+  for (it->Seek(""); it->Valid(); it->Next()) seen.emplace_back(it->key());  // a seek below starts at the prefix
+  EXPECT_EQ(seen, (std::vector<std::string>{"b/1", "b/2"}));
+  it->SeekForPrev("z");  // one above ends at the prefix's last key
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b/2");
+  it->Prev();
+  it->Prev();
+  EXPECT_FALSE(it->Valid());
+  ASSERT_OK(it->status());
+
+  auto top = (*store)->NewPrefixIterator(0, "\xff\xff");  // no key follows every such key
+  top->Seek("");
+  ASSERT_TRUE(top->Valid());
+  EXPECT_EQ(top->value(), "top");
+  auto none = (*store)->NewPrefixIterator(0, "d/");
+  none->Seek("d/");
+  EXPECT_FALSE(none->Valid());
+}
 TEST(StoreTest, ListsNewestFirstPageByPage) {
   TempDir dir;
   auto store = Store::Open(dir.path(), {"a"});
