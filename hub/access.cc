@@ -19,6 +19,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetReferralReport", Bit(Principal::Kind::kAuthority)},
       {"MailboxService", "PostMessage", Bit(Principal::Kind::kCentre)},
+      {"MailboxService", "BatchPostMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "FetchMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "WatchMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "AckMessages", Bit(Principal::Kind::kCentre)},

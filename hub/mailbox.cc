@@ -4,7 +4,6 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
@@ -76,47 +75,82 @@ absl::Status Mailbox::Load() {
 }
 
 absl::StatusOr<v1::PostMessageResponse> Mailbox::Post(MailboxMessage message) {
-  const std::string post_key = PostKey(message.sender(), message.message_id());
-  auto guard = post_locks_.Lock({post_key});
-  KENTRA_ASSIGN_OR_RETURN(auto prior, store_->Get(kPosts, post_key));
-  if (prior) {
-    MailboxMessage first;
-    if (!first.ParseFromString(*prior)) return absl::DataLossError("mailbox: a corrupt post receipt");
-    if (first.recipient() != message.recipient() || first.referral_id() != message.referral_id()) {
-      return absl::InvalidArgumentError(absl::StrCat("message_id: ", message.message_id(),
-                                                     " was posted before for another recipient or referral"));
+  std::vector<MailboxMessage> one;
+  one.push_back(std::move(message));
+  KENTRA_ASSIGN_OR_RETURN(auto receipts, PostAll(std::move(one)));
+  return receipts.front();
+}
+
+absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vector<MailboxMessage> messages) {
+  std::vector<std::string> post_keys;
+  for (const MailboxMessage& m : messages) post_keys.push_back(PostKey(m.sender(), m.message_id()));
+  auto guard = post_locks_.Lock(post_keys);
+  std::vector<v1::PostMessageResponse> receipts(messages.size());
+  // Each post already taken (before, or earlier in this call) gets that first receipt.
+  std::vector<size_t> fresh;
+  absl::flat_hash_map<std::string, size_t> first_in_call;
+  std::vector<std::pair<size_t, size_t>> repeats_in_call;  // (repeat, first)
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const MailboxMessage& m = messages[i];
+    auto same_post = [&](const MailboxMessage& first) -> absl::Status {
+      if (first.recipient() == m.recipient() && first.referral_id() == m.referral_id()) return absl::OkStatus();
+      return absl::InvalidArgumentError(
+          absl::StrCat("message_id: ", m.message_id(), " was posted before for another recipient or referral"));
+    };
+    if (auto earlier = first_in_call.find(post_keys[i]); earlier != first_in_call.end()) {
+      KENTRA_RETURN_IF_ERROR(same_post(messages[earlier->second]));
+      repeats_in_call.emplace_back(i, earlier->second);
+      continue;
     }
-    return ReceiptOf(first);
+    KENTRA_ASSIGN_OR_RETURN(auto prior, store_->Get(kPosts, post_keys[i]));
+    if (prior) {
+      MailboxMessage first;
+      if (!first.ParseFromString(*prior)) return absl::DataLossError("mailbox: a corrupt post receipt");
+      KENTRA_RETURN_IF_ERROR(same_post(first));
+      receipts[i] = ReceiptOf(first);
+      continue;
+    }
+    first_in_call[post_keys[i]] = i;
+    fresh.push_back(i);
   }
   const absl::Time now = clock_->Now();
-  *message.mutable_post_time() = ToTimestamp(now);
-  *message.mutable_expire_time() = ToTimestamp(now + ttl_);
-  int64_t sequence;
   {
     absl::MutexLock lock(&mu_);
-    Box& box = boxes_[message.recipient()];
-    sequence = ++box.last_sequence;
-    box.in_flight.insert(sequence);
+    for (size_t i : fresh) {
+      Box& box = boxes_[messages[i].recipient()];
+      messages[i].set_sequence(++box.last_sequence);
+      box.in_flight.insert(messages[i].sequence());
+    }
   }
-  message.set_sequence(sequence);
   WriteBatch batch;
-  batch.Put(kMessages, MessageKey(message.recipient(), sequence), message.SerializeAsString());
-  batch.Put(kBoxes, message.recipient(), absl::StrCat(sequence));
-  MailboxMessage receipt = message;
-  receipt.clear_sealed();
-  batch.Put(kPosts, post_key, receipt.SerializeAsString());
+  absl::flat_hash_map<std::string, int64_t> highest;  // per mailbox, in this call
+  for (size_t i : fresh) {
+    MailboxMessage& m = messages[i];
+    *m.mutable_post_time() = ToTimestamp(now);
+    *m.mutable_expire_time() = ToTimestamp(now + ttl_);
+    batch.Put(kMessages, MessageKey(m.recipient(), m.sequence()), m.SerializeAsString());
+    MailboxMessage receipt = m;
+    receipt.clear_sealed();
+    batch.Put(kPosts, post_keys[i], receipt.SerializeAsString());
+    highest[m.recipient()] = m.sequence();
+    receipts[i] = ReceiptOf(m);
+  }
+  for (const auto& [recipient, sequence] : highest) batch.Put(kBoxes, recipient, absl::StrCat(sequence));
   // Written outside mu_ so that posts group-commit; a message becomes visible only
   // once every lower sequence number of its mailbox is written (or abandoned).
-  absl::Status written = store_->Write(batch);
-  {
+  const absl::Status written = fresh.empty() ? absl::OkStatus() : store_->Write(batch);
+  if (!fresh.empty()) {
     absl::MutexLock lock(&mu_);
-    Box& box = boxes_[message.recipient()];
-    box.in_flight.erase(sequence);
-    box.visible_through = box.in_flight.empty() ? box.last_sequence : *box.in_flight.begin() - 1;
-    if (written.ok()) ++box.pending;
+    for (size_t i : fresh) {
+      Box& box = boxes_[messages[i].recipient()];
+      box.in_flight.erase(messages[i].sequence());
+      box.visible_through = box.in_flight.empty() ? box.last_sequence : *box.in_flight.begin() - 1;
+      if (written.ok()) ++box.pending;
+    }
   }
   KENTRA_RETURN_IF_ERROR(written);
-  return ReceiptOf(message);
+  for (const auto& [repeat, first] : repeats_in_call) receipts[repeat] = receipts[first];
+  return receipts;
 }
 
 absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view recipient, int64_t after, int limit,
@@ -129,10 +163,10 @@ absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view rec
   }
   std::vector<MailboxMessage> messages;
   *more = false;
-  const std::string prefix = absl::StrCat(recipient, "/");
-  auto it = store_->NewIterator(kMessages);
+  // Bounded to this mailbox: past its end lie the other mailboxes' acknowledged
+  // (deleted) messages, which an unbounded cursor would step through.
+  auto it = store_->NewPrefixIterator(kMessages, absl::StrCat(recipient, "/"));
   for (it->Seek(MessageKey(recipient, std::max<int64_t>(after, 0) + 1)); it->Valid(); it->Next()) {
-    if (!absl::StartsWith(it->key(), prefix)) break;
     MailboxMessage m;
     if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));

@@ -37,6 +37,10 @@ class Mailbox {
   // the same (sender, message_id) returns the first receipt and stores nothing;
   // with another recipient or referral id it is INVALID_ARGUMENT.
   absl::StatusOr<kentra::hub::v1::PostMessageResponse> Post(kentra::hub::v1::MailboxMessage message);
+  // Posts each of `messages` as Post does, in order, in one synced write: all or
+  // none. Returns their receipts in the same order.
+  absl::StatusOr<std::vector<kentra::hub::v1::PostMessageResponse>> PostAll(
+      std::vector<kentra::hub::v1::MailboxMessage> messages);
 
   // Up to `limit` of `recipient`'s messages after `after`, oldest first; `more`
   // says whether others follow.

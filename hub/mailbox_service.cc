@@ -12,46 +12,82 @@ namespace {
 
 constexpr char kService[] = "MailboxService";
 
-absl::Status ValidateOpaqueId(absl::string_view id, absl::string_view field) {
-  const bool ok = id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+bool IsOpaqueId(absl::string_view id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
     return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
   });
-  return ok ? absl::OkStatus() : absl::InvalidArgumentError(absl::StrCat(field, ": must be 32 lowercase hex digits"));
 }
 
 }  // namespace
+
+absl::Status MailboxServiceImpl::ValidatePost(const v1::PostMessageRequest& req, absl::string_view sender,
+                                              absl::string_view field_prefix) const {
+  auto invalid = [&](absl::string_view field, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field_prefix, field, ": ", why));
+  };
+  if (!IsOpaqueId(req.message_id())) return invalid("message_id", "must be 32 lowercase hex digits");
+  if (!IsOpaqueId(req.referral_id())) return invalid("referral_id", "must be 32 lowercase hex digits");
+  if (registry_->Centre(req.recipient()) == nullptr) return invalid("recipient", "not a centre of this federation");
+  if (req.recipient() == sender) return invalid("recipient", "is the sender");
+  if (!IsSealedSize(req.sealed().size())) return invalid("sealed", "its size is not one of the sealed bucket sizes");
+  return absl::OkStatus();
+}
+
+v1::MailboxMessage MailboxServiceImpl::MessageOf(const v1::PostMessageRequest& req, const std::string& sender) {
+  v1::MailboxMessage message;
+  message.set_sender(sender);
+  message.set_recipient(req.recipient());
+  message.set_message_id(req.message_id());
+  message.set_referral_id(req.referral_id());
+  message.set_sealed(req.sealed());
+  return message;
+}
+
+void MailboxServiceImpl::AuditPost(grpc::ServerContext* ctx, const std::string& sender,
+                                   const v1::PostMessageRequest& req, absl::string_view method,
+                                   const absl::StatusOr<v1::PostMessageResponse>& receipt) const {
+  access_->Audit(ctx, Principal{Principal::Kind::kCentre, sender, ""}, kService, method,
+                 absl::StrCat("to ", req.recipient().substr(0, 64), ", message ", req.message_id().substr(0, 32),
+                              ", referral ", req.referral_id().substr(0, 32), ", ", req.sealed().size(), " B",
+                              receipt.ok() ? absl::StrCat(", sequence ", receipt->sequence()) : ""),
+                 receipt.status());
+}
 
 grpc::Status MailboxServiceImpl::PostMessage(grpc::ServerContext* ctx, const v1::PostMessageRequest* req,
                                              v1::PostMessageResponse* resp) {
   auto sender = access_->AdmitCentre(ctx, kService, "PostMessage", *registry_);
   if (!sender.ok()) return ToGrpcStatus(sender.status());
-  absl::Status valid = ValidateOpaqueId(req->message_id(), "message_id");
-  if (valid.ok()) valid = ValidateOpaqueId(req->referral_id(), "referral_id");
-  if (valid.ok() && registry_->Centre(req->recipient()) == nullptr) {
-    valid = absl::InvalidArgumentError("recipient: not a centre of this federation");
-  }
-  if (valid.ok() && req->recipient() == *sender) valid = absl::InvalidArgumentError("recipient: is the sender");
-  if (valid.ok() && !IsSealedSize(req->sealed().size())) {
-    valid = absl::InvalidArgumentError("sealed: its size is not one of the sealed bucket sizes");
-  }
-  auto post = [&]() -> absl::StatusOr<v1::PostMessageResponse> {
-    KENTRA_RETURN_IF_ERROR(valid);
-    v1::MailboxMessage message;
-    message.set_sender(*sender);
-    message.set_recipient(req->recipient());
-    message.set_message_id(req->message_id());
-    message.set_referral_id(req->referral_id());
-    message.set_sealed(req->sealed());
-    return mailbox_->Post(std::move(message));
-  };
-  absl::StatusOr<v1::PostMessageResponse> receipt = post();
-  access_->Audit(ctx, Principal{Principal::Kind::kCentre, *sender, ""}, kService, "PostMessage",
-                 absl::StrCat("to ", req->recipient().substr(0, 64), ", message ", req->message_id().substr(0, 32),
-                              ", referral ", req->referral_id().substr(0, 32), ", ", req->sealed().size(), " B",
-                              receipt.ok() ? absl::StrCat(", sequence ", receipt->sequence()) : ""),
-                 receipt.status());
+  absl::StatusOr<v1::PostMessageResponse> receipt = ValidatePost(*req, *sender, "");
+  if (receipt.ok()) receipt = mailbox_->Post(MessageOf(*req, *sender));
+  AuditPost(ctx, *sender, *req, "PostMessage", receipt);
   if (!receipt.ok()) return ToGrpcStatus(receipt.status());
   *resp = *std::move(receipt);
+  return grpc::Status::OK;
+}
+
+grpc::Status MailboxServiceImpl::BatchPostMessages(grpc::ServerContext* ctx, const v1::BatchPostMessagesRequest* req,
+                                                   v1::BatchPostMessagesResponse* resp) {
+  auto sender = access_->AdmitCentre(ctx, kService, "BatchPostMessages", *registry_);
+  if (!sender.ok()) return ToGrpcStatus(sender.status());
+  absl::Status valid;
+  if (req->requests_size() == 0 || req->requests_size() > kMaxBatchPost) {
+    valid = absl::InvalidArgumentError(absl::StrCat("requests: give 1 to ", kMaxBatchPost));
+  }
+  std::vector<v1::MailboxMessage> messages;
+  for (int i = 0; valid.ok() && i < req->requests_size(); ++i) {
+    valid = ValidatePost(req->requests(i), *sender, absl::StrCat("requests[", i, "]."));
+    messages.push_back(MessageOf(req->requests(i), *sender));
+  }
+  absl::StatusOr<std::vector<v1::PostMessageResponse>> receipts =
+      valid.ok() ? mailbox_->PostAll(std::move(messages)) : absl::StatusOr<std::vector<v1::PostMessageResponse>>(valid);
+  if (!receipts.ok()) {
+    access_->Audit(ctx, Principal{Principal::Kind::kCentre, *sender, ""}, kService, "BatchPostMessages",
+                   absl::StrCat(req->requests_size(), " messages"), receipts.status());
+    return ToGrpcStatus(receipts.status());
+  }
+  // One audit line per message, as if each had been posted alone.
+  for (int i = 0; i < req->requests_size(); ++i) AuditPost(ctx, *sender, req->requests(i), "BatchPostMessages", (*receipts)[i]);
+  resp->mutable_receipts()->Assign(receipts->begin(), receipts->end());
   return grpc::Status::OK;
 }
 
@@ -93,18 +129,26 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
   access_->Audit(ctx, caller, kService, "WatchMessages", absl::StrCat("after ", req->after_sequence()),
                  absl::OkStatus());
   int64_t after = req->after_sequence();
-  int delivered = 0;
   while (!ctx->IsCancelled()) {
     bool more = false;
     auto messages = mailbox_->Fetch(*me, after, kDefaultFetchPage, &more);
     if (!messages.ok()) return ToGrpcStatus(messages.status());
+    // What waits goes in as few responses as the size limit allows, so the
+    // node can store a backlog in a few writes.
+    v1::WatchMessagesResponse out;
+    size_t bytes = 0;
     for (auto& m : *messages) {
+      const size_t size = m.ByteSizeLong();
+      if (out.messages_size() > 0 && bytes + size > kMaxWatchResponseBytes) {
+        if (!writer->Write(out)) return grpc::Status::CANCELLED;
+        out.Clear();
+        bytes = 0;
+      }
       after = m.sequence();
-      v1::WatchMessagesResponse out;
-      *out.mutable_message() = std::move(m);
-      if (!writer->Write(out)) return grpc::Status::CANCELLED;
-      ++delivered;
+      bytes += size;
+      *out.add_messages() = std::move(m);
     }
+    if (out.messages_size() > 0 && !writer->Write(out)) return grpc::Status::CANCELLED;
     if (more) continue;
     // Wakes at once for a new message; checks for a caller gone away each second.
     if (!mailbox_->AwaitAfter(*me, after, absl::Seconds(1)) && mailbox_->closed()) break;

@@ -17,6 +17,9 @@ namespace kentra::hub {
 inline constexpr int kMaxFetchPage = 500;
 inline constexpr int kDefaultFetchPage = 50;
 inline constexpr int kMaxAcks = 500;
+inline constexpr int kMaxBatchPost = 100;
+// A watch response holds messages up to this size (at least one message).
+inline constexpr size_t kMaxWatchResponseBytes = 1 << 20;
 
 class MailboxServiceImpl final : public v1::MailboxService::Service {
  public:
@@ -26,6 +29,8 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
 
   grpc::Status PostMessage(grpc::ServerContext* ctx, const v1::PostMessageRequest* req,
                            v1::PostMessageResponse* resp) override;
+  grpc::Status BatchPostMessages(grpc::ServerContext* ctx, const v1::BatchPostMessagesRequest* req,
+                                 v1::BatchPostMessagesResponse* resp) override;
   grpc::Status FetchMessages(grpc::ServerContext* ctx, const v1::FetchMessagesRequest* req,
                              v1::FetchMessagesResponse* resp) override;
   grpc::Status WatchMessages(grpc::ServerContext* ctx, const v1::WatchMessagesRequest* req,
@@ -34,6 +39,14 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
                            v1::AckMessagesResponse* resp) override;
 
  private:
+  // OK if `req` from `sender` may be posted; else INVALID_ARGUMENT naming the
+  // field after `field_prefix`.
+  absl::Status ValidatePost(const v1::PostMessageRequest& req, absl::string_view sender,
+                            absl::string_view field_prefix) const;
+  static v1::MailboxMessage MessageOf(const v1::PostMessageRequest& req, const std::string& sender);
+  void AuditPost(grpc::ServerContext* ctx, const std::string& sender, const v1::PostMessageRequest& req,
+                 absl::string_view method, const absl::StatusOr<v1::PostMessageResponse>& receipt) const;
+
   const HubAccess* access_;
   Mailbox* mailbox_;
   const CentreRegistry* registry_;

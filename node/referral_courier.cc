@@ -15,6 +15,7 @@ constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
 constexpr absl::Duration kDirectoryRefresh = absl::Hours(1);
+constexpr int kPostBatch = 100;  // the hub's limit per BatchPostMessages
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
 
@@ -62,37 +63,36 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
   absl::MutexLock lock(&post_mu_);
   int posted = 0;
   for (;;) {
-    KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(50));
+    // Oldest first, in one call each: the hub stores them in this order.
+    KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(kPostBatch));
     if (items.empty()) return posted;
+    hv1::BatchPostMessagesRequest request;
     for (const auto& [key, item] : items) {
-      hv1::PostMessageRequest request;
-      request.set_recipient(item.recipient());
-      request.set_message_id(item.message_id());
-      request.set_referral_id(item.referral_id());
-      request.set_sealed(item.sealed());
-      hv1::PostMessageResponse receipt;
-      grpc::ClientContext ctx;
-      WithDeadline(ctx);
-      grpc::Status status = hub_->PostMessage(&ctx, request, &receipt);
-      if (!status.ok()) {
-        return absl::Status(FromGrpcStatus(status).code(),
-                            absl::StrCat("posting a referral message to ", item.recipient(), ": ",
-                                         status.error_message()));
-      }
-      KENTRA_RETURN_IF_ERROR(referrals_->MarkPosted(key, item));
-      ++posted;
+      auto* post = request.add_requests();
+      post->set_recipient(item.recipient());
+      post->set_message_id(item.message_id());
+      post->set_referral_id(item.referral_id());
+      post->set_sealed(item.sealed());
     }
+    hv1::BatchPostMessagesResponse receipts;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    grpc::Status status = hub_->BatchPostMessages(&ctx, request, &receipts);
+    if (!status.ok()) {
+      return absl::Status(FromGrpcStatus(status).code(),
+                          absl::StrCat("posting ", items.size(), " referral messages (the first to ",
+                                       items.front().second.recipient(), "): ", status.error_message()));
+    }
+    KENTRA_RETURN_IF_ERROR(referrals_->MarkPosted(items));
+    posted += static_cast<int>(items.size());
   }
 }
 
 absl::StatusOr<int> ReferralCourier::ApplyAndAck(const std::vector<hv1::MailboxMessage>& messages) {
+  // Only what is stored durably is acknowledged; on an error nothing of this page is.
+  KENTRA_RETURN_IF_ERROR(referrals_->ApplyAll(messages));
   hv1::AckMessagesRequest ack;
-  absl::Status stored;
-  for (const auto& m : messages) {
-    stored = referrals_->Apply(m);
-    if (!stored.ok()) break;
-    ack.add_sequences(m.sequence());  // only after our own write is durable
-  }
+  for (const auto& m : messages) ack.add_sequences(m.sequence());
   if (ack.sequences_size() > 0) {
     hv1::AckMessagesResponse acked;
     grpc::ClientContext ctx;
@@ -100,7 +100,6 @@ absl::StatusOr<int> ReferralCourier::ApplyAndAck(const std::vector<hv1::MailboxM
     // A lost acknowledgement only means the message comes again and is recognised.
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->AckMessages(&ctx, ack, &acked)));
   }
-  KENTRA_RETURN_IF_ERROR(stored);
   return ack.sequences_size();
 }
 
@@ -200,13 +199,14 @@ void ReferralCourier::WatchLoop() {
     absl::Status failed;
     while (reader->Read(&response)) {
       backoff = kFirstBackoff;
-      absl::Status applied = referrals_->Apply(response.message());
+      const std::vector<hv1::MailboxMessage> messages(response.messages().begin(), response.messages().end());
+      absl::Status applied = referrals_->ApplyAll(messages);
       if (!applied.ok()) {
         failed = applied;
         ctx.TryCancel();
         break;
       }
-      QueueAck(response.message().sequence());  // only after our own write is durable
+      QueueAcks(messages);  // only after our own write is durable
     }
     grpc::Status finished = reader->Finish();
     {
@@ -222,9 +222,9 @@ void ReferralCourier::WatchLoop() {
   }
 }
 
-void ReferralCourier::QueueAck(int64_t sequence) {
+void ReferralCourier::QueueAcks(const std::vector<hv1::MailboxMessage>& stored) {
   absl::MutexLock lock(&mu_);
-  acks_.push_back(sequence);
+  for (const auto& m : stored) acks_.push_back(m.sequence());
 }
 
 void ReferralCourier::AckLoop() {

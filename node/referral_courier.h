@@ -1,6 +1,7 @@
 // ReferralCourier: carries a node's sealed referral messages to and from the
-// hub's MailboxService. One thread posts the outbox, oldest first and one at a
-// time (so the other centre receives a referral's messages in order), retrying
+// hub's MailboxService. One thread posts the outbox, oldest first, in batches
+// of up to 100 that the hub stores in order (so the other centre receives a
+// referral's messages in order), retrying
 // with backoff from 1 s to 5 min while the hub is unreachable, and runs the
 // referral deadlines every minute. Another keeps a WatchMessages stream open,
 // applies each arriving message durably and only then acknowledges it (a third
@@ -52,14 +53,13 @@ class ReferralCourier {
 
  private:
   absl::StatusOr<int> PostOutbox();
-  // Applies each message and acknowledges those done with; stops at the first
-  // that could not be stored.
+  // Applies the messages and acknowledges them once stored.
   absl::StatusOr<int> ApplyAndAck(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();
   void WatchLoop();
   void AckLoop();
-  // Queues `sequence` (stored durably) for the acknowledging thread.
-  void QueueAck(int64_t sequence);
+  // Queues these messages (stored durably) for the acknowledging thread.
+  void QueueAcks(const std::vector<kentra::hub::v1::MailboxMessage>& stored);
   // Sleeps up to `d`, or until Wake() if `wake_early`; true if stopping.
   bool SleepFor(absl::Duration d, bool wake_early = true);
   void Wake();

@@ -1,5 +1,6 @@
 // CentreReferrals, continued: what arrives from the other centres through the
 // hub's mailbox, the deadlines, consent withdrawals, and the outbox.
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -32,32 +33,102 @@ Actor SystemActor(absl::string_view what) {
 
 }  // namespace
 
-absl::Status CentreReferrals::Refuse(const MailboxMessage& message, const absl::Status& why,
-                                     const std::string& applied_key) {
+void CentreReferrals::Refuse(WriteBatch& batch, const MailboxMessage& message, const absl::Status& why,
+                             const std::string& applied_key) {
   std::fprintf(stderr, "kentra-node: refused referral message %s from %s: %s\n", message.message_id().c_str(),
                message.sender().c_str(), why.ToString().c_str());
-  WriteBatch batch;
   records_->PutAudit(batch, CentreActor(message.sender()), "ReceiveReferralMessage",
                      IsReferralId(message.referral_id()) ? ReferralName(message.referral_id()) : "",
                      absl::StrCat("message ", message.message_id().substr(0, 32), ", mailbox sequence ",
                                   message.sequence()),
                      why.ToString());
-  if (applied_key.empty()) return store_->Write(batch, Store::Durability::kProcessCrashed);
-  batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
-  return store_->Write(batch);
+  if (!applied_key.empty()) batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
 }
 
-absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
-  if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot open referrals");
+CentreReferrals::Arrival CentreReferrals::OpenArrival(const MailboxMessage& message) const {
+  Arrival a;
+  a.message = &message;
   if (message.has_undelivered()) {
     if (message.sender() != kHubNoticeSender) {
-      return Refuse(message, absl::PermissionDeniedError("an undelivered notice not from the hub"));
+      a.refusal = absl::PermissionDeniedError("an undelivered notice not from the hub");
+    } else if (!IsReferralId(message.undelivered().referral_id())) {
+      a.refusal = absl::InvalidArgumentError("a notice without a referral id");
+    } else {
+      a.referral_id = message.undelivered().referral_id();
     }
+    return a;
+  }
+  absl::StatusOr<rv1::SignedPayload> payload = kentra::Open(keys_->mine, centre_id_, message.sealed(), keys_->roster);
+  if (!payload.ok()) {
+    a.refusal = payload.status();
+  } else if (payload->sender() != message.sender()) {
+    a.refusal = absl::PermissionDeniedError(
+        absl::StrCat("signed by centre ", payload->sender(), " but delivered as from ", message.sender()));
+  } else if (payload->referral_id() != message.referral_id() || !IsReferralId(payload->referral_id())) {
+    a.refusal = absl::PermissionDeniedError("the signed referral id is not the one it was delivered with");
+  } else if (!a.body.ParseFromString(payload->body())) {
+    a.refusal = absl::InvalidArgumentError("the signed payload holds no referral message");
+  } else if (a.body.message_id() != message.message_id()) {
+    a.refusal = absl::PermissionDeniedError("the signed message id is not the one it was delivered with");
+  } else {
+    a.referral_id = payload->referral_id();
+  }
+  return a;
+}
+
+absl::Status CentreReferrals::Apply(const MailboxMessage& message) { return ApplyAll({message}); }
+
+absl::Status CentreReferrals::ApplyAll(const std::vector<MailboxMessage>& messages) {
+  if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot open referrals");
+  // Opening and verifying, the costly part, needs no lock.
+  std::vector<Arrival> arrivals;
+  arrivals.reserve(messages.size());
+  for (const MailboxMessage& m : messages) arrivals.push_back(OpenArrival(m));
+  // One write per run of messages about distinct referrals: a message reads what
+  // an earlier one about the same referral wrote, so that one must be stored first.
+  for (size_t begin = 0; begin < arrivals.size();) {
+    absl::flat_hash_set<std::string> ids;
+    size_t end = begin;
+    while (end < arrivals.size() && (arrivals[end].referral_id.empty() || ids.insert(arrivals[end].referral_id).second)) {
+      ++end;
+    }
+    KENTRA_RETURN_IF_ERROR(ApplyRun(absl::MakeSpan(arrivals).subspan(begin, end - begin)));
+    begin = end;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CentreReferrals::ApplyRun(absl::Span<Arrival> run) {
+  std::vector<std::string> ids;
+  for (const Arrival& a : run) ids.push_back(a.referral_id);
+  auto guard = locks_.Lock(ids);
+  WriteBatch batch;
+  std::vector<std::pair<v1::Referral, v1::ReferralAction>> changed;
+  for (Arrival& a : run) {
+    KENTRA_ASSIGN_OR_RETURN(auto change, ApplyArrival(batch, a));
+    if (change) changed.push_back(*std::move(change));
+  }
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  bool receipts = false;
+  for (const auto& [referral, action] : changed) {
+    Notify(referral, action);
+    receipts |= action == v1::REFERRAL_ACTION_RECEIVE;  // only a new referral queues a message (its receipt)
+  }
+  if (receipts && outbox_listener_) outbox_listener_();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::pair<v1::Referral, v1::ReferralAction>>> CentreReferrals::ApplyArrival(
+    WriteBatch& batch, Arrival& a) {
+  using Change = std::optional<std::pair<v1::Referral, v1::ReferralAction>>;
+  const MailboxMessage& message = *a.message;
+  if (!a.refusal.ok()) {
+    Refuse(batch, message, a.refusal);
+    return Change();
+  }
+  if (message.has_undelivered()) {
     const auto& notice = message.undelivered();
-    if (!IsReferralId(notice.referral_id())) return Refuse(message, absl::InvalidArgumentError("a notice without a referral id"));
-    auto guard = locks_.Lock({notice.referral_id()});
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(notice.referral_id()));
-    WriteBatch batch;
     const Actor hub = SystemActor("hub-mailbox");
     const std::string what = absl::StrCat("a message for ", notice.recipient(), " posted ",
                                           FormatLocalMinute(FromTimestamp(notice.post_time())),
@@ -70,81 +141,64 @@ absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
       PutReferral(batch, *r, /*is_new=*/false);
     }
     records_->PutAudit(batch, hub, "ExpireUndeliveredReferral", r ? r->name() : "", what);
-    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
-    if (r) Notify(*r, v1::REFERRAL_ACTION_EXPIRE);
-    return absl::OkStatus();
+    if (!r) return Change();
+    return Change(std::make_pair(*std::move(r), v1::REFERRAL_ACTION_EXPIRE));
   }
-
-  absl::StatusOr<rv1::SignedPayload> payload = kentra::Open(keys_->mine, centre_id_, message.sealed(), keys_->roster);
-  if (!payload.ok()) return Refuse(message, payload.status());
-  if (payload->sender() != message.sender()) {
-    return Refuse(message, absl::PermissionDeniedError(absl::StrCat("signed by centre ", payload->sender(),
-                                                                    " but delivered as from ", message.sender())));
-  }
-  if (payload->referral_id() != message.referral_id() || !IsReferralId(payload->referral_id())) {
-    return Refuse(message, absl::PermissionDeniedError("the signed referral id is not the one it was delivered with"));
-  }
-  rv1::ReferralMessage body;
-  if (!body.ParseFromString(payload->body())) {
-    return Refuse(message, absl::InvalidArgumentError("the signed payload holds no referral message"));
-  }
-  if (body.message_id() != message.message_id()) {
-    return Refuse(message, absl::PermissionDeniedError("the signed message id is not the one it was delivered with"));
-  }
-  const std::string& sender = payload->sender();
-  const std::string& id = payload->referral_id();
+  const rv1::ReferralMessage& body = a.body;
+  const std::string& sender = message.sender();
+  const std::string& id = a.referral_id;
   const std::string applied_key = AppliedMessageKey(sender, body.message_id());
-  auto guard = locks_.Lock({id});
   KENTRA_ASSIGN_OR_RETURN(auto applied, store_->Get(kReferrals, applied_key));
   if (applied) {
     // The same mailbox entry again (we stored it, the acknowledgement was lost): done.
-    if (*applied == absl::StrCat(message.sequence())) return absl::OkStatus();
-    return Refuse(message, absl::PermissionDeniedError(absl::StrCat("a replay: message ", body.message_id(), " from ",
-                                                                    sender, " was applied before (mailbox sequence ",
-                                                                    *applied, ")")));
+    if (*applied == absl::StrCat(message.sequence())) return Change();
+    Refuse(batch, message,
+           absl::PermissionDeniedError(absl::StrCat("a replay: message ", body.message_id(), " from ", sender,
+                                                    " was applied before (mailbox sequence ", *applied, ")")));
+    return Change();
   }
   const Actor from = CentreActor(sender);
-  WriteBatch batch;
-  std::optional<v1::Referral> changed;
-  v1::ReferralAction action = v1::REFERRAL_ACTION_UNSPECIFIED;
+  // What the message adds goes into a batch of its own first: a refused message
+  // must leave nothing of it behind.
+  WriteBatch own;
+  Change change;
   absl::Status outcome;
   switch (body.kind_case()) {
     case rv1::ReferralMessage::kRequest: {
       v1::Referral stored;
-      outcome = ApplyRequest(batch, from, sender, body.request(), &stored);
-      if (outcome.ok()) changed = std::move(stored), action = v1::REFERRAL_ACTION_RECEIVE;
+      outcome = ApplyRequest(own, from, sender, body.request(), &stored);
+      if (outcome.ok()) change = std::make_pair(std::move(stored), v1::REFERRAL_ACTION_RECEIVE);
       break;
     }
     case rv1::ReferralMessage::kUpdate:
     case rv1::ReferralMessage::kConsentWithdrawal: {
-      auto r = Read(id);
-      if (!r.ok()) return r.status();
-      if (!*r) {
+      KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
+      if (!r) {
         outcome = absl::NotFoundError(absl::StrCat("no referral ", id, " is held here"));
         break;
       }
-      const bool ours = (*r)->direction() == v1::REFERRAL_DIRECTION_OUTGOING;
-      if ((ours ? (*r)->receiving_centre() : (*r)->sending_centre()) != sender) {
-        outcome = absl::PermissionDeniedError(absl::StrCat("centre ", sender, " is not the other side of ", (*r)->name()));
+      const bool ours = r->direction() == v1::REFERRAL_DIRECTION_OUTGOING;
+      if ((ours ? r->receiving_centre() : r->sending_centre()) != sender) {
+        outcome = absl::PermissionDeniedError(absl::StrCat("centre ", sender, " is not the other side of ", r->name()));
         break;
       }
       if (body.has_update()) {
-        absl::StatusOr<bool> news = ApplyUpdate(batch, from, sender, **r, body.update().transition());
+        absl::StatusOr<bool> news = ApplyUpdate(own, from, sender, *r, body.update().transition());
         outcome = news.status();
-        if (news.ok() && *news) changed = **r, action = body.update().transition().action();
+        if (news.ok() && *news) change = std::make_pair(*r, body.update().transition().action());
       } else if (ours) {
         outcome = absl::PermissionDeniedError("only the referring centre sends consent withdrawals");
       } else {
-        v1::Referral& held = **r;
+        v1::Referral& held = *r;
         held.clear_person();
         held.set_purge_reason(absl::StrCat("the person withdrew consent to share data for referral (",
                                            sender, ", ",
                                            FormatLocalMinute(FromTimestamp(body.consent_withdrawal().record_time())),
                                            "); their data from the referral was deleted"));
         *held.mutable_update_time() = ToTimestamp(clock_->Now());
-        PutReferral(batch, held, /*is_new=*/false);
-        records_->PutAudit(batch, from, "PurgeReferralPerson", held.name(), "consent to share withdrawn");
-        changed = held;
+        PutReferral(own, held, /*is_new=*/false);
+        records_->PutAudit(own, from, "PurgeReferralPerson", held.name(), "consent to share withdrawn");
+        change = std::make_pair(held, v1::REFERRAL_ACTION_UNSPECIFIED);
       }
       break;
     }
@@ -152,13 +206,13 @@ absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
       outcome = absl::InvalidArgumentError("an empty referral message");
   }
   // Authentic but refused for what it says: a repeat is not applied again.
-  if (!outcome.ok()) return Refuse(message, outcome, applied_key);
+  if (!outcome.ok()) {
+    Refuse(batch, message, outcome, applied_key);
+    return Change();
+  }
+  batch.Append(std::move(own));
   batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
-  if (changed) Notify(*changed, action);
-  // Only a new referral queues a message (its receipt) for the courier.
-  if (action == v1::REFERRAL_ACTION_RECEIVE && outbox_listener_) outbox_listener_();
-  return absl::OkStatus();
+  return change;
 }
 
 absl::Status CentreReferrals::ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
@@ -289,17 +343,23 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
   return items;
 }
 
-absl::Status CentreReferrals::MarkPosted(const std::string& key, const kentra::storage::v1::OutboxItem& item) {
-  auto guard = locks_.Lock({item.referral_id()});
+absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items) {
+  std::vector<std::string> ids;
+  for (const auto& [key, item] : items) ids.push_back(item.referral_id());
+  auto guard = locks_.Lock(ids);
   WriteBatch batch;
-  batch.Delete(kOutbox, key);
-  KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
-  if (r && r->delivery() == v1::REFERRAL_DELIVERY_QUEUED) {
-    r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
-    PutReferral(batch, *r, /*is_new=*/false);
+  absl::flat_hash_set<std::string> marked;
+  for (const auto& [key, item] : items) {
+    batch.Delete(kOutbox, key);
+    if (!marked.insert(item.referral_id()).second) continue;
+    KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
+    if (r && r->delivery() == v1::REFERRAL_DELIVERY_QUEUED) {
+      r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
+      PutReferral(batch, *r, /*is_new=*/false);
+    }
   }
-  // Not fsynced: if a crash loses this, the item is posted again and the hub,
-  // which keeps every post's receipt, answers with the first one.
+  // Not fsynced: if a crash loses this, the items are posted again and the hub,
+  // which keeps every post's receipt, answers with the first ones.
   return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 

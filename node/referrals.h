@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/lock_table.h"
@@ -98,6 +99,11 @@ class CentreReferrals {
   // delete it: applied, applied before, or refused (audited; a message that fails
   // to open or verify is never retried). An error only when storing failed.
   absl::Status Apply(const kentra::hub::v1::MailboxMessage& message);
+  // Applies these messages, in order, as Apply does each, with as few synced
+  // writes as their referrals allow (one unless two are about the same
+  // referral). An error only when storing failed; then none after the last
+  // stored run is stored.
+  absl::Status ApplyAll(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
 
   // Expires every referral not accepted by its deadline that this side owns the
   // expiry of (sent and never received; received and not acted on), telling the
@@ -106,9 +112,9 @@ class CentreReferrals {
 
   // The outbox: sealed messages for the hub, oldest first, with their keys.
   absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit) const;
-  // The hub holds the outbox item at `key`: removes it, and marks its referral
-  // as at the hub.
-  absl::Status MarkPosted(const std::string& key, const kentra::storage::v1::OutboxItem& item);
+  // The hub holds these outbox items (key, item): removes them, and marks their
+  // referrals as at the hub.
+  absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
   // Called (without locks held) after something is queued in the outbox.
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
 
@@ -150,13 +156,28 @@ class CentreReferrals {
   // when it is no news (an expiry already seen).
   absl::StatusOr<bool> ApplyUpdate(WriteBatch& batch, const Actor& from, const std::string& sender,
                                    v1::Referral& referral, const v1::ReferralTransition& t);
+  // A message from the mailbox, opened and verified (or refused, and why).
+  struct Arrival {
+    const kentra::hub::v1::MailboxMessage* message = nullptr;
+    absl::Status refusal;
+    std::string referral_id;  // authenticated (a notice's from the hub); empty if refused
+    kentra::referral::v1::ReferralMessage body;
+  };
+  Arrival OpenArrival(const kentra::hub::v1::MailboxMessage& message) const;
+  // Applies arrivals about distinct referrals in one synced write, then tells
+  // watchers and the courier.
+  absl::Status ApplyRun(absl::Span<Arrival> run);
+  // Adds what `arrival` changes (or its refusal) to `batch`; returns the referral
+  // it changed, with the action, for the watchers. Requires its referral's lock.
+  absl::StatusOr<std::optional<std::pair<v1::Referral, v1::ReferralAction>>> ApplyArrival(WriteBatch& batch,
+                                                                                          Arrival& arrival);
   absl::Status ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
                             const kentra::referral::v1::ReferralRequest& request, v1::Referral* stored);
-  // Records a refused message in the audit log (reaches the OS, not fsynced).
-  // With an `applied_key` (an authentic message refused for what it says), also
-  // marks it applied, synced, so a repeat is recognised.
-  absl::Status Refuse(const kentra::hub::v1::MailboxMessage& message, const absl::Status& why,
-                      const std::string& applied_key = "");
+  // Adds a refused message's audit entry to `batch`, and logs it. With an
+  // `applied_key` (an authentic message refused for what it says), also marks it
+  // applied, so a repeat is recognised.
+  void Refuse(WriteBatch& batch, const kentra::hub::v1::MailboxMessage& message, const absl::Status& why,
+              const std::string& applied_key = "");
   // RecordConsent's hook: on a withdrawal of referral sharing, tells every
   // centre this person was referred to.
   absl::Status OnConsent(WriteBatch& batch, const Actor& actor, const v1::Beneficiary& beneficiary,

@@ -342,6 +342,34 @@ TEST_F(ReferralTest, AnOfflineTargetGetsItAtItsSyncOrWhenItWatchesAgain) {
   ASSERT_TRUE(Reaches(thessaloniki_, by_watch.name(), nv1::REFERRAL_STATE_RECEIVED));
 }
 
+// A target back after a while stores its backlog in a few writes, and in order:
+// a referral and its cancellation in the same backlog both land.
+TEST_F(ReferralTest, ABacklogIsStoredInFewWritesAndInOrder) {
+  constexpr int kBacklog = 20;
+  thessaloniki_.Stop();
+  std::vector<std::string> sent;
+  for (int i = 0; i < kBacklog; ++i) {
+    nv1::Referral r;
+    ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 40 + i)), &r).ok());
+    sent.push_back(r.name());
+  }
+  nv1::CancelReferralRequest cancel;
+  cancel.set_name(sent[5]);
+  nv1::Referral out;
+  ASSERT_TRUE(kassandra_.NewReferralStub()->CancelReferral(kassandra_.Context().get(), cancel, &out).ok());
+  ASSERT_TRUE(WaitFor([&] { return hub_.server().mailbox()->Pending("thessaloniki") == kBacklog + 1; }));
+
+  thessaloniki_.Restart();
+  ASSERT_TRUE(WaitFor([&] { return hub_.server().mailbox()->Pending("thessaloniki") == 0; }));
+  // Counted before any staff call writes: one write per message would be 21.
+  EXPECT_LT(thessaloniki_.server().store()->write_stats().batches, 10) << "synced writes while storing the backlog";
+  for (int i = 0; i < kBacklog; ++i) {
+    EXPECT_EQ(Get(thessaloniki_, sent[i]).state(),
+              i == 5 ? nv1::REFERRAL_STATE_CANCELLED : nv1::REFERRAL_STATE_RECEIVED);
+    EXPECT_TRUE(Reaches(kassandra_, sent[i], i == 5 ? nv1::REFERRAL_STATE_CANCELLED : nv1::REFERRAL_STATE_RECEIVED));
+  }
+}
+
 // What a hostile hub or a forging sender could deliver, applied as the hub would
 // deliver it; each is refused, audited, and creates nothing.
 TEST_F(ReferralTest, ForgedTamperedReplayedAndMisdirectedMessagesAreRefused) {

@@ -1,0 +1,148 @@
+// The hub's mailbox over real mTLS and gRPC: a batch of posts is checked whole
+// and stored whole, in order and idempotently; a watch hands a backlog over in
+// few responses, in order.
+#include <gtest/gtest.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+#include "common/sealing.h"
+#include "hub/mailbox_service.h"
+#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
+#include "tests/testing/test_util.h"
+
+namespace kentra::hub {
+namespace {
+
+using ::kentra::testing::GrpcStatusIs;
+using ::kentra::testing::TestHub;
+
+v1::PostMessageRequest Post(const std::string& recipient) {
+  v1::PostMessageRequest r;
+  r.set_recipient(recipient);
+  r.set_message_id(absl::BytesToHexString(RandomBytes(16)));
+  r.set_referral_id(absl::BytesToHexString(RandomBytes(16)));
+  r.set_sealed(std::string(kSealBuckets[0] + 48, 'x'));  // opaque to the hub; only its size is checked
+  return r;
+}
+
+class MailboxTest : public ::testing::Test {
+ protected:
+  grpc::Status BatchPost(const std::vector<v1::PostMessageRequest>& posts, v1::BatchPostMessagesResponse* out) {
+    v1::BatchPostMessagesRequest request;
+    for (const auto& p : posts) *request.add_requests() = p;
+    grpc::ClientContext ctx;
+    return kassandra_->BatchPostMessages(&ctx, request, out);
+  }
+  int Pending(const std::string& recipient) { return hub_.server().mailbox()->Pending(recipient); }
+
+  TestHub hub_;
+  std::unique_ptr<v1::MailboxService::Stub> kassandra_ = v1::MailboxService::NewStub(hub_.Channel("centres/kassandra"));
+};
+
+TEST_F(MailboxTest, ABatchWithOneBadPostIsRefusedWholeNamingIt) {
+  auto bad_id = Post("thessaloniki");
+  bad_id.set_message_id("not-hex");
+  auto to_self = Post("kassandra");
+  auto unknown = Post("atlantis");
+  auto odd_size = Post("thessaloniki");
+  odd_size.set_sealed("short");
+  std::vector<v1::PostMessageRequest> too_many;
+  for (int i = 0; i <= kMaxBatchPost; ++i) too_many.push_back(Post("thessaloniki"));
+  const auto first = Post("thessaloniki");
+  auto same_id_other_referral = first;
+  same_id_other_referral.set_referral_id(absl::BytesToHexString(RandomBytes(16)));
+  struct Case {
+    const char* what;
+    std::vector<v1::PostMessageRequest> posts;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"none", {}, "requests: give 1 to 100"},
+      {"over the limit", too_many, "requests: give 1 to 100"},
+      {"a bad message id second", {Post("thessaloniki"), bad_id}, "requests[1].message_id"},
+      {"to itself", {Post("thessaloniki"), Post("chalkidona"), to_self}, "requests[2].recipient: is the sender"},
+      {"an unknown centre", {unknown}, "requests[0].recipient: not a centre"},
+      {"not a sealed size", {odd_size, Post("thessaloniki")}, "requests[0].sealed"},
+      {"one message id for two referrals", {first, same_id_other_referral}, "message_id: " + first.message_id()},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    v1::BatchPostMessagesResponse out;
+    EXPECT_THAT(BatchPost(c.posts, &out), GrpcStatusIs(grpc::INVALID_ARGUMENT, c.error));
+    EXPECT_EQ(out.receipts_size(), 0);
+    EXPECT_EQ(Pending("thessaloniki"), 0);
+    EXPECT_EQ(Pending("chalkidona"), 0);
+  }
+}
+
+TEST_F(MailboxTest, ABatchIsStoredInOrderAndARepeatGetsTheFirstReceipts) {
+  const std::vector<v1::PostMessageRequest> posts = {Post("thessaloniki"), Post("chalkidona"), Post("thessaloniki")};
+  v1::BatchPostMessagesResponse first;
+  ASSERT_TRUE(BatchPost(posts, &first).ok());
+  ASSERT_EQ(first.receipts_size(), 3);
+  EXPECT_EQ(first.receipts(0).sequence(), 1);
+  EXPECT_EQ(first.receipts(1).sequence(), 1);  // Chalkidona's own mailbox
+  EXPECT_EQ(first.receipts(2).sequence(), 2);
+  EXPECT_EQ(Pending("thessaloniki"), 2);
+
+  // Sent again (the node never heard the answer), and with a new one after a
+  // repeat inside the batch itself: the old ones are not stored twice.
+  const auto fresh = Post("thessaloniki");
+  v1::BatchPostMessagesResponse again;
+  ASSERT_TRUE(BatchPost({posts[0], posts[1], posts[2], fresh, fresh}, &again).ok());
+  ASSERT_EQ(again.receipts_size(), 5);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(again.receipts(i).sequence(), first.receipts(i).sequence());
+    EXPECT_EQ(again.receipts(i).post_time().seconds(), first.receipts(i).post_time().seconds());
+  }
+  EXPECT_EQ(again.receipts(3).sequence(), 3);
+  EXPECT_EQ(again.receipts(4).sequence(), 3);
+  EXPECT_EQ(Pending("thessaloniki"), 3);
+  EXPECT_EQ(Pending("chalkidona"), 1);
+
+  // What Thessaloniki fetches is exactly that, in the order posted.
+  v1::FetchMessagesResponse box;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"))
+                  ->FetchMessages(&ctx, v1::FetchMessagesRequest(), &box)
+                  .ok());
+  ASSERT_EQ(box.messages_size(), 3);
+  EXPECT_EQ(box.messages(0).message_id(), posts[0].message_id());
+  EXPECT_EQ(box.messages(1).message_id(), posts[2].message_id());
+  EXPECT_EQ(box.messages(2).message_id(), fresh.message_id());
+  EXPECT_EQ(box.messages(2).sender(), "kassandra");
+}
+
+TEST_F(MailboxTest, AWatchHandsABacklogOverInFewResponsesInOrder) {
+  constexpr int kBacklog = 120;
+  std::vector<std::string> posted;
+  for (int sent = 0; sent < kBacklog;) {
+    std::vector<v1::PostMessageRequest> posts;
+    for (int i = 0; i < 40; ++i, ++sent) posts.push_back(Post("thessaloniki"));
+    for (const auto& p : posts) posted.push_back(p.message_id());
+    v1::BatchPostMessagesResponse out;
+    ASSERT_TRUE(BatchPost(posts, &out).ok());
+  }
+  grpc::ClientContext ctx;
+  auto watch = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"))
+                   ->WatchMessages(&ctx, v1::WatchMessagesRequest());
+  std::vector<std::string> received;
+  int responses = 0;
+  v1::WatchMessagesResponse response;
+  while (static_cast<int>(received.size()) < kBacklog && watch->Read(&response)) {
+    ++responses;
+    for (const auto& m : response.messages()) {
+      EXPECT_EQ(m.sequence(), static_cast<int64_t>(received.size()) + 1);
+      received.push_back(m.message_id());
+    }
+  }
+  ctx.TryCancel();
+  watch->Finish();
+  EXPECT_EQ(received, posted);
+  // 50 per page: 3 responses, where one per message would be 120.
+  EXPECT_LE(responses, 3);
+}
+
+}  // namespace
+}  // namespace kentra::hub
