@@ -5,6 +5,7 @@
 // WatchReferrals stream, which publishes after the commit). Throughput: four
 // centres sending at once to Thessaloniki; referrals stored there per second.
 // A raw synced RocksDB write of the same size gives the "one durable write".
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +36,7 @@
 ABSL_FLAG(int, latency_referrals, 200, "Referrals sent one at a time for the latency.");
 ABSL_FLAG(int, clients, 8, "Concurrent senders (spread over four centres) for the throughput.");
 ABSL_FLAG(double, seconds, 4, "Measured seconds of the throughput and echo runs.");
+ABSL_FLAG(int, backlog, 1000, "Referrals queued while the receiver is down, for the catch-up.");
 ABSL_FLAG(std::string, hub_binary, KENTRA_HUB_BINARY, "The kentra-hub binary.");
 ABSL_FLAG(std::string, node_binary, KENTRA_NODE_BINARY, "The kentra-node binary.");
 ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
@@ -62,6 +64,7 @@ absl::Status WriteRoster(const std::string& pki, const std::string& dir) {
 
 // A node process of `centre`, with the bench user, the hub and the roster.
 struct Node {
+  std::vector<std::string> argv;
   std::unique_ptr<kentra::testing::ChildProcess> process;
   std::shared_ptr<grpc::ChannelCredentials> creds;
   std::string token;
@@ -74,10 +77,10 @@ absl::StatusOr<Node> StartNode(const std::string& centre, const std::string& tmp
   const std::string data = tmp + "/" + centre;
   KENTRA_RETURN_IF_ERROR(AddBenchUser(parsed, data));
   Node node;
-  node.process = std::make_unique<kentra::testing::ChildProcess>(std::vector<std::string>{
-      absl::GetFlag(FLAGS_node_binary), "--config=" + config, "--data_dir=" + data, "--listen=127.0.0.1:0",
-      "--secrets_dir=" + pki + "/centres/" + centre, absl::StrCat("--hub=127.0.0.1:", hub_port),
-      "--roster=" + tmp + "/roster.pb", "--roster_root_key=" + tmp + "/root.pub"});
+  node.argv = {absl::GetFlag(FLAGS_node_binary), "--config=" + config, "--data_dir=" + data, "--listen=127.0.0.1:0",
+               "--secrets_dir=" + pki + "/centres/" + centre, absl::StrCat("--hub=127.0.0.1:", hub_port),
+               "--roster=" + tmp + "/roster.pb", "--roster_root_key=" + tmp + "/root.pub"};
+  node.process = std::make_unique<kentra::testing::ChildProcess>(node.argv);
   if (node.process->port() == 0) return absl::UnavailableError(absl::StrCat(centre, " did not start"));
   KENTRA_ASSIGN_OR_RETURN(TlsIdentity staff, LoadTlsIdentity(pki + "/centres/" + centre + "/staff", "client"));
   node.creds = MakeClientCredentials(staff);
@@ -117,7 +120,7 @@ nv1::CreateReferralRequest Request(const std::string& person) {
 // Thessaloniki's WatchReferrals: when each referral was stored there.
 class Arrivals {
  public:
-  Arrivals(const Node& receiver) {
+  explicit Arrivals(const Node& receiver) {
     ctx_.AddMetadata("authorization", "Bearer " + receiver.token);
     stub_ = nv1::ReferralService::NewStub(Connect(receiver.process->port(), 999, receiver.creds));
     thread_ = std::thread([this] {
@@ -146,6 +149,13 @@ class Arrivals {
   int64_t count() {
     absl::MutexLock lock(&mu_);
     return count_;
+  }
+  // When the last arrival was seen.
+  Clock::time_point last() {
+    absl::MutexLock lock(&mu_);
+    Clock::time_point t{};
+    for (const auto& [name, at] : at_) t = std::max(t, at);
+    return t;
   }
 
  private:
@@ -261,6 +271,45 @@ int Run() {
   const double routed_seconds = std::chrono::duration<double>(Clock::now() - start).count() - 0.5;
   const int64_t routed = arrivals.count() - before;
 
+  // Catch-up: the receiver is down while the senders queue a backlog at the hub;
+  // then it starts again and takes it all from its watch.
+  nodes[kReceiver].process->Stop(SIGTERM);
+  std::atomic<int> queued{0};
+  {
+    std::vector<std::thread> threads;
+    for (int c = 0; c < many.clients; ++c) {
+      threads.emplace_back([&, c] {
+        const Node& n = nodes[kSenders[static_cast<size_t>(c) % kSenders.size()]];
+        while (queued.fetch_add(1) < absl::GetFlag(FLAGS_backlog)) {
+          grpc::ClientContext ctx;
+          ctx.AddMetadata("authorization", "Bearer " + n.token);
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          nv1::Referral sent;
+          if (!senders[static_cast<size_t>(c)]->CreateReferral(&ctx, Request(n.person), &sent).ok()) break;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  absl::SleepFor(absl::Seconds(2));  // the senders' couriers post it all to the hub
+  const auto restart = Clock::now();
+  Node& receiver = nodes[kReceiver];
+  receiver.process = std::make_unique<kentra::testing::ChildProcess>(receiver.argv);
+  if (receiver.process->port() == 0) return fail("the receiver did not start again");
+  double catch_up_seconds = 0;
+  int64_t caught_up = 0;
+  {
+    Arrivals again(receiver);  // the node's session survives its restart
+    int64_t seen = -1;
+    for (int i = 0; i < 1200 && again.count() != seen; ++i) {
+      seen = again.count();
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+    caught_up = again.count();
+    catch_up_seconds = std::chrono::duration<double>(again.last() - restart).count();
+  }
+  const int backlog = absl::GetFlag(FLAGS_backlog);
+
   const double p50 = Percentile(latency_ms, 0.5), p99 = Percentile(latency_ms, 0.99);
   const double bound = 5 * e1.p99_ms + 2 * durable_p99;
   std::printf("kentra-bench-referral: Kassandra, Chalkidona, Pylaia-Chortiatis, Ermionida -> hub -> Thessaloniki, "
@@ -279,6 +328,10 @@ int Run() {
               static_cast<double>(routed) / routed_seconds, static_cast<long long>(routed), routed_seconds,
               100.0 * static_cast<double>(routed) / routed_seconds / em.qps,
               static_cast<double>(routed) / routed_seconds >= 0.3 * em.qps ? "MET" : "MISSED");
+  std::printf("\ncatch-up: %d referrals queued while Thessaloniki was down, then it started again:\n", backlog);
+  std::printf("  %-40s %9.2f s from its start to the last (%lld seen on its watch), %.0f /s\n",
+              "stored at the receiver", catch_up_seconds, static_cast<long long>(caught_up),
+              catch_up_seconds > 0 ? backlog / catch_up_seconds : 0.0);
   senders.clear();
   for (auto& [id, n] : nodes) n.process->Stop(SIGTERM);
   hub.Stop(SIGTERM);
