@@ -15,7 +15,8 @@ constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
 constexpr absl::Duration kDirectoryRefresh = absl::Hours(1);
-constexpr int kPostBatch = 100;  // the hub's limit per BatchPostMessages
+constexpr int kPostBatch = 100;                // the hub's limit per BatchPostMessages
+constexpr size_t kPostBatchBytes = 1 << 20;  // of sealed messages per BatchPostMessages (at least one)
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
 
@@ -66,6 +67,12 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
     // Oldest first, in one call each: the hub stores them in this order.
     KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(kPostBatch));
     if (items.empty()) return posted;
+    // Well under the hub's request limit (4 MiB by default), whatever the sizes.
+    size_t bytes = 0, taken = 0;
+    while (taken < items.size() && (taken == 0 || bytes + items[taken].second.sealed().size() <= kPostBatchBytes)) {
+      bytes += items[taken++].second.sealed().size();
+    }
+    items.resize(taken);
     hv1::BatchPostMessagesRequest request;
     for (const auto& [key, item] : items) {
       auto* post = request.add_requests();
