@@ -88,8 +88,7 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
   std::vector<v1::PostMessageResponse> receipts(messages.size());
   // Each post already taken (before, or earlier in this call) gets that first receipt.
   std::vector<size_t> fresh;
-  absl::flat_hash_map<std::string, size_t> first_in_call;
-  std::vector<std::pair<size_t, size_t>> repeats_in_call;  // (repeat, first)
+  absl::flat_hash_map<std::string, size_t> first_in_call;  // post key -> index of its first post here
   for (size_t i = 0; i < messages.size(); ++i) {
     const MailboxMessage& m = messages[i];
     auto same_post = [&](const MailboxMessage& first) -> absl::Status {
@@ -99,7 +98,6 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
     };
     if (auto earlier = first_in_call.find(post_keys[i]); earlier != first_in_call.end()) {
       KENTRA_RETURN_IF_ERROR(same_post(messages[earlier->second]));
-      repeats_in_call.emplace_back(i, earlier->second);
       continue;
     }
     KENTRA_ASSIGN_OR_RETURN(auto prior, store_->Get(kPosts, post_keys[i]));
@@ -113,6 +111,7 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
     first_in_call[post_keys[i]] = i;
     fresh.push_back(i);
   }
+  if (fresh.empty()) return receipts;  // every one a repeat of an earlier call
   const absl::Time now = clock_->Now();
   {
     absl::MutexLock lock(&mu_);
@@ -138,8 +137,8 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
   for (const auto& [recipient, sequence] : highest) batch.Put(kBoxes, recipient, absl::StrCat(sequence));
   // Written outside mu_ so that posts group-commit; a message becomes visible only
   // once every lower sequence number of its mailbox is written (or abandoned).
-  const absl::Status written = fresh.empty() ? absl::OkStatus() : store_->Write(batch);
-  if (!fresh.empty()) {
+  const absl::Status written = store_->Write(batch);
+  {
     absl::MutexLock lock(&mu_);
     for (size_t i : fresh) {
       Box& box = boxes_[messages[i].recipient()];
@@ -149,7 +148,9 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
     }
   }
   KENTRA_RETURN_IF_ERROR(written);
-  for (const auto& [repeat, first] : repeats_in_call) receipts[repeat] = receipts[first];
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (auto first = first_in_call.find(post_keys[i]); first != first_in_call.end()) receipts[i] = receipts[first->second];
+  }
   return receipts;
 }
 

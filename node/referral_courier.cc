@@ -95,7 +95,7 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
   }
 }
 
-absl::StatusOr<int> ReferralCourier::ApplyAndAck(const std::vector<hv1::MailboxMessage>& messages) {
+absl::StatusOr<int> ReferralCourier::ApplyAndAck(const google::protobuf::RepeatedPtrField<hv1::MailboxMessage>& messages) {
   // Only what is stored durably is acknowledged; on an error nothing of this page is.
   KENTRA_RETURN_IF_ERROR(referrals_->ApplyAll(messages));
   hv1::AckMessagesRequest ack;
@@ -147,10 +147,9 @@ absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->FetchMessages(&ctx, request, &response)));
-    std::vector<hv1::MailboxMessage> messages(response.messages().begin(), response.messages().end());
-    KENTRA_ASSIGN_OR_RETURN(int received, ApplyAndAck(messages));
+    KENTRA_ASSIGN_OR_RETURN(int received, ApplyAndAck(response.messages()));
     round.received += received;
-    if (!response.more() || messages.empty()) break;
+    if (!response.more() || response.messages().empty()) break;
   }
   // Applying may have queued receipts for the senders.
   KENTRA_ASSIGN_OR_RETURN(int receipts, PostOutbox());
@@ -206,14 +205,13 @@ void ReferralCourier::WatchLoop() {
     absl::Status failed;
     while (reader->Read(&response)) {
       backoff = kFirstBackoff;
-      const std::vector<hv1::MailboxMessage> messages(response.messages().begin(), response.messages().end());
-      absl::Status applied = referrals_->ApplyAll(messages);
+      absl::Status applied = referrals_->ApplyAll(response.messages());
       if (!applied.ok()) {
         failed = applied;
         ctx.TryCancel();
         break;
       }
-      QueueAcks(messages);  // only after our own write is durable
+      QueueAcks(response.messages());  // only after our own write is durable
     }
     grpc::Status finished = reader->Finish();
     {
@@ -229,7 +227,7 @@ void ReferralCourier::WatchLoop() {
   }
 }
 
-void ReferralCourier::QueueAcks(const std::vector<hv1::MailboxMessage>& stored) {
+void ReferralCourier::QueueAcks(const google::protobuf::RepeatedPtrField<hv1::MailboxMessage>& stored) {
   absl::MutexLock lock(&mu_);
   for (const auto& m : stored) acks_.push_back(m.sequence());
 }

@@ -54,12 +54,12 @@ class ReferralCourier {
  private:
   absl::StatusOr<int> PostOutbox();
   // Applies the messages and acknowledges them once stored.
-  absl::StatusOr<int> ApplyAndAck(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
+  absl::StatusOr<int> ApplyAndAck(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();
   void WatchLoop();
   void AckLoop();
   // Queues these messages (stored durably) for the acknowledging thread.
-  void QueueAcks(const std::vector<kentra::hub::v1::MailboxMessage>& stored);
+  void QueueAcks(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& stored);
   // Sleeps up to `d`, or until Wake() if `wake_early`; true if stopping.
   bool SleepFor(absl::Duration d, bool wake_early = true);
   void Wake();

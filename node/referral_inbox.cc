@@ -76,9 +76,13 @@ CentreReferrals::Arrival CentreReferrals::OpenArrival(const MailboxMessage& mess
   return a;
 }
 
-absl::Status CentreReferrals::Apply(const MailboxMessage& message) { return ApplyAll({message}); }
+absl::Status CentreReferrals::Apply(const MailboxMessage& message) {
+  google::protobuf::RepeatedPtrField<MailboxMessage> one;
+  *one.Add() = message;
+  return ApplyAll(one);
+}
 
-absl::Status CentreReferrals::ApplyAll(const std::vector<MailboxMessage>& messages) {
+absl::Status CentreReferrals::ApplyAll(const google::protobuf::RepeatedPtrField<MailboxMessage>& messages) {
   if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot open referrals");
   // Opening and verifying, the costly part, needs no lock.
   std::vector<Arrival> arrivals;
@@ -92,22 +96,23 @@ absl::Status CentreReferrals::ApplyAll(const std::vector<MailboxMessage>& messag
     while (end < arrivals.size() && (arrivals[end].referral_id.empty() || ids.insert(arrivals[end].referral_id).second)) {
       ++end;
     }
-    KENTRA_RETURN_IF_ERROR(ApplyRun(absl::MakeSpan(arrivals).subspan(begin, end - begin)));
+    KENTRA_RETURN_IF_ERROR(ApplyRun(absl::MakeConstSpan(arrivals).subspan(begin, end - begin)));
     begin = end;
   }
   return absl::OkStatus();
 }
 
-absl::Status CentreReferrals::ApplyRun(absl::Span<Arrival> run) {
+absl::Status CentreReferrals::ApplyRun(absl::Span<const Arrival> run) {
   std::vector<std::string> ids;
   for (const Arrival& a : run) ids.push_back(a.referral_id);
   auto guard = locks_.Lock(ids);
   WriteBatch batch;
   std::vector<std::pair<v1::Referral, v1::ReferralAction>> changed;
-  for (Arrival& a : run) {
+  for (const Arrival& a : run) {
     KENTRA_ASSIGN_OR_RETURN(auto change, ApplyArrival(batch, a));
     if (change) changed.push_back(*std::move(change));
   }
+  if (batch.Count() == 0) return absl::OkStatus();  // only messages stored before, delivered again
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   bool receipts = false;
   for (const auto& [referral, action] : changed) {
@@ -119,7 +124,7 @@ absl::Status CentreReferrals::ApplyRun(absl::Span<Arrival> run) {
 }
 
 absl::StatusOr<std::optional<std::pair<v1::Referral, v1::ReferralAction>>> CentreReferrals::ApplyArrival(
-    WriteBatch& batch, Arrival& a) {
+    WriteBatch& batch, const Arrival& a) {
   using Change = std::optional<std::pair<v1::Referral, v1::ReferralAction>>;
   const MailboxMessage& message = *a.message;
   if (!a.refusal.ok()) {

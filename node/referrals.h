@@ -103,7 +103,7 @@ class CentreReferrals {
   // writes as their referrals allow (one unless two are about the same
   // referral). An error only when storing failed; then none after the last
   // stored run is stored.
-  absl::Status ApplyAll(const std::vector<kentra::hub::v1::MailboxMessage>& messages);
+  absl::Status ApplyAll(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& messages);
 
   // Expires every referral not accepted by its deadline that this side owns the
   // expiry of (sent and never received; received and not acted on), telling the
@@ -166,11 +166,11 @@ class CentreReferrals {
   Arrival OpenArrival(const kentra::hub::v1::MailboxMessage& message) const;
   // Applies arrivals about distinct referrals in one synced write, then tells
   // watchers and the courier.
-  absl::Status ApplyRun(absl::Span<Arrival> run);
+  absl::Status ApplyRun(absl::Span<const Arrival> run);
   // Adds what `arrival` changes (or its refusal) to `batch`; returns the referral
   // it changed, with the action, for the watchers. Requires its referral's lock.
   absl::StatusOr<std::optional<std::pair<v1::Referral, v1::ReferralAction>>> ApplyArrival(WriteBatch& batch,
-                                                                                          Arrival& arrival);
+                                                                                          const Arrival& arrival);
   absl::Status ApplyRequest(WriteBatch& batch, const Actor& from, const std::string& sender,
                             const kentra::referral::v1::ReferralRequest& request, v1::Referral* stored);
   // Adds a refused message's audit entry to `batch`, and logs it. With an
