@@ -224,7 +224,7 @@ int Run() {
   });
   Clients echo_clients(echo.port(), load.clients, creds);
   const LoadResult e = RunClosedLoop(load, EchoCall(&echo_clients, static_cast<int>(query.ByteSizeLong()), response_bytes));
-  std::printf("\nregion-wide quarter by target group (%s, %zu centres, %d B answer), %d clients:\n", RegionId(0).c_str(),
+  std::printf("\nregion-wide quarter by target group (%s, %d centres, %d B answer), %d clients:\n", RegionId(0).c_str(),
               (centres + regions - 1) / regions, response_bytes, load.clients);
   std::printf("  %-26s %9.0f QPS  p50 %7.2f ms  p99 %7.2f ms\n", "grpc echo, same sizes", e.qps, e.p50_ms, e.p99_ms);
   std::printf("  %-26s %9.0f QPS  p50 %7.2f ms  p99 %7.2f ms  p99 %.1fx echo's (target within 10x): %s\n",

@@ -3,6 +3,10 @@
 #include <chrono>
 #include <utility>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/impl/client_unary_call.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -36,14 +40,12 @@ size_t Pick(int client, int64_t n, size_t size) {
   return static_cast<size_t>((static_cast<uint64_t>(client) * 7919 + static_cast<uint64_t>(n) * 104729) % size);
 }
 
+// Typed call, for setting up (collecting targets), where the answer is needed.
 template <typename Request, typename Response, typename Method>
 absl::Status Invoke(nv1::StaffService::Stub* stub, const std::string& token, Method method, const Request& request,
-                    Response* response, int64_t* request_bytes, int64_t* response_bytes) {
+                    Response* response) {
   auto ctx = StaffContext(token);
-  KENTRA_RETURN_IF_ERROR(FromGrpcStatus((stub->*method)(ctx.get(), request, response)));
-  if (request_bytes != nullptr) *request_bytes += static_cast<int64_t>(request.ByteSizeLong());
-  if (response_bytes != nullptr) *response_bytes += static_cast<int64_t>(response->ByteSizeLong());
-  return absl::OkStatus();
+  return FromGrpcStatus((stub->*method)(ctx.get(), request, response));
 }
 
 std::string Title(Kind kind) {
@@ -72,11 +74,34 @@ std::shared_ptr<grpc::Channel> Connect(int port, int client, std::shared_ptr<grp
 }
 
 Clients::Clients(int port, int count, std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  for (int i = 0; i < count; ++i) {
-    auto channel = Connect(port, i, credentials);
-    staff_.push_back(nv1::StaffService::NewStub(channel));
-    echo_.push_back(bv1::EchoService::NewStub(channel));
+  for (int i = 0; i < count; ++i) connections_.push_back(Connection{Connect(port, i, credentials), {}});
+}
+
+absl::Status Clients::Call(int client, const char* method, const std::string& token,
+                           const google::protobuf::MessageLite& request, grpc::ByteBuffer* response) {
+  Connection& c = connections_[static_cast<size_t>(client)];
+  auto known = c.methods.find(method);
+  if (known == c.methods.end()) {
+    known = c.methods.emplace(method, grpc::internal::RpcMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, c.channel))
+                .first;
   }
+  auto ctx = StaffContext(token);
+  return FromGrpcStatus(grpc::internal::BlockingUnaryCall<google::protobuf::MessageLite, grpc::ByteBuffer>(
+      c.channel.get(), known->second, ctx.get(), request, response));
+}
+
+absl::StatusOr<std::string> NextPageToken(const grpc::ByteBuffer& page) {
+  grpc::Slice slice;
+  if (!page.DumpToSingleSlice(&slice).ok()) return absl::InternalError("an answer cannot be read");
+  google::protobuf::io::CodedInputStream in(slice.begin(), static_cast<int>(slice.size()));
+  std::string token;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    const bool ok = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) == 2
+                        ? google::protobuf::internal::WireFormatLite::ReadString(&in, &token)
+                        : google::protobuf::internal::WireFormatLite::SkipField(&in, tag);
+    if (!ok) return absl::DataLossError("an answer is not a List page");
+  }
+  return token;
 }
 
 Templates::Templates(const kentra::config::v1::CentreConfig& centre, absl::CivilDay today) {
@@ -139,8 +164,7 @@ absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub, const std:
   ben_request.set_page_size(200);
   do {
     nv1::ListBeneficiariesResponse page;
-    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListBeneficiaries, ben_request, &page,
-                                  nullptr, nullptr));
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListBeneficiaries, ben_request, &page));
     for (const auto& b : page.beneficiaries()) targets.beneficiaries.push_back(b.name());
     ben_request.set_page_token(page.next_page_token());
   } while (!ben_request.page_token().empty());
@@ -148,7 +172,7 @@ absl::StatusOr<Targets> CollectTargets(nv1::StaffService::Stub* stub, const std:
   case_request.set_page_size(200);
   do {
     nv1::ListCasesResponse page;
-    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListCases, case_request, &page, nullptr, nullptr));
+    KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &nv1::StaffService::Stub::ListCases, case_request, &page));
     for (const auto& c : page.cases()) {
       targets.cases.push_back(c.name());
       if (c.state() == nv1::CASE_STATE_OPEN) targets.open_cases.push_back(c.name());
@@ -170,51 +194,49 @@ NodeCaller::NodeCaller(const Templates* templates, const Targets* targets, std::
       beneficiary_tokens_(static_cast<size_t>(clients)),
       case_tokens_(static_cast<size_t>(clients)) {}
 
-absl::Status NodeCaller::Call(Kind kind, nv1::StaffService::Stub* stub, int client, int64_t n,
-                              int64_t* request_bytes, int64_t* response_bytes) {
-  using Stub = nv1::StaffService::Stub;
+absl::Status NodeCaller::Call(Kind kind, Clients* clients, int client, int64_t n, int64_t* request_bytes,
+                              int64_t* response_bytes) {
   const std::string request_id = absl::StrCat("bench-", tag_, "-", static_cast<int>(kind), "-", client, "-", n);
+  grpc::ByteBuffer answer;
+  auto call = [&](const char* method, const google::protobuf::MessageLite& request) -> absl::Status {
+    KENTRA_RETURN_IF_ERROR(clients->Call(client, method, token_, request, &answer));
+    if (request_bytes != nullptr) *request_bytes += static_cast<int64_t>(request.ByteSizeLong());
+    if (response_bytes != nullptr) *response_bytes += static_cast<int64_t>(answer.Length());
+    return absl::OkStatus();
+  };
   switch (kind) {
     case Kind::kRecordServiceEvent: {
       const auto& parent = targets_->open_cases[Pick(client, n, targets_->open_cases.size())];
-      nv1::ServiceEvent event;
-      return Invoke(stub, token_, &Stub::RecordServiceEvent, templates_->NewServiceEvent(n, parent, request_id), &event,
-                    request_bytes, response_bytes);
+      return call("/kentra.node.v1.StaffService/RecordServiceEvent",
+                  templates_->NewServiceEvent(n, parent, request_id));
     }
-    case Kind::kCreateBeneficiary: {
-      nv1::Beneficiary created;
-      return Invoke(stub, token_, &Stub::CreateBeneficiary,
-                    templates_->NewBeneficiary(static_cast<int64_t>(client) * 1000000 + n, request_id), &created,
-                    request_bytes, response_bytes);
-    }
+    case Kind::kCreateBeneficiary:
+      return call("/kentra.node.v1.StaffService/CreateBeneficiary",
+                  templates_->NewBeneficiary(static_cast<int64_t>(client) * 1000000 + n, request_id));
     case Kind::kGetBeneficiary: {
       nv1::GetBeneficiaryRequest request;
       request.set_name(targets_->beneficiaries[Pick(client, n, targets_->beneficiaries.size())]);
-      nv1::Beneficiary b;
-      return Invoke(stub, token_, &Stub::GetBeneficiary, request, &b, request_bytes, response_bytes);
+      return call("/kentra.node.v1.StaffService/GetBeneficiary", request);
     }
     case Kind::kGetCase: {
       nv1::GetCaseRequest request;
       request.set_name(targets_->cases[Pick(client, n, targets_->cases.size())]);
-      nv1::Case c;
-      return Invoke(stub, token_, &Stub::GetCase, request, &c, request_bytes, response_bytes);
+      return call("/kentra.node.v1.StaffService/GetCase", request);
     }
     case Kind::kListBeneficiaries: {
       nv1::ListBeneficiariesRequest request;
       request.set_page_size(kListPageSize);
       request.set_page_token(beneficiary_tokens_[static_cast<size_t>(client)]);
-      nv1::ListBeneficiariesResponse page;
-      KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &Stub::ListBeneficiaries, request, &page, request_bytes, response_bytes));
-      beneficiary_tokens_[static_cast<size_t>(client)] = page.next_page_token();
+      KENTRA_RETURN_IF_ERROR(call("/kentra.node.v1.StaffService/ListBeneficiaries", request));
+      KENTRA_ASSIGN_OR_RETURN(beneficiary_tokens_[static_cast<size_t>(client)], NextPageToken(answer));
       return absl::OkStatus();
     }
     case Kind::kListCases: {
       nv1::ListCasesRequest request;
       request.set_page_size(kListPageSize);
       request.set_page_token(case_tokens_[static_cast<size_t>(client)]);
-      nv1::ListCasesResponse page;
-      KENTRA_RETURN_IF_ERROR(Invoke(stub, token_, &Stub::ListCases, request, &page, request_bytes, response_bytes));
-      case_tokens_[static_cast<size_t>(client)] = page.next_page_token();
+      KENTRA_RETURN_IF_ERROR(call("/kentra.node.v1.StaffService/ListCases", request));
+      KENTRA_ASSIGN_OR_RETURN(case_tokens_[static_cast<size_t>(client)], NextPageToken(answer));
       return absl::OkStatus();
     }
   }
@@ -232,6 +254,7 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
   auto channel = Connect(node->port(), 0);
   KENTRA_ASSIGN_OR_RETURN(const std::string token, LogIn(channel));
   auto stub = nv1::StaffService::NewStub(channel);
+  Clients clients(node->port(), 1);
   const double scale = 150.0 / synthetic::SyntheticCentre::BaseSize(centre.id());
   synthetic::SyntheticCentre generator(centre, 99, scale, TodayAt(absl::Now()));
   KENTRA_RETURN_IF_ERROR(synthetic::SeedNode(generator, stub.get(), token, 2, nullptr).status());
@@ -244,7 +267,7 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
     const Store::WriteStats before = node->store()->write_stats();
     int64_t request_bytes = 0, response_bytes = 0;
     for (int n = 0; n < kProfileCalls; ++n) {
-      KENTRA_RETURN_IF_ERROR(caller.Call(kind, stub.get(), 0, n, &request_bytes, &response_bytes));
+      KENTRA_RETURN_IF_ERROR(caller.Call(kind, &clients, 0, n, &request_bytes, &response_bytes));
     }
     const Store::WriteStats after = node->store()->write_stats();
     Workload w{kind, Title(kind), static_cast<int>(request_bytes / kProfileCalls),
@@ -263,18 +286,14 @@ CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes) {
   request->set_payload(std::string(static_cast<size_t>(request_bytes), 'p'));
   request->set_response_bytes(response_bytes);
   return [clients, request](int client, int64_t) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ctx.AddMetadata("authorization", "Bearer " + kEchoToken);  // the same metadata as the node's calls
-    bv1::EchoResponse response;
-    return FromGrpcStatus(clients->echo(client)->Echo(&ctx, *request, &response));
+    grpc::ByteBuffer response;
+    // The same metadata as the node's calls.
+    return clients->Call(client, "/kentra.bench.v1.EchoService/Echo", kEchoToken, *request, &response);
   };
 }
 
 CallFn NodeCall(NodeCaller* caller, Clients* clients, Kind kind) {
-  return [caller, clients, kind](int client, int64_t n) {
-    return caller->Call(kind, clients->staff(client), client, n);
-  };
+  return [caller, clients, kind](int client, int64_t n) { return caller->Call(kind, clients, client, n); };
 }
 
 }  // namespace kentra::bench
