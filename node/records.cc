@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
@@ -214,6 +216,11 @@ void CentreRecords::PutAudit(WriteBatch& batch, const Actor& actor, absl::string
                              absl::string_view refusal, const std::vector<std::string>& read) {
   const v1::AuditEntry entry = NewAuditEntry(actor, action, resource, detail, refusal, read);
   PutAuditEntry(batch, entry, entry.SerializeAsString());
+}
+
+void AddEncodedElement(google::protobuf::Message& response, int field_number, absl::string_view encoded) {
+  response.GetReflection()->MutableUnknownFields(&response)->AddLengthDelimited(field_number)->assign(
+      encoded.data(), encoded.size());
 }
 
 absl::Status CentreRecords::AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,

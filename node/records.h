@@ -51,6 +51,15 @@ std::vector<std::string> NamesOf(const Records& records) {
   return names;
 }
 
+// Adds `encoded`, a record's bytes as the store keeps them, as the next element
+// of repeated message field `field_number` of `response`, without decoding it: a
+// stored record is already the wire form of that element. A List answer built so
+// costs a copy per record instead of a parse and a re-encode. The elements ride
+// in `response`'s unknown fields, which serialise after its known fields, so they
+// reach every client as ordinary elements; server code must not read them back,
+// nor mix them with elements added the usual way.
+void AddEncodedElement(google::protobuf::Message& response, int field_number, absl::string_view encoded);
+
 class CentreRecords {
  public:
   // Opens the records of centre `centre_id` in `store` (not owned), creating the

@@ -152,26 +152,33 @@ absl::StatusOr<v1::ListBeneficiariesResponse> CentreRecords::ListBeneficiaries(
   const std::string digest = PageTokens::FilterDigest(request);
   KENTRA_ASSIGN_OR_RETURN(std::string resume,
                           page_tokens_.Resume(request.page_token(), "ListBeneficiaries", digest));
+  const bool filtered = group != kentra::type::v1::TARGET_GROUP_UNSPECIFIED || !municipality.empty();
   v1::ListBeneficiariesResponse response;
+  std::vector<std::string> listed;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
       Scan(kBeneficiaries, "", "", resume, page_size,
-           [&](absl::string_view, absl::string_view value) -> absl::StatusOr<bool> {
-             v1::Beneficiary b;
-             if (!b.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-               return absl::DataLossError("a stored beneficiary cannot be read");
+           [&](absl::string_view key, absl::string_view value) -> absl::StatusOr<bool> {
+             auto id = keys::ParsePadded(key, 16);
+             if (!id) return absl::DataLossError("a stored beneficiary's key cannot be read");
+             if (filtered) {
+               v1::Beneficiary b;
+               if (!b.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                 return absl::DataLossError("a stored beneficiary cannot be read");
+               }
+               if (group != kentra::type::v1::TARGET_GROUP_UNSPECIFIED &&
+                   std::find(b.target_groups().begin(), b.target_groups().end(), group) ==
+                       b.target_groups().end()) {
+                 return false;
+               }
+               if (!municipality.empty() && FoldForSearch(b.municipality()) != municipality) return false;
              }
-             if (group != kentra::type::v1::TARGET_GROUP_UNSPECIFIED &&
-                 std::find(b.target_groups().begin(), b.target_groups().end(), group) ==
-                     b.target_groups().end()) {
-               return false;
-             }
-             if (!municipality.empty() && FoldForSearch(b.municipality()) != municipality) return false;
-             *response.add_beneficiaries() = std::move(b);
+             AddEncodedElement(response, v1::ListBeneficiariesResponse::kBeneficiariesFieldNumber, value);
+             listed.push_back(BeneficiaryName(*id));
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListBeneficiaries", digest, next));
-  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListBeneficiaries", "", NamesOf(response.beneficiaries()), ""));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListBeneficiaries", "", listed, ""));
   return response;
 }
 

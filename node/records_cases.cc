@@ -117,27 +117,37 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const Actor& acto
   const std::string hi = request.has_opened_from()
                              ? keys::PrefixSuccessor(prefix + NewestFirstKey(DayStartMicros(request.opened_from())))
                              : keys::PrefixSuccessor(prefix);
+  // Only a filter on a case's fields needs the case decoded.
+  const bool filtered =
+      request.target_group() != kentra::type::v1::TARGET_GROUP_UNSPECIFIED || !request.assigned_worker().empty();
   v1::ListCasesResponse response;
+  std::vector<std::string> listed;
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
       Scan(kIndexes, lo, hi, resume, page_size,
            [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
              auto id = CaseIdOfOrderKey(key);
              if (!id) return absl::DataLossError("a case index entry cannot be read");
-             KENTRA_ASSIGN_OR_RETURN(v1::Case c, LoadCase(*id, "cases"));
-             if (!request.assigned_worker().empty() && c.assigned_worker() != request.assigned_worker()) {
-               return false;
+             KENTRA_ASSIGN_OR_RETURN(auto stored, store_->Get(kCases, CaseKey(*id)));
+             if (!stored) return absl::DataLossError(absl::StrCat("the case index names a missing ", CaseName(*id)));
+             if (filtered) {
+               v1::Case c;
+               if (!c.ParseFromString(*stored)) return absl::DataLossError("a stored case cannot be read");
+               if (!request.assigned_worker().empty() && c.assigned_worker() != request.assigned_worker()) {
+                 return false;
+               }
+               if (request.target_group() != kentra::type::v1::TARGET_GROUP_UNSPECIFIED &&
+                   std::find(c.target_groups().begin(), c.target_groups().end(), request.target_group()) ==
+                       c.target_groups().end()) {
+                 return false;
+               }
              }
-             if (request.target_group() != kentra::type::v1::TARGET_GROUP_UNSPECIFIED &&
-                 std::find(c.target_groups().begin(), c.target_groups().end(), request.target_group()) ==
-                     c.target_groups().end()) {
-               return false;
-             }
-             *response.add_cases() = std::move(c);
+             AddEncodedElement(response, v1::ListCasesResponse::kCasesFieldNumber, *stored);
+             listed.push_back(CaseName(*id));
              return true;
            }));
   if (!next.empty()) response.set_next_page_token(page_tokens_.Issue("ListCases", digest, next));
-  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListCases", "", NamesOf(response.cases()), ""));
+  KENTRA_RETURN_IF_ERROR(AuditRead(actor, "ListCases", "", listed, ""));
   return response;
 }
 
