@@ -281,10 +281,14 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
   return workloads;
 }
 
-CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes) {
+CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes, std::optional<WriteShape> write) {
   auto request = std::make_shared<bv1::EchoRequest>();
   request->set_payload(std::string(static_cast<size_t>(request_bytes), 'p'));
   request->set_response_bytes(response_bytes);
+  if (write.has_value()) {
+    request->set_write_operations(static_cast<int>(write->operations + 0.5));
+    request->set_write_bytes(static_cast<int>(write->bytes));
+  }
   return [clients, request](int client, int64_t) {
     grpc::ByteBuffer response;
     // The same metadata as the node's calls.

@@ -127,7 +127,10 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
                                                   const Templates& templates, const std::string& dir);
 
 // Load functions for the echo baseline and for the node.
-CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes);
+// With a `write`, each echo call also writes a synced batch of that shape (the
+// echo server must have a store): both limits of a durable call at once.
+CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes,
+                std::optional<WriteShape> write = std::nullopt);
 CallFn NodeCall(NodeCaller* caller, Clients* clients, Kind kind);
 
 }  // namespace kentra::bench
