@@ -67,6 +67,29 @@ absl::Status MigrateAuditIndexToVersion3(Store* store) {
   return store->Write(*batch);
 }
 
+// Version 4's case listing entries carry the case. Rewrites every case's index
+// entries (same keys, the case as value), then records version 4. Stopped
+// half-way, it starts over next time.
+absl::Status MigrateCaseIndexToVersion4(Store* store) {
+  auto batch = std::make_unique<WriteBatch>();
+  auto it = store->NewIterator(kCases);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    v1::Case c;
+    auto id = keys::ParsePadded(it->key(), 16);
+    if (!id || !c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("an unreadable case stops the migration to schema version 4");
+    }
+    for (const auto& [k, v] : IndexEntriesFor(*id, c, it->value())) batch->Put(kIndexes, k, v);
+    if (batch->Count() >= 1000) {
+      KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
+      batch = std::make_unique<WriteBatch>();
+    }
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  batch->Put(kMeta, kMetaSchemaVersion, "4");
+  return store->Write(*batch);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
@@ -80,8 +103,9 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
     WriteBatch batch;
     batch.Put(kMeta, kMetaSchemaVersion, ours);
     KENTRA_RETURN_IF_ERROR(store->Write(batch));
-  } else if (*version == "2") {
-    KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
+  } else if (*version == "2" || *version == "3") {
+    if (*version == "2") KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
+    KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
   } else if (*version != ours) {
     return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
                                                       *version, "; this kentra-node reads version ",
@@ -341,7 +365,7 @@ absl::Status CentreRecords::CheckConsistency() const {
     v1::Case c;
     auto id = keys::ParsePadded(k, 16);
     if (!id || !c.ParseFromArray(v.data(), static_cast<int>(v.size()))) return unreadable("case", k);
-    expect(IndexEntriesFor(*id, c));
+    expect(IndexEntriesFor(*id, c, v));
     return absl::OkStatus();
   }));
   KENTRA_RETURN_IF_ERROR(for_each(kServiceEvents, [&](absl::string_view k, absl::string_view) {

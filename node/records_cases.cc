@@ -27,9 +27,11 @@ bool MaySeeNotes(const Actor& actor, const v1::ServiceEvent& e) {
 }  // namespace
 
 void CentreRecords::PutCase(WriteBatch& batch, uint64_t id, const v1::Case* before, const v1::Case& after) {
-  ApplyIndexChanges(batch, before == nullptr ? std::vector<IndexEntry>() : IndexEntriesFor(id, *before),
-                    IndexEntriesFor(id, after));
-  batch.Put(kCases, CaseKey(id), after.SerializeAsString());
+  const std::string encoded = after.SerializeAsString();
+  // Only the keys of `before`'s entries matter: those no longer implied go.
+  ApplyIndexChanges(batch, before == nullptr ? std::vector<IndexEntry>() : IndexEntriesFor(id, *before, ""),
+                    IndexEntriesFor(id, after, encoded));
+  batch.Put(kCases, CaseKey(id), encoded);
 }
 
 absl::StatusOr<v1::Case> CentreRecords::OpenCase(const Actor& actor, const v1::OpenCaseRequest& request) {
@@ -117,7 +119,8 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const Actor& acto
   const std::string hi = request.has_opened_from()
                              ? keys::PrefixSuccessor(prefix + NewestFirstKey(DayStartMicros(request.opened_from())))
                              : keys::PrefixSuccessor(prefix);
-  // Only a filter on a case's fields needs the case decoded.
+  // The listing indexes carry each case, so no case is looked up; only a filter
+  // on a case's fields needs it decoded.
   const bool filtered =
       request.target_group() != kentra::type::v1::TARGET_GROUP_UNSPECIFIED || !request.assigned_worker().empty();
   v1::ListCasesResponse response;
@@ -125,14 +128,14 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const Actor& acto
   KENTRA_ASSIGN_OR_RETURN(
       std::string next,
       Scan(kIndexes, lo, hi, resume, page_size,
-           [&](absl::string_view key, absl::string_view) -> absl::StatusOr<bool> {
+           [&](absl::string_view key, absl::string_view encoded) -> absl::StatusOr<bool> {
              auto id = CaseIdOfOrderKey(key);
-             if (!id) return absl::DataLossError("a case index entry cannot be read");
-             KENTRA_ASSIGN_OR_RETURN(auto stored, store_->Get(kCases, CaseKey(*id)));
-             if (!stored) return absl::DataLossError(absl::StrCat("the case index names a missing ", CaseName(*id)));
+             if (!id || encoded.empty()) return absl::DataLossError("a case index entry cannot be read");
              if (filtered) {
                v1::Case c;
-               if (!c.ParseFromString(*stored)) return absl::DataLossError("a stored case cannot be read");
+               if (!c.ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+                 return absl::DataLossError("a case in the case index cannot be read");
+               }
                if (!request.assigned_worker().empty() && c.assigned_worker() != request.assigned_worker()) {
                  return false;
                }
@@ -142,7 +145,7 @@ absl::StatusOr<v1::ListCasesResponse> CentreRecords::ListCases(const Actor& acto
                  return false;
                }
              }
-             AddEncodedElement(response, v1::ListCasesResponse::kCasesFieldNumber, *stored);
+             AddEncodedElement(response, v1::ListCasesResponse::kCasesFieldNumber, encoded);
              listed.push_back(CaseName(*id));
              return true;
            }));

@@ -130,13 +130,13 @@ std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64
   return out;
 }
 
-std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const Case& c) {
+std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const Case& c, absl::string_view encoded) {
   const std::string key = CaseKey(id);
   const std::string order = CaseOrderSuffix(OpenMicros(c), id);
   std::vector<IndexEntry> out;
-  out.emplace_back(absl::StrCat(CaseStatePrefix(c.state()), order), "");
-  out.emplace_back(absl::StrCat(CaseWorkerPrefix(c.assigned_worker()), order), "");
-  out.emplace_back(absl::StrCat(kIdxCaseOpened, order), "");
+  out.emplace_back(absl::StrCat(CaseStatePrefix(c.state()), order), std::string(encoded));
+  out.emplace_back(absl::StrCat(CaseWorkerPrefix(c.assigned_worker()), order), std::string(encoded));
+  out.emplace_back(absl::StrCat(kIdxCaseOpened, order), std::string(encoded));
   auto ben = ParseBeneficiaryName(c.beneficiary());
   out.emplace_back(absl::StrCat(kIdxCaseOfBen, BeneficiaryKey(ben.value_or(0)), key), "");
   return out;

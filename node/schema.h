@@ -21,8 +21,9 @@ namespace kentra::node {
 
 // Bumped when a layout changes; a node refuses a data dir of another version.
 // 2: case indexes sort newest first; 3: the audit index groups reads of
-// beneficiaries and cases by block (a version-2 store is migrated at opening).
-inline constexpr int kSchemaVersion = 3;
+// beneficiaries and cases by block; 4: the case listing indexes carry the case
+// (versions 2 and 3 are migrated when the node opens the store).
+inline constexpr int kSchemaVersion = 4;
 
 // Column families, by the index the Store takes.
 enum Cf : int {
@@ -95,7 +96,10 @@ std::string IdentifierIndexKey(absl::string_view identifier_key,
 // Every index entry a record implies.
 std::vector<IndexEntry> IndexEntriesFor(absl::string_view identifier_key, uint64_t id,
                                         const kentra::node::v1::Beneficiary& b);
-std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const kentra::node::v1::Case& c);
+// The three listing entries of a case (by state, by worker, by opening) hold
+// `encoded`, the case as stored, so that a listing reads cases from the index
+// alone (a covering index) instead of looking each one up.
+std::vector<IndexEntry> IndexEntriesFor(uint64_t id, const kentra::node::v1::Case& c, absl::string_view encoded);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t event_id, const std::string& event_key);
 std::vector<IndexEntry> IndexEntriesFor(uint64_t seq, const kentra::node::v1::AuditEntry& e);
 

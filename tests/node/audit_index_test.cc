@@ -137,7 +137,7 @@ TEST(AuditIndexTest, AVersion2StoreIsMigratedWhenTheNodeOpensIt) {
   node.Restart();
   auto version = node.server().store()->Get(kMeta, kMetaSchemaVersion);
   ASSERT_TRUE(version.ok() && version->has_value());
-  EXPECT_EQ(**version, "3");
+  EXPECT_EQ(**version, absl::StrCat(kSchemaVersion));
   EXPECT_TRUE(node.server().records()->CheckConsistency().ok());
   EXPECT_EQ(WhoTouched(node, names[1]), before);
 }

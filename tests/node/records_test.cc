@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/time_util.h"
+#include "node/schema.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::node {
@@ -189,6 +190,54 @@ TEST_F(RecordsTest, ListedRecordsAreExactlyWhatGetAnswers) {
       nv1::Case fetched;
       ASSERT_TRUE(stub_->GetCase(node_.Context().get(), get, &fetched).ok());
       EXPECT_EQ(c.SerializeAsString(), fetched.SerializeAsString()) << c.name();
+    }
+  }
+}
+
+// Version 3 kept nothing in the case listing entries; opening such a store puts
+// each case in its entries, after which listings and the consistency check agree.
+TEST_F(RecordsTest, AVersion3StoreGetsItsCasesIntoTheCaseIndexWhenOpened) {
+  std::vector<nv1::Case> opened;
+  for (int i = 1; i <= 3; ++i) opened.push_back(Open(Create(SampleBeneficiary(i)).name(), "g.nikolaou"));
+  nv1::CloseCaseRequest close;
+  close.set_name(opened[1].name());
+  close.set_reason(nv1::CLOSE_REASON_MOVED_AWAY);
+  ASSERT_TRUE(stub_->CloseCase(node_.Context().get(), close, &opened[1]).ok());
+  ASSERT_TRUE(node_.server().records()->CheckConsistency().ok());
+
+  Store* store = node_.server().store();
+  WriteBatch v3;
+  int emptied = 0;
+  {  // the iterator must be gone before the store closes
+    for (const std::string& prefix : {CaseStatePrefix(nv1::CASE_STATE_OPEN), CaseStatePrefix(nv1::CASE_STATE_CLOSED),
+                                      CaseWorkerPrefix("g.nikolaou"), std::string(kIdxCaseOpened)}) {
+      auto it = store->NewPrefixIterator(kIndexes, prefix);
+      for (it->Seek(prefix); it->Valid(); it->Next()) {
+        v3.Put(kIndexes, it->key(), "");
+        ++emptied;
+      }
+    }
+  }
+  EXPECT_EQ(emptied, 9) << "three listing entries per case";
+  v3.Put(kMeta, kMetaSchemaVersion, "3");
+  ASSERT_TRUE(store->Write(v3).ok());
+  EXPECT_FALSE(node_.server().records()->CheckConsistency().ok());
+
+  node_.Restart();
+  stub_ = node_.NewStub();
+  auto version = node_.server().store()->Get(kMeta, kMetaSchemaVersion);
+  ASSERT_TRUE(version.ok() && version->has_value());
+  EXPECT_EQ(**version, "4");
+  EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
+  for (auto state : {nv1::CASE_STATE_UNSPECIFIED, nv1::CASE_STATE_CLOSED}) {
+    nv1::ListCasesRequest r;
+    r.set_state(state);
+    nv1::ListCasesResponse page;
+    ASSERT_TRUE(stub_->ListCases(node_.Context().get(), r, &page).ok());
+    ASSERT_EQ(page.cases_size(), state == nv1::CASE_STATE_CLOSED ? 1 : 3);
+    for (const auto& c : page.cases()) {
+      const auto& was = *std::find_if(opened.begin(), opened.end(), [&](const auto& o) { return o.name() == c.name(); });
+      EXPECT_EQ(c.SerializeAsString(), was.SerializeAsString()) << c.name();
     }
   }
 }
