@@ -22,6 +22,15 @@ void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::syst
 
 }  // namespace
 
+size_t PostBatchLength(const std::vector<size_t>& sealed_sizes, size_t max_count, size_t max_bytes) {
+  size_t bytes = 0, taken = 0;
+  while (taken < sealed_sizes.size() && taken < max_count &&
+         (taken == 0 || bytes + sealed_sizes[taken] <= max_bytes)) {
+    bytes += sealed_sizes[taken++];
+  }
+  return taken;
+}
+
 ReferralCourier::ReferralCourier(CentreReferrals* referrals, std::shared_ptr<grpc::Channel> hub)
     : referrals_(referrals), hub_(hv1::MailboxService::NewStub(hub)), directory_hub_(hv1::DirectoryService::NewStub(hub)) {
   referrals_->SetOutboxListener([this] { Wake(); });
@@ -68,11 +77,9 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
     KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(kPostBatch));
     if (items.empty()) return posted;
     // Well under the hub's request limit (4 MiB by default), whatever the sizes.
-    size_t bytes = 0, taken = 0;
-    while (taken < items.size() && (taken == 0 || bytes + items[taken].second.sealed().size() <= kPostBatchBytes)) {
-      bytes += items[taken++].second.sealed().size();
-    }
-    items.resize(taken);
+    std::vector<size_t> sizes;
+    for (const auto& [key, item] : items) sizes.push_back(item.sealed().size());
+    items.resize(PostBatchLength(sizes, kPostBatch, kPostBatchBytes));
     hv1::BatchPostMessagesRequest request;
     for (const auto& [key, item] : items) {
       auto* post = request.add_requests();

@@ -28,6 +28,11 @@
 
 namespace kentra::node {
 
+// How many of the outbox messages with these sealed sizes (oldest first) go in
+// one BatchPostMessages call: at most `max_count`, and no more than `max_bytes`
+// of sealed bytes, except that a single message always goes (even one larger).
+size_t PostBatchLength(const std::vector<size_t>& sealed_sizes, size_t max_count, size_t max_bytes);
+
 class ReferralCourier {
  public:
   // `referrals` is not owned; registers itself as its outbox listener.
