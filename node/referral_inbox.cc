@@ -337,7 +337,8 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     int limit) const {
   std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> items;
   auto it = store_->NewIterator(kOutbox);
-  for (it->Seek(""); it->Valid() && static_cast<int>(items.size()) < limit; it->Next()) {
+  for (it->Seek(keys::PaddedSequence(outbox_floor_)); it->Valid() && static_cast<int>(items.size()) < limit;
+       it->Next()) {
     kentra::storage::v1::OutboxItem item;
     if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("outbox: a corrupt item at ", it->key()));
@@ -365,7 +366,19 @@ absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string
   }
   // Not fsynced: if a crash loses this, the items are posted again and the hub,
   // which keeps every post's receipt, answers with the first ones.
-  return store_->Write(batch, Store::Durability::kProcessCrashed);
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  std::vector<uint64_t> posted;
+  for (const auto& [key, item] : items) posted.push_back(keys::ParsePadded(key, 20).value_or(0));
+  outbox_floor_ = OutboxFloorAfter(outbox_floor_, posted);
+  return absl::OkStatus();
+}
+
+uint64_t OutboxFloorAfter(uint64_t floor, const std::vector<uint64_t>& posted) {
+  for (uint64_t key : posted) {
+    if (key != floor) break;
+    ++floor;
+  }
+  return floor;
 }
 
 }  // namespace kentra::node

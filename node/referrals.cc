@@ -91,6 +91,16 @@ absl::Status CentreReferrals::Load() {
   KENTRA_ASSIGN_OR_RETURN(uint64_t queued, last_in(kOutbox, ""));
   last_listed_ = listed;
   last_outbox_ = queued;
+  // Nothing is being written yet, so every key below the first one there is posted.
+  auto first = store_->NewIterator(kOutbox);
+  first->Seek("");
+  KENTRA_RETURN_IF_ERROR(first->status());
+  outbox_floor_ = queued + 1;
+  if (first->Valid()) {
+    auto seq = keys::ParsePadded(first->key(), 20);
+    if (!seq) return absl::DataLossError(absl::StrCat("outbox: a corrupt key ", first->key()));
+    outbox_floor_ = *seq;
+  }
   return absl::OkStatus();
 }
 

@@ -67,6 +67,11 @@ class ReferralWatchers {
   std::map<int, std::deque<Event>> queues_ ABSL_GUARDED_BY(mu_);
 };
 
+// The outbox floor (every key below it posted) once the items with keys
+// `posted` (in key order) are posted: it moves over the unbroken run of keys that
+// starts at `floor`, and no further, since a missing key may still be written.
+uint64_t OutboxFloorAfter(uint64_t floor, const std::vector<uint64_t>& posted);
+
 class CentreReferrals {
  public:
   struct Options {
@@ -110,7 +115,9 @@ class CentreReferrals {
   // other centre. Returns how many expired.
   absl::StatusOr<int> ExpireDue();
 
-  // The outbox: sealed messages for the hub, oldest first, with their keys.
+  // The outbox: sealed messages for the hub, oldest first, with their keys. The
+  // scan starts at the outbox floor, below which every item is posted, so it
+  // does not step over the deleted items of what was posted before.
   absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit) const;
   // The hub holds these outbox items (key, item): removes them, and marks their
   // referrals as at the hub.
@@ -194,6 +201,11 @@ class CentreReferrals {
   LockTable locks_;  // by referral id, and by beneficiary name (a send against a consent withdrawal)
   std::atomic<uint64_t> last_listed_{0};
   std::atomic<uint64_t> last_outbox_{0};
+  // Every outbox key below this is posted. It moves only over an unbroken run of
+  // posted keys: a key taken but not yet written (a writer may commit a later key
+  // first) stops it until it is posted too. A key whose write failed stops it
+  // until the next start; the scan is then only as slow as without a floor.
+  std::atomic<uint64_t> outbox_floor_{0};
   std::function<void()> outbox_listener_;
   ReferralWatchers watchers_;
 };

@@ -721,6 +721,15 @@ TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
 }
 
 // Records, on the hub's side of the wire, every message the hub receives or sends.
+TEST(OutboxFloorTest, MovesOnlyOverAnUnbrokenRunOfPostedKeys) {
+  EXPECT_EQ(kentra::node::OutboxFloorAfter(5, {5, 6, 7}), 8u);
+  // 6 was taken by a writer that has not committed it yet: 7 is posted first.
+  EXPECT_EQ(kentra::node::OutboxFloorAfter(5, {5, 7}), 6u);
+  EXPECT_EQ(kentra::node::OutboxFloorAfter(6, {6, 8}), 7u) << "6 came later and was posted; 7 is already gone";
+  EXPECT_EQ(kentra::node::OutboxFloorAfter(5, {7, 8}), 5u);
+  EXPECT_EQ(kentra::node::OutboxFloorAfter(5, {}), 5u);
+}
+
 class WireRecorder final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
