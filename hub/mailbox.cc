@@ -220,7 +220,11 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
   if (deleted == 0) return 0;
   // Deleting must never let a sequence number be given out again after a restart.
   batch.Put(kBoxes, recipient, absl::StrCat(last));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  // Not fsynced: if a machine crash loses the deletion, the messages are still
+  // held and are delivered again, and the recipient, which stores each message
+  // once, acknowledges them again. (A later synced write, as every post is,
+  // makes this one durable too: the write-ahead log is synced in order.)
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
   absl::MutexLock lock(&mu_);
   boxes_[recipient].pending -= deleted;
   return deleted;

@@ -51,7 +51,10 @@ class Mailbox {
   // Close() is called. Returns whether one is there.
   bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const;
 
-  // Deletes these of `recipient`'s messages; returns how many were there.
+  // Deletes these of `recipient`'s messages; returns how many were there. The
+  // deletion survives the hub's process crashing, not the machine's: after a
+  // machine crash the messages may be delivered again (the recipient stores
+  // each once).
   absl::StatusOr<int> Ack(absl::string_view recipient, const std::vector<int64_t>& sequences);
 
   // Drops every message whose time has passed, telling each sender with an
