@@ -33,21 +33,39 @@ absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view ke
   return secret;
 }
 
+// A migration's rewrite, written in batches of about 1000 operations (unsynced;
+// the last one, which records the new version, is synced).
+class MigrationWriter {
+ public:
+  explicit MigrationWriter(Store* store) : store_(store), batch_(std::make_unique<WriteBatch>()) {}
+  WriteBatch& batch() { return *batch_; }
+  // Writes what is queued once it is 1000 operations or more.
+  absl::Status MaybeWrite() {
+    if (batch_->Count() < 1000) return absl::OkStatus();
+    KENTRA_RETURN_IF_ERROR(store_->Write(*batch_, Store::Durability::kProcessCrashed));
+    batch_ = std::make_unique<WriteBatch>();
+    return absl::OkStatus();
+  }
+  // Writes the rest with `version` as the schema version.
+  absl::Status Finish(absl::string_view version) {
+    batch_->Put(kMeta, kMetaSchemaVersion, version);
+    return store_->Write(*batch_);
+  }
+
+ private:
+  Store* store_;
+  std::unique_ptr<WriteBatch> batch_;
+};
+
 // Version 2 indexed each record a read returned under its own name; version 3
 // indexes beneficiaries and cases by block. Rebuilds every "ar:" entry from the
 // audit log, then records version 3. Stopped half-way, it starts over next time.
 absl::Status MigrateAuditIndexToVersion3(Store* store) {
-  std::unique_ptr<WriteBatch> batch = std::make_unique<WriteBatch>();
-  auto flush_every = [&](int n) -> absl::Status {
-    if (batch->Count() < n) return absl::OkStatus();
-    KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
-    batch = std::make_unique<WriteBatch>();
-    return absl::OkStatus();
-  };
+  MigrationWriter out(store);
   auto old = store->NewIterator(kIndexes);
   for (old->Seek(kIdxAuditResource); old->Valid() && absl::StartsWith(old->key(), kIdxAuditResource); old->Next()) {
-    batch->Delete(kIndexes, old->key());
-    KENTRA_RETURN_IF_ERROR(flush_every(1000));
+    out.batch().Delete(kIndexes, old->key());
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
   }
   KENTRA_RETURN_IF_ERROR(old->status());
   auto it = store->NewIterator(kAudit);
@@ -58,20 +76,19 @@ absl::Status MigrateAuditIndexToVersion3(Store* store) {
       return absl::DataLossError("an unreadable audit entry stops the migration to schema version 3");
     }
     for (const auto& [k, v] : IndexEntriesFor(*seq, e)) {
-      if (absl::StartsWith(k, kIdxAuditResource)) batch->Put(kIndexes, k, v);
+      if (absl::StartsWith(k, kIdxAuditResource)) out.batch().Put(kIndexes, k, v);
     }
-    KENTRA_RETURN_IF_ERROR(flush_every(1000));
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
   }
   KENTRA_RETURN_IF_ERROR(it->status());
-  batch->Put(kMeta, kMetaSchemaVersion, "3");
-  return store->Write(*batch);
+  return out.Finish("3");
 }
 
 // Version 4's case listing entries carry the case. Rewrites every case's index
 // entries (same keys, the case as value), then records version 4. Stopped
 // half-way, it starts over next time.
 absl::Status MigrateCaseIndexToVersion4(Store* store) {
-  auto batch = std::make_unique<WriteBatch>();
+  MigrationWriter out(store);
   auto it = store->NewIterator(kCases);
   for (it->Seek(""); it->Valid(); it->Next()) {
     v1::Case c;
@@ -79,15 +96,11 @@ absl::Status MigrateCaseIndexToVersion4(Store* store) {
     if (!id || !c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("an unreadable case stops the migration to schema version 4");
     }
-    for (const auto& [k, v] : IndexEntriesFor(*id, c, it->value())) batch->Put(kIndexes, k, v);
-    if (batch->Count() >= 1000) {
-      KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
-      batch = std::make_unique<WriteBatch>();
-    }
+    for (const auto& [k, v] : IndexEntriesFor(*id, c, it->value())) out.batch().Put(kIndexes, k, v);
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
   }
   KENTRA_RETURN_IF_ERROR(it->status());
-  batch->Put(kMeta, kMetaSchemaVersion, "4");
-  return store->Write(*batch);
+  return out.Finish("4");
 }
 
 }  // namespace
