@@ -4,11 +4,15 @@
 //     the limit for one RPC;
 //   - bare RocksDB synced WriteBatches of the same operations and bytes as the
 //     node's own writes, from the same number of threads: the limit for one
-//     durable write.
-// The node and the echo server run as separate processes; the node holds
-// Thessaloniki's synthetic data. Resident memory and disk size are reported too.
+//     durable write;
+//   - for writes, the echo server also writing that batch: the best a server doing
+//     nothing else reaches on this machine.
+// Each workload's windows alternate for a few rounds and the median ratio is
+// reported. The node and the echo server run as separate processes; the node
+// holds Thessaloniki's synthetic data. Resident memory and disk size are reported.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include <cstdio>
@@ -55,6 +59,9 @@ ABSL_FLAG(std::string, node_binary, KENTRA_NODE_BINARY, "The kentra-node binary 
 ABSL_FLAG(std::string, config, KENTRA_SOURCE_DIR "/configs/centres/thessaloniki.textproto",
           "The centre config the node runs with.");
 ABSL_FLAG(std::string, only, "", "Run only the workloads whose title contains this (e.g. ListCases).");
+ABSL_FLAG(int, rounds, 3,
+          "Each workload's windows (echo, the write baselines, the node) run this many times in turn; its "
+          "ratio is the median of the rounds' ratios, so that the drift of a shared machine falls on both sides.");
 ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
 ABSL_FLAG(std::string, echo_store_dir, "", "Internal: the echo server's store, for calls that also write.");
 
@@ -103,6 +110,13 @@ LoadResult RunRawRocksDb(const std::string& dir, const WriteShape& shape, const 
   }
   const ShapedWriter writer(static_cast<int>(shape.operations + 0.5), shape.bytes);
   return RunClosedLoop(options, [&](int client, int64_t n) { return writer.Write(**store, client, n); });
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  if (n == 0) return 0;
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 struct Comparison {
@@ -194,35 +208,47 @@ int Run() {
   bool any_errors = false;
   PrintHeader();
   NodeCaller caller(&templates, &*targets, tag, load.clients, *token);
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (const Workload& w : *profile) {
     if (!absl::StrContains(w.title, absl::GetFlag(FLAGS_only))) continue;
     std::printf("%s\n", w.title.c_str());
-    LoadResult echo_result = RunClosedLoop(load, EchoCall(echo_clients.get(), w.request_bytes, w.response_bytes));
-    PrintRow(absl::StrFormat("grpc echo (%d B -> %d B)", w.request_bytes, w.response_bytes), echo_result);
-    double limit = echo_result.qps;
-    std::optional<LoadResult> both;
-    if (w.shape.has_value()) {
-      LoadResult raw = RunRawRocksDb(absl::StrCat(tmp, "/raw-", comparisons.size()), *w.shape, load);
-      PrintRow(absl::StrFormat("rocksdb synced batch (%.1f ops, %.0f B)", w.shape->operations, w.shape->bytes), raw);
-      limit = std::min(limit, raw.qps);
-      // Not a target's limit, but what a server that did nothing besides the call
-      // and the write would reach on this machine.
-      both = RunClosedLoop(load, EchoCall(echo_clients.get(), w.request_bytes, w.response_bytes, w.shape));
-      PrintRow("grpc echo + the same synced batch", *both);
-      any_errors |= raw.errors > 0 || both->errors > 0;
-    }
-    LoadResult node_result = RunClosedLoop(load, NodeCall(&caller, node_clients.get(), w.kind));
-    const double ratio = limit > 0 ? node_result.qps / limit : 0;
     const double target = w.shape.has_value() ? 0.70 : 0.60;
-    std::string against_both;
-    if (both.has_value() && both->qps > 0) {
-      against_both = absl::StrFormat("; %.0f%% of echo + batch", 100 * node_result.qps / both->qps);
+    std::vector<double> ratios, of_both;
+    for (int round = 1; round <= rounds; ++round) {
+      if (rounds > 1) std::printf("  round %d of %d\n", round, rounds);
+      LoadResult echo_result = RunClosedLoop(load, EchoCall(echo_clients.get(), w.request_bytes, w.response_bytes));
+      PrintRow(absl::StrFormat("grpc echo (%d B -> %d B)", w.request_bytes, w.response_bytes), echo_result);
+      double limit = echo_result.qps;
+      std::optional<LoadResult> both;
+      if (w.shape.has_value()) {
+        LoadResult raw = RunRawRocksDb(absl::StrCat(tmp, "/raw-", comparisons.size(), "-", round), *w.shape, load);
+        PrintRow(absl::StrFormat("rocksdb synced batch (%.1f ops, %.0f B)", w.shape->operations, w.shape->bytes),
+                 raw);
+        limit = std::min(limit, raw.qps);
+        // Not a target's limit, but what a server that did nothing besides the
+        // call and the write would reach on this machine.
+        both = RunClosedLoop(load, EchoCall(echo_clients.get(), w.request_bytes, w.response_bytes, w.shape));
+        PrintRow("grpc echo + the same synced batch", *both);
+        any_errors |= raw.errors > 0 || both->errors > 0;
+      }
+      LoadResult node_result = RunClosedLoop(load, NodeCall(&caller, node_clients.get(), w.kind));
+      ratios.push_back(limit > 0 ? node_result.qps / limit : 0);
+      std::string against_both;
+      if (both.has_value() && both->qps > 0) {
+        of_both.push_back(node_result.qps / both->qps);
+        against_both = absl::StrFormat("; %.0f%% of echo + batch", 100 * of_both.back());
+      }
+      PrintRow("kentra-node", node_result,
+               absl::StrFormat("%.0f%% of %s (target %.0f%%)%s", 100 * ratios.back(),
+                               w.shape.has_value() ? "the lower limit" : "echo", 100 * target, against_both));
+      any_errors |= echo_result.errors > 0 || node_result.errors > 0;
     }
-    PrintRow("kentra-node", node_result,
-             absl::StrFormat("%.0f%% of %s (target %.0f%%)%s", 100 * ratio,
-                             w.shape.has_value() ? "the lower limit" : "echo", 100 * target, against_both));
+    const double ratio = Median(ratios);
+    if (rounds > 1) {
+      std::printf("  median of the rounds: %.0f%% (target %.0f%%)%s\n", 100 * ratio, 100 * target,
+                  of_both.empty() ? "" : absl::StrFormat("; %.0f%% of echo + batch", 100 * Median(of_both)).c_str());
+    }
     comparisons.push_back({w.title, ratio, target});
-    any_errors |= echo_result.errors > 0 || node_result.errors > 0;
   }
 
   // 5. Memory and disk.
