@@ -193,6 +193,8 @@ int Run() {
     return 1;
   }
   const int64_t rss_seeded_kib = ProcStatusKiB(node.pid(), "VmRSS");
+  int64_t seeded_wal_bytes = 0;
+  const int64_t seeded_disk_bytes = DirectoryBytes(data_dir, &seeded_wal_bytes);
 
   std::printf("kentra-bench-node: %d clients, %.1f s measured after %.1f s warm-up per workload, %d cores\n",
               load.clients, absl::ToDoubleSeconds(load.measure), absl::ToDoubleSeconds(load.warmup),
@@ -258,7 +260,8 @@ int Run() {
               centre->id().c_str(), Mib(rss_seeded_kib * 1024).c_str(),
               Mib(ProcStatusKiB(node.pid(), "VmRSS") * 1024).c_str(),
               Mib(ProcStatusKiB(node.pid(), "VmHWM") * 1024).c_str());
-  std::printf("data directory: %s on disk (%s of it write-ahead log)\n\n", Mib(disk_bytes).c_str(),
+  std::printf("data directory: %s on disk after seeding (%s of it write-ahead log), %s after the run (%s)\n\n",
+              Mib(seeded_disk_bytes).c_str(), Mib(seeded_wal_bytes).c_str(), Mib(disk_bytes).c_str(),
               Mib(wal_bytes).c_str());
 
   for (const Comparison& c : comparisons) {

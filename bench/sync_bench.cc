@@ -99,7 +99,7 @@ int Run() {
   NodeCaller caller(&templates, &*targets, "day", 1, *token);
   Clients clients(node.port(), 1, MakeClientCredentials(*staff));
   for (int n = 0; n < absl::GetFlag(FLAGS_day_events); ++n) {
-    if (absl::Status s = caller.Call(Kind::kRecordServiceEvent, &clients, 0, n); !s.ok()) return fail("a day's event", s);
+    if (absl::Status s = caller.Call(Kind::kRecordServiceEvent, &clients, 0); !s.ok()) return fail("a day's event", s);
   }
   auto day = SyncNow(stub.get(), *token);
   if (!day.ok()) return fail("the day's sync", day.status());

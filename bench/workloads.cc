@@ -192,10 +192,12 @@ NodeCaller::NodeCaller(const Templates* templates, const Targets* targets, std::
       tag_(std::move(tag)),
       token_(std::move(token)),
       beneficiary_tokens_(static_cast<size_t>(clients)),
-      case_tokens_(static_cast<size_t>(clients)) {}
+      case_tokens_(static_cast<size_t>(clients)),
+      calls_(static_cast<size_t>(clients), 0) {}
 
-absl::Status NodeCaller::Call(Kind kind, Clients* clients, int client, int64_t n, int64_t* request_bytes,
+absl::Status NodeCaller::Call(Kind kind, Clients* clients, int client, int64_t* request_bytes,
                               int64_t* response_bytes) {
+  const int64_t n = calls_[static_cast<size_t>(client)]++;
   const std::string request_id = absl::StrCat("bench-", tag_, "-", static_cast<int>(kind), "-", client, "-", n);
   grpc::ByteBuffer answer;
   auto call = [&](const char* method, const google::protobuf::MessageLite& request) -> absl::Status {
@@ -267,7 +269,7 @@ absl::StatusOr<std::vector<Workload>> ProfileNode(const kentra::config::v1::Cent
     const Store::WriteStats before = node->store()->write_stats();
     int64_t request_bytes = 0, response_bytes = 0;
     for (int n = 0; n < kProfileCalls; ++n) {
-      KENTRA_RETURN_IF_ERROR(caller.Call(kind, &clients, 0, n, &request_bytes, &response_bytes));
+      KENTRA_RETURN_IF_ERROR(caller.Call(kind, &clients, 0, &request_bytes, &response_bytes));
     }
     const Store::WriteStats after = node->store()->write_stats();
     Workload w{kind, Title(kind), static_cast<int>(request_bytes / kProfileCalls),
@@ -297,7 +299,7 @@ CallFn EchoCall(Clients* clients, int request_bytes, int response_bytes, std::op
 }
 
 CallFn NodeCall(NodeCaller* caller, Clients* clients, Kind kind) {
-  return [caller, clients, kind](int client, int64_t n) { return caller->Call(kind, clients, client, n); };
+  return [caller, clients, kind](int client, int64_t) { return caller->Call(kind, clients, client); };
 }
 
 }  // namespace kentra::bench

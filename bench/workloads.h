@@ -103,14 +103,17 @@ struct Workload {
 };
 
 // Makes the node calls of every client; list calls walk the pages one by one.
+// Each client's calls are numbered over the caller's whole life, so a write is
+// never a retry of an earlier one (same request id), however many load runs
+// the caller serves.
 class NodeCaller {
  public:
   // Calls carry session `token`.
   NodeCaller(const Templates* templates, const Targets* targets, std::string tag, int clients, std::string token);
-  // Call `n` of `client` of kind `kind`; the sizes of request and response are
-  // added to the two counters when given.
-  absl::Status Call(Kind kind, Clients* clients, int client, int64_t n,
-                    int64_t* request_bytes = nullptr, int64_t* response_bytes = nullptr);
+  // The next call of `client` of kind `kind`; the sizes of request and response
+  // are added to the two counters when given. Each client calls from one thread.
+  absl::Status Call(Kind kind, Clients* clients, int client, int64_t* request_bytes = nullptr,
+                    int64_t* response_bytes = nullptr);
 
  private:
   const Templates* templates_;
@@ -119,6 +122,7 @@ class NodeCaller {
   std::string token_;
   std::vector<std::string> beneficiary_tokens_;
   std::vector<std::string> case_tokens_;
+  std::vector<int64_t> calls_;  // made so far, per client
 };
 
 // Runs every kind of call against a small in-process node in `dir` to learn the
