@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/synchronization/mutex.h"
 #include "bench/shaped_write.h"
 #include "common/server.h"
 #include "common/status.h"
@@ -48,8 +51,8 @@ class EchoServiceImpl final : public bv1::EchoService::Service {
           request->write_bytes() > kMaxWriteBytes) {
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "write_operations: at most 1000 puts and 1 MiB");
       }
-      const ShapedWriter writer(request->write_operations(), request->write_bytes());
-      absl::Status written = writer.Write(*store_, 0, writes_.fetch_add(1));
+      absl::Status written =
+          WriterFor(request->write_operations(), request->write_bytes()).Write(*store_, 0, writes_.fetch_add(1));
       if (!written.ok()) return ToGrpcStatus(written);
     }
     response->mutable_payload()->assign(static_cast<size_t>(request->response_bytes()), 'x');
@@ -57,9 +60,19 @@ class EchoServiceImpl final : public bv1::EchoService::Service {
   }
 
  private:
+  // One writer per shape, made once: making one draws its filler bytes.
+  const ShapedWriter& WriterFor(int operations, int bytes) {
+    absl::MutexLock lock(&mu_);
+    auto& writer = writers_[{operations, bytes}];
+    if (writer == nullptr) writer = std::make_unique<ShapedWriter>(operations, bytes);
+    return *writer;
+  }
+
   const PeerVerifier* verifier_;
   Store* store_;
   std::atomic<int64_t> writes_{0};
+  absl::Mutex mu_;
+  std::map<std::pair<int, int>, std::unique_ptr<ShapedWriter>> writers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
