@@ -167,7 +167,7 @@ absl::Status StaffAccounts::FailLogin(const Actor& from, absl::string_view user_
                    absl::StrCat("UNAUTHENTICATED: ", detail));
   // A changed account (a failure counted towards its lockout) must survive a
   // power cut; a bare audit line need only reach the OS.
-  KENTRA_RETURN_IF_ERROR(store_->Write(
+  KENTRA_RETURN_IF_ERROR(Commit(
       batch, user != nullptr ? Store::Durability::kSynced : Store::Durability::kProcessCrashed));
   return Unauthenticated(kLoginFailed);
 }
@@ -182,7 +182,7 @@ absl::StatusOr<v1::LoginResponse> StaffAccounts::Login(const Actor& from, const 
     WriteBatch batch;
     audit_->PutAudit(batch, from, "Login", valid_id ? UserName(request.user_id()) : "", "",
                      absl::StrCat("RESOURCE_EXHAUSTED: ", refusal.message()));
-    KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+    KENTRA_RETURN_IF_ERROR(Commit(batch, Store::Durability::kProcessCrashed));
     return refusal;
   }
   if (!valid_id || request.password().empty() || request.password().size() > kMaxPasswordBytes) {
@@ -226,7 +226,7 @@ absl::StatusOr<v1::LoginResponse> StaffAccounts::Login(const Actor& from, const 
   *response.mutable_expire_time() = ToTimestamp(expire);
   batch.Put(kUsers, user_id, user->SerializeAsString());
   audit_->PutAudit(batch, actor, "Login", u->name(), absl::StrCat("session until ", FormatLocalMinute(expire)));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   *response.mutable_user() = Visible(*user, now);
   return response;
 }
@@ -243,6 +243,14 @@ absl::StatusOr<StaffSession> StaffAccounts::Authenticate(absl::string_view token
   }
   StaffSession out;
   out.key = Digest(token);
+  uint64_t generation;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    auto cached = cache_.find(out.key);
+    // An expired one goes the long way, which says so.
+    if (cached != cache_.end() && clock_->Now() < cached->second.expire) return cached->second.session;
+    generation = generation_;
+  }
   KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(kSessions, out.key));
   StoredSession session;
   if (!bytes || !session.ParseFromString(*bytes)) {
@@ -260,14 +268,29 @@ absl::StatusOr<StaffSession> StaffAccounts::Authenticate(absl::string_view token
   out.user_id = session.user_id();
   out.role = user->user().role();
   out.password_change_required = user->user().password_change_required();
+  absl::MutexLock lock(&cache_mu_);
+  // Unless an account write came between the reads above and now.
+  if (generation_ == generation) {
+    if (cache_.size() >= kMaxCachedSessions) cache_.clear();
+    cache_[out.key] = CachedSession{out, expire};
+  }
   return out;
+}
+
+absl::Status StaffAccounts::Commit(WriteBatch& batch, Store::Durability durability) {
+  absl::Status written = store_->Write(batch, durability);
+  // After the write, whether or not it took: a session resolved before it may be stale.
+  absl::MutexLock lock(&cache_mu_);
+  ++generation_;
+  cache_.clear();
+  return written;
 }
 
 absl::Status StaffAccounts::Logout(const Actor& actor, const StaffSession& session) {
   WriteBatch batch;
   batch.Delete(kSessions, session.key);
   audit_->PutAudit(batch, actor, "Logout", UserName(session.user_id), "");
-  return store_->Write(batch);
+  return Commit(batch);
 }
 
 absl::StatusOr<v1::ChangePasswordResponse> StaffAccounts::ChangePassword(
@@ -297,7 +320,7 @@ absl::StatusOr<v1::ChangePasswordResponse> StaffAccounts::ChangePassword(
   *response.mutable_expire_time() = ToTimestamp(expire);
   batch.Put(kUsers, actor.user, user->SerializeAsString());
   audit_->PutAudit(batch, actor, "ChangePassword", user->user().name(), "other sessions ended");
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return response;
 }
 
@@ -335,7 +358,7 @@ absl::StatusOr<v1::User> StaffAccounts::CreateUser(const Actor& actor, const v1:
   WriteBatch batch;
   batch.Put(kUsers, request.user_id(), user.SerializeAsString());
   audit_->PutAudit(batch, actor, "CreateUser", u->name(), absl::StrCat("role ", RoleWord(u->role())));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return Visible(user, now);
 }
 
@@ -417,7 +440,7 @@ absl::StatusOr<v1::User> StaffAccounts::UpdateUser(const Actor& actor, const v1:
   WriteBatch batch;
   batch.Put(kUsers, *user_id, user.SerializeAsString());
   audit_->PutAudit(batch, actor, "UpdateUser", u->name(), absl::StrJoin(changes, "; "));
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return Visible(user, clock_->Now());
 }
 
@@ -436,7 +459,7 @@ absl::StatusOr<v1::User> StaffAccounts::ResetPassword(const Actor& actor, const 
   WriteBatch batch;
   batch.Put(kUsers, *user_id, user.SerializeAsString());
   audit_->PutAudit(batch, actor, "ResetPassword", u->name(), "temporary password set; unlocked; sessions ended");
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return Visible(user, clock_->Now());
 }
 
@@ -468,7 +491,7 @@ absl::StatusOr<v1::User> StaffAccounts::BootstrapCoordinator(absl::string_view u
   WriteBatch batch;
   batch.Put(kUsers, user_id, user.SerializeAsString());
   audit_->PutAudit(batch, actor, "BootstrapCoordinator", u->name(), existing ? "re-enabled and re-keyed" : "created");
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return Visible(user, now);
 }
 
@@ -481,7 +504,7 @@ absl::StatusOr<v1::User> StaffAccounts::CreateUserForTesting(absl::string_view u
   KENTRA_ASSIGN_OR_RETURN(*user.mutable_password_hash(), hasher_.Hash(password));
   WriteBatch batch;
   batch.Put(kUsers, user_id, user.SerializeAsString());
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  KENTRA_RETURN_IF_ERROR(Commit(batch));
   return user.user();
 }
 

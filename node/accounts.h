@@ -1,7 +1,8 @@
 // StaffAccounts: a centre's staff users and their sessions in RocksDB. Checks
 // passwords (Argon2id), locks accounts after repeated failures, refuses addresses
 // that fail too often, issues session tokens (stored only as digests) and resolves
-// them on every call. Every change commits with its audit entry. Thread-safe.
+// them on every call, from a small cache that every account or session write
+// empties. Every change commits with its audit entry. Thread-safe.
 #ifndef KENTRA_NODE_ACCOUNTS_H_
 #define KENTRA_NODE_ACCOUNTS_H_
 
@@ -9,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/failure_window.h"
 #include "common/lock_table.h"
@@ -102,6 +105,10 @@ class StaffAccounts {
   // Counts a failed log-in and audits it with `cause`; returns the error to send.
   absl::Status FailLogin(const Actor& from, absl::string_view user_id, absl::string_view cause,
                          kentra::storage::v1::StoredUser* user);
+  // Writes `batch`, then empties the session cache. Every write of this class
+  // goes through here, so that no cached session outlives a change to its
+  // account or to itself (a logout, a password change, a disabled user, a new role).
+  absl::Status Commit(WriteBatch& batch, Store::Durability durability = Store::Durability::kSynced);
   // Whether some active coordinator other than `except` exists.
   absl::StatusOr<bool> OtherActiveCoordinator(absl::string_view except) const;
 
@@ -115,6 +122,17 @@ class StaffAccounts {
   FailureWindow peer_failures_;
   PageTokens page_tokens_;
   LockTable locks_;
+
+  // Sessions resolved since the last account write, by token digest.
+  struct CachedSession {
+    StaffSession session;
+    absl::Time expire;
+  };
+  static constexpr size_t kMaxCachedSessions = 4096;
+  mutable absl::Mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, CachedSession> cache_ ABSL_GUARDED_BY(cache_mu_);
+  // Counts account writes, so that a session read before one is not cached after it.
+  uint64_t generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // The user id of "users/{user}", or nullopt.

@@ -179,6 +179,35 @@ TEST(AccountsTest, LogoutPasswordChangeAndDisableEndSessions) {
   EXPECT_THAT(TryLogin(node, "m.papadaki", "a brand new password"), GrpcStatusIs(grpc::UNAUTHENTICATED, kLoginFailed));
 }
 
+// A session is resolved from a cache after its first call; every account change
+// must still take effect on the very next call.
+TEST(AccountsTest, ARoleChangeTakesEffectOnTheNextCall) {
+  TestNode node;
+  const std::string token = node.Token("m.papadaki");
+  auto create = [&] {
+    nv1::CreateBeneficiaryRequest request;
+    *request.mutable_beneficiary() = SampleBeneficiary(4);
+    nv1::Beneficiary out;
+    return node.NewStub()->CreateBeneficiary(SessionContext(token).get(), request, &out);
+  };
+  ASSERT_TRUE(ListWith(node, token).ok());
+  ASSERT_TRUE(ListWith(node, token).ok());  // now from the cache
+
+  auto set_role = [&](nv1::StaffRole role) {
+    nv1::UpdateUserRequest update;
+    update.mutable_user()->set_name("users/m.papadaki");
+    update.mutable_user()->set_role(role);
+    update.mutable_update_mask()->add_paths("role");
+    nv1::User user;
+    return node.NewAccountStub()->UpdateUser(node.Context("coord").get(), update, &user);
+  };
+  ASSERT_TRUE(set_role(nv1::STAFF_ROLE_VIEWER).ok());
+  EXPECT_THAT(create(), GrpcStatusIs(grpc::PERMISSION_DENIED, "may not call CreateBeneficiary"));
+  EXPECT_TRUE(ListWith(node, token).ok()) << "a viewer still reads";
+  ASSERT_TRUE(set_role(nv1::STAFF_ROLE_SOCIAL_WORKER).ok());
+  EXPECT_TRUE(create().ok());
+}
+
 TEST(AccountsTest, CoordinatorOperationsRefuseBadInputAndKeepACoordinator) {
   TestNode node;
   auto accounts = node.NewAccountStub();
