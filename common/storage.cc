@@ -4,6 +4,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 
@@ -157,6 +158,26 @@ bool DecodeCounter(absl::string_view bytes, Counter* c) {
 
 int WriteBatch::Count() const { return static_cast<int>(ops_.size()); }
 
+namespace {
+
+// Store::Options::insert_runs as RocksDB's memtable insert hint, which keeps the
+// place of the last key inserted under each prefix.
+class InsertRunPrefix : public rocksdb::SliceTransform {
+ public:
+  explicit InsertRunPrefix(Store::InsertRunFn run) : run_(std::move(run)) {}
+  const char* Name() const override { return "kentra.InsertRunPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), std::min(run_(ToView(key)).value_or(0), key.size()));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return run_(ToView(key)).has_value(); }
+
+ private:
+  static absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+  Store::InsertRunFn run_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const std::vector<std::string>& column_families,
                                                    const Options& options) {
@@ -187,6 +208,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   for (size_t i = 0; i < column_families.size(); ++i) {
     const bool registers = options.register_families.count(static_cast<int>(i)) > 0;
     descriptors.emplace_back(column_families[i], registers ? register_options : cf_options);
+    if (auto run = options.insert_runs.find(static_cast<int>(i)); run != options.insert_runs.end()) {
+      descriptors.back().options.memtable_insert_with_hint_prefix_extractor =
+          std::make_shared<InsertRunPrefix>(run->second);
+    }
   }
 
   auto store = std::unique_ptr<Store>(new Store());

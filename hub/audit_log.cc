@@ -8,7 +8,9 @@
 namespace kentra::hub {
 
 absl::StatusOr<std::unique_ptr<HubAuditLog>> HubAuditLog::Open(const std::string& dir, const Clock* clock) {
-  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"audit"}));
+  Store::Options options;
+  options.insert_runs[0] = [](absl::string_view) -> std::optional<size_t> { return 0; };  // grows at its end
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"audit"}, options));
   uint64_t last = 0;
   auto it = store->NewIterator(0);
   it->SeekForPrev(std::string(21, '9'));

@@ -44,7 +44,14 @@ absl::StatusOr<std::unique_ptr<Mailbox>> Mailbox::Open(const std::string& dir, c
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ", dir, ": ", ec.message()));
-  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"messages", "posts", "boxes"}));
+  Store::Options options;
+  // Each recipient's messages grow at the end of its run.
+  options.insert_runs[kMessages] = [](absl::string_view key) -> std::optional<size_t> {
+    const size_t slash = key.rfind('/');
+    if (slash == absl::string_view::npos) return std::nullopt;
+    return slash + 1;
+  };
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"messages", "posts", "boxes"}, options));
   auto mailbox = std::unique_ptr<Mailbox>(new Mailbox(std::move(store), clock, ttl));
   KENTRA_RETURN_IF_ERROR(mailbox->Load());
   return mailbox;
