@@ -45,13 +45,15 @@ Store::Options NodeStoreOptions() {
   options.register_families = {kSketches};
   options.register_count = anon::kSketchRegisters;
   // The audit log and the outbox grow at their ends; the audit index grows at
-  // the end of each actor's run and each block's (the keys end in the entry's
-  // sequence number, after a NUL).
+  // the end of each actor's run and each block's of beneficiaries or cases (the
+  // keys end in the entry's sequence number, after a NUL). Other resources have
+  // a run each, too many to keep a hint for (each costs the memtable some 250 B).
   const auto at_the_end = [](absl::string_view) -> std::optional<size_t> { return 0; };
   options.insert_runs[kAudit] = at_the_end;
   options.insert_runs[kOutbox] = at_the_end;
   options.insert_runs[kIndexes] = [](absl::string_view key) -> std::optional<size_t> {
-    if (!absl::StartsWith(key, kIdxAuditActor) && !absl::StartsWith(key, kIdxAuditResource)) return std::nullopt;
+    const bool block = absl::StartsWith(key, kIdxAuditResource) && key.find('*') != absl::string_view::npos;
+    if (!block && !absl::StartsWith(key, kIdxAuditActor)) return std::nullopt;
     const size_t nul = key.rfind('\0');
     if (nul == absl::string_view::npos) return std::nullopt;
     return nul + 1;
