@@ -108,6 +108,21 @@ class RocksIterator final : public StoreIterator {
   std::unique_ptr<rocksdb::Iterator> it_;  // destroyed before the bounds
 };
 
+// Store::Options::insert_runs as RocksDB's memtable insert hint, which keeps the
+// place of the last key inserted under each prefix.
+class InsertRunPrefix : public rocksdb::SliceTransform {
+ public:
+  explicit InsertRunPrefix(Store::InsertRunFn run) : run_(std::move(run)) {}
+  const char* Name() const override { return "kentra.InsertRunPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), std::min(run_(ToView(key)).value_or(0), key.size()));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return run_(ToView(key)).has_value(); }
+
+ private:
+  Store::InsertRunFn run_;
+};
+
 }  // namespace
 
 void WriteBatch::Put(int cf, absl::string_view key, absl::string_view value) {
@@ -157,26 +172,6 @@ bool DecodeCounter(absl::string_view bytes, Counter* c) {
 }
 
 int WriteBatch::Count() const { return static_cast<int>(ops_.size()); }
-
-namespace {
-
-// Store::Options::insert_runs as RocksDB's memtable insert hint, which keeps the
-// place of the last key inserted under each prefix.
-class InsertRunPrefix : public rocksdb::SliceTransform {
- public:
-  explicit InsertRunPrefix(Store::InsertRunFn run) : run_(std::move(run)) {}
-  const char* Name() const override { return "kentra.InsertRunPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice(key.data(), std::min(run_(ToView(key)).value_or(0), key.size()));
-  }
-  bool InDomain(const rocksdb::Slice& key) const override { return run_(ToView(key)).has_value(); }
-
- private:
-  static absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
-  Store::InsertRunFn run_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const std::vector<std::string>& column_families,
