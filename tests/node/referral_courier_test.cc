@@ -1,5 +1,6 @@
-// How the courier cuts its outbox into BatchPostMessages calls. (Its posting,
-// watching and retrying are covered end to end in referrals_test.cc.)
+// How the courier cuts its outbox into BatchPostMessages calls, and where its
+// scan of the outbox starts. (Its posting, watching and retrying are covered end
+// to end in referrals_test.cc.)
 #include "node/referral_courier.h"
 
 #include <gtest/gtest.h>
@@ -44,6 +45,16 @@ TEST(PostBatchLengthTest, CuttingAnOutboxRepeatedlyTakesEveryMessageOnceInOrder)
   EXPECT_EQ(posted, outbox.size());
   EXPECT_GE(calls, static_cast<int>(total / kMiB) + 1);
   EXPECT_LE(calls, static_cast<int>(2 * (total / kMiB) + 2)) << "each call but the last is more than half full";
+}
+
+// The courier scans its outbox from a floor below which every item is posted.
+TEST(OutboxFloorTest, MovesOnlyOverAnUnbrokenRunOfPostedKeys) {
+  EXPECT_EQ(OutboxFloorAfter(5, {5, 6, 7}), 8u);
+  // 6 was taken by a writer that has not committed it yet: 7 is posted first.
+  EXPECT_EQ(OutboxFloorAfter(5, {5, 7}), 6u);
+  EXPECT_EQ(OutboxFloorAfter(6, {6, 8}), 7u) << "6 came later and was posted; 7 is already gone";
+  EXPECT_EQ(OutboxFloorAfter(5, {7, 8}), 5u);
+  EXPECT_EQ(OutboxFloorAfter(5, {}), 5u);
 }
 
 }  // namespace
