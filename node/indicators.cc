@@ -1,5 +1,9 @@
 #include "node/indicators.h"
 
+#include <map>
+#include <memory>
+
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -8,18 +12,28 @@
 #include "common/anon/sketch.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "kentra/storage/v1/records.pb.h"
 
 namespace kentra::node {
 namespace {
 
 using anon::PeriodName;
 
-std::string Member(absl::string_view prefix, absl::string_view scope, absl::string_view cell,
-                   absl::string_view pseudonym) {
-  return absl::StrCat(prefix, scope, "/", cell, std::string(1, '\0'), pseudonym);
+using kentra::storage::v1::IndicatorPersonMonth;
+using kentra::storage::v1::IndicatorPersonYear;
+
+// The key of a person's bookkeeping record for a month or a year.
+std::string PersonKey(absl::string_view prefix, absl::string_view scope, absl::string_view pseudonym) {
+  return absl::StrCat(prefix, scope, std::string(1, '\0'), pseudonym);
 }
 
 }  // namespace
+
+absl::Status IndicatorCounters::ReadPersonRecord(const std::string& key, google::protobuf::MessageLite* record) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(cf_, key));
+  if (bytes && !record->ParseFromString(*bytes)) return absl::DataLossError("unreadable indicator bookkeeping");
+  return absl::OkStatus();
+}
 
 absl::StatusOr<bool> IndicatorCounters::IsClosed(absl::CivilMonth period) const {
   KENTRA_ASSIGN_OR_RETURN(auto closed, store_->Get(cf_, absl::StrCat("closed/", PeriodName(period))));
@@ -39,15 +53,20 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
   if (closed) month = absl::CivilMonth(TodayAt(clock_->Now()));  // late corrections go to the open month
   const std::string p = PeriodName(month);
   const anon::Contribution cells = anon::CellsFor(person, e.service_type(), day);
-  bool changed = false;
+  const std::string year = std::to_string(month.year());
+  const std::string month_key = PersonKey("pm/", p, pseudonym);
+  const std::string year_key = PersonKey("py/", year, pseudonym);
+  IndicatorPersonMonth counted;
+  IndicatorPersonYear first;
+  KENTRA_RETURN_IF_ERROR(ReadPersonRecord(month_key, &counted));
+  KENTRA_RETURN_IF_ERROR(ReadPersonRecord(year_key, &first));
+  bool month_changed = false, year_changed = false;
 
   for (const std::string& cell : cells.monthly_persons) {
-    const std::string member = Member("m/", p, cell, pseudonym);
-    KENTRA_ASSIGN_OR_RETURN(auto seen, store_->Get(cf_, member));
-    if (seen) continue;
-    batch.Put(cf_, member, "");
+    if (absl::c_linear_search(counted.cells(), cell)) continue;
+    counted.add_cells(cell);
     batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
-    changed = true;
+    month_changed = true;
     // The first cell is T1, which every person served in the month is in: the
     // person joins the month's sketch exactly once.
     if (&cell == &cells.monthly_persons.front()) {
@@ -56,38 +75,36 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
     }
   }
 
-  const std::string events = Member("e/", p, cells.monthly_events, pseudonym);
-  KENTRA_ASSIGN_OR_RETURN(auto counted, store_->Get(cf_, events));
-  int so_far = 0;
-  if (counted && !absl::SimpleAtoi(*counted, &so_far)) return absl::DataLossError("unreadable event cap counter");
+  int32_t& so_far = (*counted.mutable_events())[cells.monthly_events];
   if (so_far < anon::kEventCapPerPerson) {
-    batch.Put(cf_, events, std::to_string(so_far + 1));
+    ++so_far;
     batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cells.monthly_events), 1, record_key);
-    changed = true;
+    month_changed = true;
   }
 
-  const std::string year = std::to_string(month.year());
   // The earliest month whose year-to-date cells this event changes; every later
   // month of the year up to now changes with it.
   std::optional<absl::CivilMonth> ytd_from;
   for (const std::string& cell : cells.year_to_date) {
-    const std::string first = Member("f/", year, cell, pseudonym);
-    KENTRA_ASSIGN_OR_RETURN(auto first_month, store_->Get(cf_, first));
-    if (first_month) {
+    auto was_named = first.first_months().find(cell);
+    if (was_named != first.first_months().end()) {
       absl::CivilMonth was;
-      if (!anon::ParsePeriod(*first_month, &was)) return absl::DataLossError("unreadable indicator bookkeeping");
+      if (!anon::ParsePeriod(was_named->second, &was)) return absl::DataLossError("unreadable indicator bookkeeping");
       if (was <= month) continue;
       // Counted first in a later month: move the person to this earlier one,
       // unless that later month is final.
       KENTRA_ASSIGN_OR_RETURN(bool was_closed, IsClosed(was));
       if (was_closed) continue;
-      batch.AddToCounter(cf_, absl::StrCat("y/", *first_month, "/", cell), -1, -record_key);
+      batch.AddToCounter(cf_, absl::StrCat("y/", was_named->second, "/", cell), -1, -record_key);
     }
-    batch.Put(cf_, first, p);
+    (*first.mutable_first_months())[cell] = p;
     batch.AddToCounter(cf_, absl::StrCat("y/", p, "/", cell), 1, record_key);
+    year_changed = true;
     ytd_from = month;
   }
-  if (changed) batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
+  if (month_changed) batch.Put(cf_, month_key, counted.SerializeAsString());
+  if (year_changed) batch.Put(cf_, year_key, first.SerializeAsString());
+  if (month_changed || year_changed) batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
   if (ytd_from) {
     const absl::CivilMonth now(TodayAt(clock_->Now()));
     for (absl::CivilMonth t = *ytd_from; t <= now && t.year() == ytd_from->year(); ++t) {
@@ -187,6 +204,58 @@ absl::Status IndicatorCounters::MarkSynced(const Pending& pending) {
   WriteBatch batch;
   batch.Put(cf_, absl::StrCat("synced/", PeriodName(pending.period)), pending.marker);
   return store_->Write(batch);
+}
+
+absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf) {
+  // The new records, by key, with the old keys they replace.
+  struct Record {
+    IndicatorPersonMonth month;
+    IndicatorPersonYear year;
+    std::vector<std::string> old_keys;
+  };
+  std::map<std::string, Record> records;
+  for (absl::string_view prefix : {"m/", "e/", "f/"}) {
+    auto it = store->NewPrefixIterator(cf, prefix);
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      // "m/P/<cell>\0p", "e/P/<cell>\0p" or "f/YYYY/<cell>\0p".
+      const absl::string_view key = it->key();
+      const size_t nul = key.find('\0');
+      const size_t slash = key.find('/', prefix.size());
+      if (nul == absl::string_view::npos || slash == absl::string_view::npos || slash > nul) {
+        return absl::DataLossError("an unreadable indicator bookkeeping key stops the migration to schema version 5");
+      }
+      const absl::string_view scope = key.substr(prefix.size(), slash - prefix.size());
+      const std::string cell(key.substr(slash + 1, nul - slash - 1));
+      const absl::string_view pseudonym = key.substr(nul + 1);
+      Record& r = records[PersonKey(prefix == "f/" ? "py/" : "pm/", scope, pseudonym)];
+      r.old_keys.emplace_back(key);
+      if (prefix == "m/") {
+        r.month.add_cells(cell);
+      } else if (prefix == "e/") {
+        int32_t events = 0;
+        if (!absl::SimpleAtoi(it->value(), &events)) {
+          return absl::DataLossError("an unreadable event count stops the migration to schema version 5");
+        }
+        (*r.month.mutable_events())[cell] = events;
+      } else {
+        (*r.year.mutable_first_months())[cell] = std::string(it->value());
+      }
+    }
+    KENTRA_RETURN_IF_ERROR(it->status());
+  }
+  // A record and the deletion of its old keys go in the same batch, so a run cut
+  // short leaves each person's month or year either migrated or not at all.
+  auto batch = std::make_unique<WriteBatch>();
+  for (const auto& [key, r] : records) {
+    const bool year = absl::StartsWith(key, "py/");
+    batch->Put(cf, key, year ? r.year.SerializeAsString() : r.month.SerializeAsString());
+    for (const std::string& old : r.old_keys) batch->Delete(cf, old);
+    if (batch->Count() >= 1000) {
+      KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
+      batch = std::make_unique<WriteBatch>();
+    }
+  }
+  return store->Write(*batch, Store::Durability::kProcessCrashed);
 }
 
 }  // namespace kentra::node

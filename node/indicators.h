@@ -6,9 +6,10 @@
 //   c/P/<cell>          Counter: persons or events of a monthly cell
 //   y/P/<cell>          Counter: persons first counted in P's year in month P
 //                       (a year-to-date cell of month P sums y/ from January to P)
-//   m/P/<cell>\0p       "": p is counted in monthly cell <cell> of P
-//   e/P/<cell>\0p       events of p counted in T4 cell <cell> of P (capped)
-//   f/YYYY/<cell>\0p    "P": the month p was first counted in year-to-date <cell>
+//   pm/P\0p             IndicatorPersonMonth: the monthly cells p is counted in
+//                       in P, and p's events counted in each T4 cell (capped)
+//   py/YYYY\0p          IndicatorPersonYear: per year-to-date cell, the month p
+//                       was first counted in
 //   touched/P           a fresh marker each time P changes
 //   synced/P            the marker of P's last push to the hub: P is pending while
 //                       touched/P differs (never deleted, so no change is lost
@@ -23,6 +24,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <google/protobuf/message_lite.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
@@ -88,10 +91,18 @@ class IndicatorCounters {
   anon::AnonKeys keys_;
   // A marker no other change of this process has used.
   std::string NewMarker() const;
+  // Reads the bookkeeping record at `key` into `record` (left empty if absent).
+  absl::Status ReadPersonRecord(const std::string& key, google::protobuf::MessageLite* record) const;
 
   LockTable person_locks_;
   mutable std::atomic<uint64_t> markers_{0};
 };
+
+// Schema version 5 keeps a person's bookkeeping in one record per month and one
+// per year (pm/, py/), where version 4 kept a key per cell (m/P/<cell>\0p,
+// e/P/<cell>\0p, f/YYYY/<cell>\0p). Rewrites the old keys of indicators family
+// `cf` into the new records; does not record the version. Cut short, it resumes.
+absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf);
 
 }  // namespace kentra::node
 

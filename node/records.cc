@@ -116,9 +116,11 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
     WriteBatch batch;
     batch.Put(kMeta, kMetaSchemaVersion, ours);
     KENTRA_RETURN_IF_ERROR(store->Write(batch));
-  } else if (*version == "2" || *version == "3") {
+  } else if (*version == "2" || *version == "3" || *version == "4") {
     if (*version == "2") KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
-    KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
+    if (*version != "4") KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
+    KENTRA_RETURN_IF_ERROR(MigrateIndicatorBookkeepingToVersion5(store, kIndicators));
+    KENTRA_RETURN_IF_ERROR(MigrationWriter(store).Finish("5"));
   } else if (*version != ours) {
     return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
                                                       *version, "; this kentra-node reads version ",

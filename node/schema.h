@@ -21,9 +21,10 @@ namespace kentra::node {
 
 // Bumped when a layout changes; a node refuses a data dir of another version.
 // 2: case indexes sort newest first; 3: the audit index groups reads of
-// beneficiaries and cases by block; 4: the case listing indexes carry the case
-// (versions 2 and 3 are migrated when the node opens the store).
-inline constexpr int kSchemaVersion = 4;
+// beneficiaries and cases by block; 4: the case listing indexes carry the case;
+// 5: the indicator bookkeeping is a record per person and month or year
+// (versions 2 to 4 are migrated when the node opens the store).
+inline constexpr int kSchemaVersion = 5;
 
 // Column families, by the index the Store takes.
 enum Cf : int {

@@ -11,7 +11,10 @@
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
+#include "absl/strings/str_cat.h"
 #include "common/storage.h"
+#include "kentra/storage/v1/records.pb.h"
+#include "node/schema.h"
 #include "tests/testing/anon_oracle.h"
 #include "tests/testing/test_util.h"
 
@@ -165,6 +168,81 @@ TEST_F(IndicatorsTest, AClosedMonthNeverChangesAndLateEventsCountInTheOpenMonth)
   node_.Restart();
   node_.ForgetTokens();
   EXPECT_EQ(Sent("2026-10"), october);
+}
+
+// Version 4 kept a key per cell and person (m/, e/, f/). Opening such a store
+// turns them into a record per person and month or year, and counting goes on as
+// if nothing had happened: nobody is counted twice and the cap still holds.
+TEST_F(IndicatorsTest, AVersion4StoreKeepsCountingOnceAfterItsBookkeepingIsMigrated) {
+  std::vector<nv1::Beneficiary> people;
+  for (int i = 1; i <= 6; ++i) {
+    people.push_back(Person(i, i % 2 ? tv1::GENDER_FEMALE : tv1::GENDER_MALE, {tv1::TARGET_GROUP_UNEMPLOYED}));
+    Serve(people.back(), absl::CivilDay(2026, 9, i), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+    Serve(people.back(), absl::CivilDay(2026, 10, i), tv1::SERVICE_TYPE_COUNSELLING);
+  }
+  for (int k = 0; k < 8; ++k) Serve(people[0], absl::CivilDay(2026, 10, 20), tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT);
+
+  // Back to version 4's layout.
+  Store* store = node_.server().store();
+  WriteBatch v4;
+  int records = 0;
+  {  // the iterators must be gone before the store closes
+    const std::string nul(1, '\0');
+    for (const std::string prefix : {"pm/", "py/"}) {
+      auto it = store->NewPrefixIterator(kIndicators, prefix);
+      for (it->Seek(prefix); it->Valid(); it->Next()) {
+        const std::string key(it->key());
+        const size_t end = key.find('\0');
+        ASSERT_NE(end, std::string::npos) << key;
+        const std::string scope = key.substr(3, end - 3), pseudonym = key.substr(end + 1);
+        if (prefix == "pm/") {
+          kentra::storage::v1::IndicatorPersonMonth month;
+          ASSERT_TRUE(month.ParseFromString(std::string(it->value())));
+          for (const std::string& cell : month.cells()) v4.Put(kIndicators, "m/" + scope + "/" + cell + nul + pseudonym, "");
+          for (const auto& [cell, n] : month.events()) {
+            v4.Put(kIndicators, "e/" + scope + "/" + cell + nul + pseudonym, std::to_string(n));
+          }
+        } else {
+          kentra::storage::v1::IndicatorPersonYear year;
+          ASSERT_TRUE(year.ParseFromString(std::string(it->value())));
+          for (const auto& [cell, first] : year.first_months()) {
+            v4.Put(kIndicators, "f/" + scope + "/" + cell + nul + pseudonym, first);
+          }
+        }
+        v4.Delete(kIndicators, key);
+        ++records;
+      }
+    }
+  }
+  EXPECT_EQ(records, 6 * 2 + 6) << "each person in two months and one year";
+  v4.Put(kMeta, kMetaSchemaVersion, "4");
+  ASSERT_TRUE(store->Write(v4).ok());
+
+  node_.Restart();
+  store = node_.server().store();
+  auto version = store->Get(kMeta, kMetaSchemaVersion);
+  ASSERT_TRUE(version.ok() && version->has_value());
+  EXPECT_EQ(**version, absl::StrCat(kSchemaVersion));
+  auto count = [&](const std::string& prefix) {
+    int n = 0;
+    auto it = store->NewPrefixIterator(kIndicators, prefix);
+    for (it->Seek(prefix); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("m/") + count("e/") + count("f/"), 0) << "the old keys are gone";
+  EXPECT_EQ(count("pm/") + count("py/"), records);
+
+  // The same people again: counted as persons once, their events up to the cap.
+  for (int k = 0; k < 4; ++k) Serve(people[0], absl::CivilDay(2026, 10, 21), tv1::SERVICE_TYPE_BENEFIT_APPLICATION_SUPPORT);
+  Serve(people[1], absl::CivilDay(2026, 10, 22), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+  Serve(people[2], absl::CivilDay(2026, 9, 28), tv1::SERVICE_TYPE_COUNSELLING);
+  Serve(people[3], absl::CivilDay(2026, 8, 28), tv1::SERVICE_TYPE_COUNSELLING);  // earlier in the year
+  for (const char* period : {"2026-08", "2026-09", "2026-10", "2026-11"}) {
+    SCOPED_TRACE(period);
+    absl::CivilMonth m;
+    ASSERT_TRUE(anon::ParsePeriod(period, &m));
+    EXPECT_EQ(Sent(period), Expected(m));
+  }
 }
 
 TEST_F(IndicatorsTest, YearToDateCountsAPersonOnceFromTheirFirstMonth) {
