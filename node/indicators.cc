@@ -1,7 +1,6 @@
 #include "node/indicators.h"
 
 #include <map>
-#include <memory>
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
@@ -206,7 +205,7 @@ absl::Status IndicatorCounters::MarkSynced(const Pending& pending) {
   return store_->Write(batch);
 }
 
-absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf) {
+absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf, MigrationWriter& out) {
   // The new records, by key, with the old keys they replace.
   struct Record {
     IndicatorPersonMonth month;
@@ -245,17 +244,13 @@ absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf) {
   }
   // A record and the deletion of its old keys go in the same batch, so a run cut
   // short leaves each person's month or year either migrated or not at all.
-  auto batch = std::make_unique<WriteBatch>();
   for (const auto& [key, r] : records) {
     const bool year = absl::StartsWith(key, "py/");
-    batch->Put(cf, key, year ? r.year.SerializeAsString() : r.month.SerializeAsString());
-    for (const std::string& old : r.old_keys) batch->Delete(cf, old);
-    if (batch->Count() >= 1000) {
-      KENTRA_RETURN_IF_ERROR(store->Write(*batch, Store::Durability::kProcessCrashed));
-      batch = std::make_unique<WriteBatch>();
-    }
+    out.batch().Put(cf, key, year ? r.year.SerializeAsString() : r.month.SerializeAsString());
+    for (const std::string& old : r.old_keys) out.batch().Delete(cf, old);
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
   }
-  return store->Write(*batch, Store::Durability::kProcessCrashed);
+  return absl::OkStatus();
 }
 
 }  // namespace kentra::node

@@ -33,6 +33,7 @@
 #include "common/clock.h"
 #include "common/lock_table.h"
 #include "common/storage.h"
+#include "node/schema.h"
 #include "kentra/anon/v1/indicators.pb.h"
 #include "kentra/node/v1/beneficiary.pb.h"
 #include "kentra/node/v1/service_event.pb.h"
@@ -101,8 +102,9 @@ class IndicatorCounters {
 // Schema version 5 keeps a person's bookkeeping in one record per month and one
 // per year (pm/, py/), where version 4 kept a key per cell (m/P/<cell>\0p,
 // e/P/<cell>\0p, f/YYYY/<cell>\0p). Rewrites the old keys of indicators family
-// `cf` into the new records; does not record the version. Cut short, it resumes.
-absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf);
+// `cf` into the new records, through `out`; does not record the version. Cut
+// short, it resumes.
+absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf, MigrationWriter& out);
 
 }  // namespace kentra::node
 

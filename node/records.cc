@@ -33,30 +33,6 @@ absl::StatusOr<std::string> GetOrCreateSecret(Store* store, absl::string_view ke
   return secret;
 }
 
-// A migration's rewrite, written in batches of about 1000 operations (unsynced;
-// the last one, which records the new version, is synced).
-class MigrationWriter {
- public:
-  explicit MigrationWriter(Store* store) : store_(store), batch_(std::make_unique<WriteBatch>()) {}
-  WriteBatch& batch() { return *batch_; }
-  // Writes what is queued once it is 1000 operations or more.
-  absl::Status MaybeWrite() {
-    if (batch_->Count() < 1000) return absl::OkStatus();
-    KENTRA_RETURN_IF_ERROR(store_->Write(*batch_, Store::Durability::kProcessCrashed));
-    batch_ = std::make_unique<WriteBatch>();
-    return absl::OkStatus();
-  }
-  // Writes the rest with `version` as the schema version.
-  absl::Status Finish(absl::string_view version) {
-    batch_->Put(kMeta, kMetaSchemaVersion, version);
-    return store_->Write(*batch_);
-  }
-
- private:
-  Store* store_;
-  std::unique_ptr<WriteBatch> batch_;
-};
-
 // Version 2 indexed each record a read returned under its own name; version 3
 // indexes beneficiaries and cases by block. Rebuilds every "ar:" entry from the
 // audit log, then records version 3. Stopped half-way, it starts over next time.
@@ -119,8 +95,9 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   } else if (*version == "2" || *version == "3" || *version == "4") {
     if (*version == "2") KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
     if (*version != "4") KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
-    KENTRA_RETURN_IF_ERROR(MigrateIndicatorBookkeepingToVersion5(store, kIndicators));
-    KENTRA_RETURN_IF_ERROR(MigrationWriter(store).Finish("5"));
+    MigrationWriter out(store);
+    KENTRA_RETURN_IF_ERROR(MigrateIndicatorBookkeepingToVersion5(store, kIndicators, out));
+    KENTRA_RETURN_IF_ERROR(out.Finish("5"));
   } else if (*version != ours) {
     return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
                                                       *version, "; this kentra-node reads version ",

@@ -7,6 +7,7 @@
 #include "common/anon/sketch.h"
 #include "common/crypto.h"
 #include "common/keys.h"
+#include "common/status.h"
 #include "common/text_fold.h"
 #include "common/time_util.h"
 
@@ -59,6 +60,18 @@ Store::Options NodeStoreOptions() {
     return nul + 1;
   };
   return options;
+}
+
+absl::Status MigrationWriter::MaybeWrite() {
+  if (batch_->Count() < 1000) return absl::OkStatus();
+  KENTRA_RETURN_IF_ERROR(store_->Write(*batch_, Store::Durability::kProcessCrashed));
+  batch_ = std::make_unique<WriteBatch>();
+  return absl::OkStatus();
+}
+
+absl::Status MigrationWriter::Finish(absl::string_view version) {
+  batch_->Put(kMeta, kMetaSchemaVersion, version);
+  return store_->Write(*batch_);
 }
 
 std::string BeneficiaryName(uint64_t id) { return absl::StrCat("beneficiaries/", id); }

@@ -5,6 +5,7 @@
 #define KENTRA_NODE_SCHEMA_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -54,6 +55,24 @@ inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
 inline constexpr absl::string_view kMetaReferralDirectory = "referral_directory";  // SignedDirectory (node/referral_directory.h)
+
+// A migration's rewrite, written in batches of about 1000 operations (unsynced;
+// the last one, which records the new version, is synced). A batch is written
+// only when MaybeWrite() is called, so what is queued between two calls lands
+// together.
+class MigrationWriter {
+ public:
+  explicit MigrationWriter(Store* store) : store_(store), batch_(std::make_unique<WriteBatch>()) {}
+  WriteBatch& batch() { return *batch_; }
+  // Writes what is queued once it is 1000 operations or more.
+  absl::Status MaybeWrite();
+  // Writes the rest with `version` as the schema version.
+  absl::Status Finish(absl::string_view version);
+
+ private:
+  Store* store_;
+  std::unique_ptr<WriteBatch> batch_;
+};
 
 // One secondary-index entry: key and value in kIndexes.
 using IndexEntry = std::pair<std::string, std::string>;
