@@ -5,6 +5,10 @@
 // WatchReferrals stream, which publishes after the commit). Throughput: four
 // centres sending at once to Thessaloniki; referrals stored there per second.
 // A raw synced RocksDB write of the same size gives the "one durable write".
+// Last, the hub alone: the bench itself plays the centres (their certificates,
+// sealed messages of the same size) with no kentra-node running, which is what
+// one hub routes when the nodes have machines of their own (--hub_only runs just
+// that, beside its echo).
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/echo_server.h"
+#include "bench/hub_routing.h"
 #include "bench/load.h"
 #include "bench/workloads.h"
 #include "common/config.h"
@@ -37,6 +42,8 @@ ABSL_FLAG(int, latency_referrals, 200, "Referrals sent one at a time for the lat
 ABSL_FLAG(int, clients, 8, "Concurrent senders (spread over four centres) for the throughput.");
 ABSL_FLAG(double, seconds, 4, "Measured seconds of the throughput and echo runs.");
 ABSL_FLAG(int, backlog, 1000, "Referrals queued while the receiver is down, for the catch-up.");
+ABSL_FLAG(bool, hub_only, false,
+          "Only the hub alone (no kentra-node; sealed messages of the smallest size), with its echo.");
 ABSL_FLAG(std::string, hub_binary, KENTRA_HUB_BINARY, "The kentra-hub binary.");
 ABSL_FLAG(std::string, node_binary, KENTRA_NODE_BINARY, "The kentra-node binary.");
 ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
@@ -189,6 +196,45 @@ double DurableWriteP99(const std::string& dir, int bytes, int n) {
   return Percentile(ms, 0.99);
 }
 
+// The hub alone: `load.clients` post sealed messages of `sealed_bytes` straight
+// to the hub with the sending nodes' certificates, and the bench watches and
+// acknowledges Thessaloniki's mailbox with its node's certificate. No node may
+// be watching that mailbox meanwhile.
+absl::StatusOr<HubRoutingResult> RouteThroughHubAlone(const std::string& pki, const kentra::testing::ChildProcess& hub,
+                                                      const LoadOptions& load, int sealed_bytes) {
+  HubRoutingOptions routing;
+  routing.hub_port = hub.port();
+  routing.hub_pid = hub.pid();
+  for (const std::string& c : kSenders) {
+    KENTRA_ASSIGN_OR_RETURN(TlsIdentity identity, LoadTlsIdentity(pki + "/centres/" + c, "client"));
+    routing.senders[c] = MakeClientCredentials(identity);
+  }
+  KENTRA_ASSIGN_OR_RETURN(TlsIdentity receiver, LoadTlsIdentity(pki + "/centres/" + kReceiver, "client"));
+  routing.recipient = kReceiver;
+  routing.recipient_credentials = MakeClientCredentials(receiver);
+  routing.clients = load.clients;
+  routing.warmup = load.warmup;
+  routing.measure = load.measure;
+  routing.sealed_bytes = sealed_bytes;
+  return RouteThroughHub(routing);
+}
+
+void PrintHubAlone(const HubRoutingResult& r, int clients, double echo_qps) {
+  const double rate = r.routed_per_second();
+  std::printf("\nthe hub alone: %d senders with the four centres' node certificates, Thessaloniki's mailbox watched\n"
+              "and acknowledged by the bench (no kentra-node running):\n",
+              clients);
+  std::printf("  %-40s %9.0f /s (p50 %.2f ms, p99 %.2f ms)\n", "BatchPostMessages, one message each", r.post_qps,
+              r.post_p50_ms, r.post_p99_ms);
+  std::printf("  %-40s %9.0f /s (%lld in %.1f s)  %.1f%% of echo (target 30%%): %s\n",
+              "stored, delivered, acknowledged", rate, static_cast<long long>(r.routed), r.seconds,
+              100.0 * rate / echo_qps, rate >= 0.3 * echo_qps ? "MET" : "MISSED");
+  if (r.hub_cpu_seconds > 0 && r.routed > 0) {
+    const double micros = 1e6 * r.hub_cpu_seconds / static_cast<double>(r.routed);
+    std::printf("  %-40s %9.0f us a message (one core: %.0f /s)\n", "the hub's CPU", micros, 1e6 / micros);
+  }
+}
+
 int Run() {
   auto fail = [](const std::string& why) {
     std::fprintf(stderr, "kentra-bench-referral: %s\n", why.c_str());
@@ -203,6 +249,25 @@ int Run() {
                                      "--data_dir=" + tmp + "/hub", "--listen=127.0.0.1:0", "--secrets_dir=" + pki + "/hub"});
   kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo", "--secrets_dir=" + pki + "/hub"});
   if (hub.port() == 0 || echo.port() == 0) return fail("the hub or the echo did not start");
+  auto echo_creds = MakeClientCredentials(*LoadTlsIdentity(pki + "/centres/kassandra", "client"));
+  LoadOptions many;
+  many.clients = absl::GetFlag(FLAGS_clients);
+  many.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  if (absl::GetFlag(FLAGS_hub_only)) {
+    const int sealed_bytes = static_cast<int>(kSealBuckets[0] + kSealOverheadBytes);
+    Clients echo_many(echo.port(), many.clients, echo_creds);
+    const LoadResult em = RunClosedLoop(many, EchoCall(&echo_many, sealed_bytes, 64));
+    auto hub_only = RouteThroughHubAlone(pki, hub, many, sealed_bytes);
+    if (!hub_only.ok()) return fail("routing through the hub alone: " + hub_only.status().ToString());
+    std::printf("kentra-bench-referral --hub_only: mutual TLS, %d B sealed, %d cores\n\n", sealed_bytes,
+                static_cast<int>(std::thread::hardware_concurrency()));
+    std::printf("  %-40s %9.0f QPS\n", "grpc echo", em.qps);
+    PrintHubAlone(*hub_only, many.clients, em.qps);
+    hub.Stop(SIGTERM);
+    echo.Stop(SIGTERM);
+    std::filesystem::remove_all(tmp);
+    return em.errors > 0 ? 1 : 0;
+  }
   std::map<std::string, Node> nodes;
   for (const std::string& c : {std::string(kReceiver), kSenders[0], kSenders[1], kSenders[2], kSenders[3]}) {
     auto node = StartNode(c, tmp, pki, hub.port());
@@ -227,20 +292,16 @@ int Run() {
     auto at = arrivals.Await(sent.name());
     if (!at) return fail("a referral never arrived");
     if (i >= 10) latency_ms.push_back(std::chrono::duration<double, std::milli>(*at - t0).count());  // 10 to warm up
-    sealed_bytes = static_cast<int>(SealBucket(sent.ByteSizeLong()) + 48);
+    sealed_bytes = static_cast<int>(SealBucket(sent.ByteSizeLong()) + kSealOverheadBytes);
   }
   LoadOptions one;
   one.clients = 1;
   one.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
-  auto echo_creds = MakeClientCredentials(*LoadTlsIdentity(pki + "/centres/kassandra", "client"));
   Clients echo_one(echo.port(), 1, echo_creds);
   const LoadResult e1 = RunClosedLoop(one, EchoCall(&echo_one, sealed_bytes, 64));
   const double durable_p99 = DurableWriteP99(tmp + "/raw", sealed_bytes, 300);
 
   // Throughput: many senders at once, referrals stored at the receiver per second.
-  LoadOptions many;
-  many.clients = absl::GetFlag(FLAGS_clients);
-  many.measure = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::vector<std::unique_ptr<nv1::ReferralService::Stub>> senders;
   for (int c = 0; c < many.clients; ++c) {
     const Node& n = nodes[kSenders[static_cast<size_t>(c) % kSenders.size()]];
@@ -309,6 +370,11 @@ int Run() {
     catch_up_seconds = std::chrono::duration<double>(again.last() - restart).count();
   }
   const int backlog = absl::GetFlag(FLAGS_backlog);
+  senders.clear();
+  for (auto& [id, n] : nodes) n.process->Stop(SIGTERM);
+
+  auto hub_only = RouteThroughHubAlone(pki, hub, many, sealed_bytes);
+  if (!hub_only.ok()) return fail("routing through the hub alone: " + hub_only.status().ToString());
 
   const double p50 = Percentile(latency_ms, 0.5), p99 = Percentile(latency_ms, 0.99);
   const double bound = 5 * e1.p99_ms + 2 * durable_p99;
@@ -332,8 +398,7 @@ int Run() {
   std::printf("  %-40s %9.2f s from its start to the last (%lld seen on its watch), %.0f /s\n",
               "stored at the receiver", catch_up_seconds, static_cast<long long>(caught_up),
               catch_up_seconds > 0 ? backlog / catch_up_seconds : 0.0);
-  senders.clear();
-  for (auto& [id, n] : nodes) n.process->Stop(SIGTERM);
+  PrintHubAlone(*hub_only, many.clients, em.qps);
   hub.Stop(SIGTERM);
   echo.Stop(SIGTERM);
   std::filesystem::remove_all(tmp);

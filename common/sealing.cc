@@ -85,9 +85,11 @@ size_t SealBucket(size_t n) {
   return 0;
 }
 
+static_assert(kSealOverheadBytes == crypto_box_SEALBYTES);
+
 bool IsSealedSize(size_t n) {
   for (size_t b : kSealBuckets) {
-    if (n == b + crypto_box_SEALBYTES) return true;
+    if (n == b + kSealOverheadBytes) return true;
   }
   return false;
 }

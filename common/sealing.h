@@ -38,6 +38,8 @@ struct RootKeys {
 
 // Sealed sizes: a payload is padded to the smallest bucket that holds it.
 inline constexpr size_t kSealBuckets[] = {1024, 4096, 16384, 65536, 262144};
+// What the sealed box adds to a bucket (libsodium's crypto_box_SEALBYTES).
+inline constexpr size_t kSealOverheadBytes = 48;
 // The bucket for a signed envelope of `n` bytes; 0 if none holds it.
 size_t SealBucket(size_t n);
 // Whether `n` is the size of a sealed blob (a bucket plus the sealed box's overhead).
