@@ -57,8 +57,10 @@ grpc::Status MailboxServiceImpl::PostMessage(grpc::ServerContext* ctx, const v1:
                                              v1::PostMessageResponse* resp) {
   auto sender = access_->AdmitCentre(ctx, kService, "PostMessage", *registry_);
   if (!sender.ok()) return ToGrpcStatus(sender.status());
-  absl::StatusOr<v1::PostMessageResponse> receipt = ValidatePost(*req, *sender, "");
-  if (receipt.ok()) receipt = mailbox_->Post(MessageOf(*req, *sender));
+  // (A StatusOr must never be made from an OK status: Debian's Abseil aborts on it.)
+  const absl::Status valid = ValidatePost(*req, *sender, "");
+  absl::StatusOr<v1::PostMessageResponse> receipt =
+      valid.ok() ? mailbox_->Post(MessageOf(*req, *sender)) : absl::StatusOr<v1::PostMessageResponse>(valid);
   AuditPost(ctx, *sender, *req, "PostMessage", receipt);
   if (!receipt.ok()) return ToGrpcStatus(receipt.status());
   *resp = *std::move(receipt);

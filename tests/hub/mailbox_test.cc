@@ -1,5 +1,6 @@
-// The hub's mailbox over real mTLS and gRPC: a batch of posts is checked whole
-// and stored whole, in order and idempotently; a watch hands a backlog over in
+// The hub's mailbox over real mTLS and gRPC: a single post and a batch of posts
+// are checked (a batch whole) and stored (a batch whole), in order and
+// idempotently; a watch hands a backlog over in
 // few responses, in order.
 #include <gtest/gtest.h>
 
@@ -73,6 +74,40 @@ TEST_F(MailboxTest, ABatchWithOneBadPostIsRefusedWholeNamingIt) {
     EXPECT_EQ(out.receipts_size(), 0);
     EXPECT_EQ(Pending("thessaloniki"), 0);
     EXPECT_EQ(Pending("chalkidona"), 0);
+  }
+}
+
+TEST_F(MailboxTest, ASinglePostIsStoredOnceAndABadOneIsRefusedNamingTheField) {
+  const auto post = Post("thessaloniki");
+  v1::PostMessageResponse first;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(kassandra_->PostMessage(&ctx, post, &first).ok());
+  }
+  EXPECT_EQ(first.sequence(), 1);
+  v1::PostMessageResponse again;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(kassandra_->PostMessage(&ctx, post, &again).ok());
+  }
+  EXPECT_EQ(again.sequence(), first.sequence());
+  EXPECT_EQ(again.post_time().nanos(), first.post_time().nanos());
+  EXPECT_EQ(Pending("thessaloniki"), 1);
+
+  auto bad_id = Post("thessaloniki");
+  bad_id.set_message_id("not-hex");
+  auto unknown = Post("atlantis");
+  auto odd_size = Post("thessaloniki");
+  odd_size.set_sealed("short");
+  for (const auto& [bad, error] : std::vector<std::pair<v1::PostMessageRequest, std::string>>{
+           {bad_id, "message_id: must be 32 lowercase hex digits"},
+           {unknown, "recipient: not a centre of this federation"},
+           {odd_size, "sealed: its size is not one of the sealed bucket sizes"}}) {
+    SCOPED_TRACE(error);
+    grpc::ClientContext ctx;
+    v1::PostMessageResponse out;
+    EXPECT_THAT(kassandra_->PostMessage(&ctx, bad, &out), GrpcStatusIs(grpc::INVALID_ARGUMENT, error));
+    EXPECT_EQ(Pending("thessaloniki"), 1);
   }
 }
 
