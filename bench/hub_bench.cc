@@ -1,8 +1,12 @@
 // kentra-bench-hub: one hub and 250 simulated centres (synthetic configs over 13
-// regions, each with its own client certificate) syncing at once: a full 36-month
-// resync and a nightly round, with the hub's time, CPU and peak memory; then an
-// authority's region-wide quarter by target group against an echo's latency, in
-// the same run. Hub and echo are separate processes; all talk mutual TLS.
+// regions, each with its own client certificate). Every centre keeps its
+// mailbox watch open throughout, as a node does, and gets two sealed messages
+// through it; then all sync at once: a full 36-month resync and a nightly round,
+// with the hub's time, CPU and peak memory; then an authority's region-wide
+// quarter by target group against an echo's latency, in the same run. Hub and
+// echo are separate processes; all talk mutual TLS.
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,16 +26,20 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/barrier.h"
 #include "bench/echo_server.h"
+#include "bench/hub_routing.h"
 #include "bench/load.h"
 #include "bench/proc_stats.h"
 #include "bench/workloads.h"
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/sketch.h"
+#include "common/crypto.h"
+#include "common/sealing.h"
 #include "common/server.h"
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/tls.h"
+#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
 #include "kentra/hub/v1/sync_service.grpc.pb.h"
 #include "tests/testing/process.h"
@@ -41,6 +49,7 @@ ABSL_FLAG(int, regions, 13, "Regions they are spread over.");
 ABSL_FLAG(int, months, 36, "Months of history in the full resync.");
 ABSL_FLAG(int, clients, 4, "Concurrent authority clients for the query latency.");
 ABSL_FLAG(double, seconds, 4, "Measured seconds of the query latency runs.");
+ABSL_FLAG(bool, watch, true, "Every centre keeps its mailbox watch open throughout, as a node does.");
 ABSL_FLAG(std::string, hub_binary, KENTRA_HUB_BINARY, "The kentra-hub binary.");
 ABSL_FLAG(bool, serve_echo, false, "Internal: run as the echo server and print its port.");
 ABSL_FLAG(std::string, secrets_dir, "", "Internal: the echo server's TLS directory.");
@@ -147,10 +156,70 @@ Round SyncRound(const std::vector<std::unique_ptr<hv1::SyncService::Stub>>& stub
   for (auto& t : threads) t.join();
   round.seconds = absl::ToDoubleSeconds(absl::Now() - began);
   round.hub_cpu_seconds = ProcCpuSeconds(hub_pid) - cpu_before;
-  round.hub_peak_kib = ProcStatusKiB(hub_pid, "VmHWM");
+  round.hub_peak_kib = ProcStatusValue(hub_pid, "VmHWM");
   round.pushes = pushes;
   round.failures = failures;
   return round;
+}
+
+struct Delivery {
+  int64_t delivered = 0;  // messages acknowledged by their recipient's watch
+  double p50_ms = 0;      // from the post's start to its arrival on the watch
+  double p99_ms = 0;
+  std::string first_error;
+};
+
+// Each centre i gets one sealed message from centre i+1, posted 8 at a time
+// while every watch is open; each must arrive on its recipient's watch and be
+// acknowledged there, as the `round`-th message of that watch.
+Delivery DeliverOneEach(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                        const std::vector<std::unique_ptr<MailboxWatch>>& watches, const std::string& tag, int round) {
+  const size_t n = channels.size();
+  const std::string sealed = RandomBytes(kSealBuckets[0] + kSealOverheadBytes);
+  std::vector<MailboxWatch::Clock::time_point> posted(n);
+  std::atomic<size_t> next{0};
+  absl::Mutex mu;
+  Delivery out;
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 8; ++t) {
+    posters.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) {
+        hv1::PostMessageRequest post;
+        post.set_recipient(CentreId(static_cast<int>(i)));
+        post.set_message_id(absl::StrFormat("%s%08x%016x", tag, round, i));
+        post.set_referral_id(absl::StrFormat("%016x%016x", round, i));
+        post.set_sealed(sealed);
+        hv1::PostMessageResponse receipt;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        posted[i] = MailboxWatch::Clock::now();
+        grpc::Status s = hv1::MailboxService::NewStub(channels[(i + 1) % n])->PostMessage(&ctx, post, &receipt);
+        if (!s.ok()) {
+          absl::MutexLock lock(&mu);
+          if (out.first_error.empty()) out.first_error = s.error_message();
+        }
+      }
+    });
+  }
+  for (auto& t : posters) t.join();
+  std::vector<double> ms;
+  for (size_t i = 0; i < n; ++i) {
+    if (!watches[i]->AwaitAcknowledged(round, absl::Seconds(30))) {
+      if (out.first_error.empty()) {
+        out.first_error = absl::StrCat(CentreId(static_cast<int>(i)), "'s message did not arrive: ",
+                                       watches[i]->failure().ToString());
+      }
+      continue;
+    }
+    ++out.delivered;
+    ms.push_back(std::chrono::duration<double, std::milli>(watches[i]->last_arrival() - posted[i]).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  if (!ms.empty()) {
+    out.p50_ms = ms[ms.size() / 2];
+    out.p99_ms = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  }
+  return out;
 }
 
 void PrintRound(const char* what, const Round& r, double target_seconds) {
@@ -182,15 +251,33 @@ int Run() {
                                      "--data_dir=" + tmp + "/hub", "--listen=127.0.0.1:0", "--secrets_dir=" + pki + "/hub"});
   kentra::testing::ChildProcess echo({SelfPath(), "--serve_echo", "--secrets_dir=" + pki + "/hub"});
   if (hub.port() == 0 || echo.port() == 0) return fail("a server did not start");
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // one connection per centre, as a node has
   std::vector<std::unique_ptr<hv1::SyncService::Stub>> stubs;
   for (int i = 0; i < centres; ++i) {
     auto tls = LoadTlsIdentity(absl::StrCat(pki, "/centres/", CentreId(i)), "client");
     if (!tls.ok()) return fail(tls.status().ToString());
-    stubs.push_back(hv1::SyncService::NewStub(Connect(hub.port(), i, MakeClientCredentials(*tls))));
+    channels.push_back(Connect(hub.port(), i, MakeClientCredentials(*tls)));
+    stubs.push_back(hv1::SyncService::NewStub(channels.back()));
   }
 
   std::printf("kentra-bench-hub: %d centres over %d regions syncing at once into one hub (%d cores)\n\n", centres,
               regions, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<MailboxWatch>> watches;
+  Delivery delivery;
+  if (absl::GetFlag(FLAGS_watch)) {
+    const int64_t threads_before = ProcStatusValue(hub.pid(), "Threads");
+    const std::string tag = HexEncode(RandomBytes(4));
+    for (int i = 0; i < centres; ++i) watches.push_back(std::make_unique<MailboxWatch>(channels[i], tag));
+    // The first message to each also waits for its watch's connection; the second shows delivery.
+    delivery = DeliverOneEach(channels, watches, tag, 1);
+    if (delivery.first_error.empty()) delivery = DeliverOneEach(channels, watches, tag, 2);
+    std::printf("every centre watching its mailbox (%d watches): hub threads %lld (%lld before), resident %.1f MiB\n",
+                centres, static_cast<long long>(ProcStatusValue(hub.pid(), "Threads")),
+                static_cast<long long>(threads_before), ProcStatusValue(hub.pid(), "VmRSS") / 1024.0);
+    std::printf("  one more sealed message to each, 8 posting at once: %lld of %d delivered and acknowledged, post to\n"
+                "  arrival p50 %.2f ms, p99 %.2f ms\n\n",
+                static_cast<long long>(delivery.delivered), centres, delivery.p50_ms, delivery.p99_ms);
+  }
   std::printf("%-30s %8s %9s %10s %12s\n", "round", "pushes", "seconds", "hub CPU s", "hub peak MiB");
   const Round full = SyncRound(stubs, absl::GetFlag(FLAGS_months), hub.pid(), 1);
   PrintRound(absl::StrCat("full resync, ", absl::GetFlag(FLAGS_months), " months").c_str(), full, 120);
@@ -231,11 +318,18 @@ int Run() {
               "kentra-hub QueryIndicators", q.qps, q.p50_ms, q.p99_ms, q.p99_ms / e.p99_ms,
               q.p99_ms <= 10 * e.p99_ms ? "MET" : "MISSED");
   stats.clear();
+  for (auto& w : watches) {
+    if (!w->failure().ok() && delivery.first_error.empty()) delivery.first_error = w->failure().ToString();
+  }
+  watches.clear();
   hub.Stop(SIGTERM);
   echo.Stop(SIGTERM);
   std::filesystem::remove_all(tmp);
-  const bool errors = full.failures + nightly.failures > 0 || q.errors > 0 || e.errors > 0;
-  if (errors) std::printf("\ncalls failed (%s); the figures above are not trustworthy\n", q.first_error.c_str());
+  const bool errors = full.failures + nightly.failures > 0 || q.errors > 0 || e.errors > 0 || !delivery.first_error.empty();
+  if (errors) {
+    std::printf("\ncalls failed (%s); the figures above are not trustworthy\n",
+                (delivery.first_error.empty() ? q.first_error : delivery.first_error).c_str());
+  }
   return errors ? 1 : 0;
 }
 

@@ -21,110 +21,102 @@ namespace kentra::bench {
 namespace {
 
 namespace hv1 = kentra::hub::v1;
-using Clock = std::chrono::steady_clock;
+using Clock = MailboxWatch::Clock;
 
 constexpr int kMaxAcksPerCall = 500;  // the hub's limit, as the courier sends them
 constexpr absl::Duration kDrainTimeout = absl::Seconds(30);
 
-// The recipient's side: a watch that takes the run's messages and a thread that
-// acknowledges them in batches, each batch as soon as the previous one is answered.
-class Recipient {
- public:
-  Recipient(const HubRoutingOptions& options, std::string tag)
-      : tag_(std::move(tag)),
-        stub_(hv1::MailboxService::NewStub(Connect(options.hub_port, 1000, options.recipient_credentials))) {
-    watcher_ = std::thread([this] { Watch(); });
-    acker_ = std::thread([this] { Acknowledge(); });
+}  // namespace
+
+MailboxWatch::MailboxWatch(std::shared_ptr<grpc::Channel> hub, std::string tag)
+    : tag_(std::move(tag)), stub_(hv1::MailboxService::NewStub(hub)) {
+  watcher_ = std::thread([this] { Watch(); });
+  acker_ = std::thread([this] { Acknowledge(); });
+}
+
+MailboxWatch::~MailboxWatch() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
   }
-  ~Recipient() {
+  watch_ctx_.TryCancel();
+  watcher_.join();
+  acker_.join();
+}
+
+bool MailboxWatch::AwaitAcknowledged(int64_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return acknowledged_ >= n || !failure_.ok(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout) && failure_.ok();
+}
+
+int64_t MailboxWatch::acknowledged() {
+  absl::MutexLock lock(&mu_);
+  return acknowledged_;
+}
+
+MailboxWatch::Clock::time_point MailboxWatch::last_arrival() {
+  absl::MutexLock lock(&mu_);
+  return last_arrival_;
+}
+
+MailboxWatch::Clock::time_point MailboxWatch::last_acknowledged() {
+  absl::MutexLock lock(&mu_);
+  return last_acknowledged_;
+}
+
+absl::Status MailboxWatch::failure() {
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+void MailboxWatch::Fail(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  if (failure_.ok() && !stopping_) failure_ = std::move(status);
+}
+
+void MailboxWatch::Watch() {
+  auto reader = stub_->WatchMessages(&watch_ctx_, hv1::WatchMessagesRequest());
+  hv1::WatchMessagesResponse response;
+  while (reader->Read(&response)) {
+    const auto now = Clock::now();
+    absl::MutexLock lock(&mu_);
+    for (const auto& m : response.messages()) {
+      if (!absl::StartsWith(m.message_id(), tag_)) continue;
+      last_arrival_ = now;
+      unacknowledged_.push_back(m.sequence());
+    }
+  }
+  grpc::Status finished = reader->Finish();
+  Fail(absl::Status(FromGrpcStatus(finished).code(), absl::StrCat("the watch ended: ", finished.error_message())));
+}
+
+void MailboxWatch::Acknowledge() {
+  for (;;) {
+    hv1::AckMessagesRequest ack;
     {
       absl::MutexLock lock(&mu_);
-      stopping_ = true;
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !unacknowledged_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      const size_t n = std::min<size_t>(unacknowledged_.size(), kMaxAcksPerCall);
+      ack.mutable_sequences()->Add(unacknowledged_.begin(), unacknowledged_.begin() + static_cast<std::ptrdiff_t>(n));
+      unacknowledged_.erase(unacknowledged_.begin(), unacknowledged_.begin() + static_cast<std::ptrdiff_t>(n));
     }
-    watch_ctx_.TryCancel();
-    watcher_.join();
-    acker_.join();
-  }
-
-  // Waits until `posted` of the run's messages are acknowledged, or the timeout.
-  bool AwaitAcknowledged(int64_t posted, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return acknowledged_ >= posted || !failure_.ok(); };
-    return mu_.AwaitWithTimeout(absl::Condition(&done), timeout) && failure_.ok();
-  }
-  int64_t acknowledged() {
-    absl::MutexLock lock(&mu_);
-    return acknowledged_;
-  }
-  Clock::time_point last_acknowledged() {
-    absl::MutexLock lock(&mu_);
-    return last_acknowledged_;
-  }
-  absl::Status failure() {
-    absl::MutexLock lock(&mu_);
-    return failure_;
-  }
-
- private:
-  void Fail(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    if (failure_.ok() && !stopping_) failure_ = std::move(status);
-  }
-
-  void Watch() {
-    auto reader = stub_->WatchMessages(&watch_ctx_, hv1::WatchMessagesRequest());
-    hv1::WatchMessagesResponse response;
-    while (reader->Read(&response)) {
-      absl::MutexLock lock(&mu_);
-      for (const auto& m : response.messages()) {
-        if (absl::StartsWith(m.message_id(), tag_)) unacknowledged_.push_back(m.sequence());
-      }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    hv1::AckMessagesResponse acked;
+    grpc::Status status = stub_->AckMessages(&ctx, ack, &acked);
+    if (!status.ok()) return Fail(absl::Status(FromGrpcStatus(status).code(), status.error_message()));
+    if (acked.deleted() != ack.sequences_size()) {
+      return Fail(absl::InternalError(
+          absl::StrCat("acknowledged ", ack.sequences_size(), " messages, the hub deleted ", acked.deleted())));
     }
-    grpc::Status finished = reader->Finish();
-    Fail(absl::Status(FromGrpcStatus(finished).code(), absl::StrCat("the watch ended: ", finished.error_message())));
+    absl::MutexLock lock(&mu_);
+    acknowledged_ += acked.deleted();
+    last_acknowledged_ = Clock::now();
   }
-
-  void Acknowledge() {
-    for (;;) {
-      hv1::AckMessagesRequest ack;
-      {
-        absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !unacknowledged_.empty(); };
-        mu_.Await(absl::Condition(&ready));
-        if (stopping_) return;
-        const size_t n = std::min<size_t>(unacknowledged_.size(), kMaxAcksPerCall);
-        ack.mutable_sequences()->Add(unacknowledged_.begin(), unacknowledged_.begin() + static_cast<std::ptrdiff_t>(n));
-        unacknowledged_.erase(unacknowledged_.begin(), unacknowledged_.begin() + static_cast<std::ptrdiff_t>(n));
-      }
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-      hv1::AckMessagesResponse acked;
-      grpc::Status status = stub_->AckMessages(&ctx, ack, &acked);
-      if (!status.ok()) return Fail(absl::Status(FromGrpcStatus(status).code(), status.error_message()));
-      if (acked.deleted() != ack.sequences_size()) {
-        return Fail(absl::InternalError(absl::StrCat("acknowledged ", ack.sequences_size(), " messages, the hub deleted ",
-                                                     acked.deleted())));
-      }
-      absl::MutexLock lock(&mu_);
-      acknowledged_ += acked.deleted();
-      last_acknowledged_ = Clock::now();
-    }
-  }
-
-  const std::string tag_;
-  std::unique_ptr<hv1::MailboxService::Stub> stub_;
-  grpc::ClientContext watch_ctx_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<int64_t> unacknowledged_ ABSL_GUARDED_BY(mu_);
-  int64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
-  Clock::time_point last_acknowledged_ ABSL_GUARDED_BY(mu_);
-  absl::Status failure_ ABSL_GUARDED_BY(mu_);
-  std::thread watcher_;
-  std::thread acker_;
-};
-
-}  // namespace
+}
 
 absl::StatusOr<HubRoutingResult> RouteThroughHub(const HubRoutingOptions& options) {
   if (options.senders.empty() || options.clients < 1) return absl::InvalidArgumentError("no senders");
@@ -143,7 +135,7 @@ absl::StatusOr<HubRoutingResult> RouteThroughHub(const HubRoutingOptions& option
     stubs.push_back(hv1::MailboxService::NewStub(Connect(options.hub_port, c + 1, creds)));
   }
 
-  Recipient recipient(options, tag);
+  MailboxWatch recipient(Connect(options.hub_port, 1000, options.recipient_credentials), tag);
   std::atomic<int64_t> posted{0};
   LoadOptions load;
   load.clients = options.clients;

@@ -1,23 +1,72 @@
-// The hub's routing alone: sealed messages posted by several centres to one
-// recipient, stored, delivered on the recipient's watch and acknowledged, with
-// the centres played by the bench itself (their own certificates, no kentra-node).
-// What one hub carries when the nodes run on machines of their own, as they do
-// in the federation, and not on the cores the hub shares here.
+// The hub's routing as the bench plays it, without kentra-node: a centre's
+// watch on its mailbox (MailboxWatch), and sealed messages posted by several
+// centres to one recipient, stored, delivered on its watch and acknowledged
+// (RouteThroughHub), each centre with its own node certificate. What one hub
+// carries when the nodes run on machines of their own, as they do in the
+// federation, and not on the cores the hub shares here.
 #ifndef KENTRA_BENCH_HUB_ROUTING_H_
 #define KENTRA_BENCH_HUB_ROUTING_H_
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 
 namespace kentra::bench {
+
+// One centre's watch on its mailbox at the hub, from the mailbox's start, as a
+// node's courier keeps it: a thread reads the stream and another acknowledges
+// what arrived in batches (up to the hub's 500 a call), each as soon as the
+// previous one is answered. Only messages whose id starts with `tag` are taken
+// and acknowledged; others are left in the mailbox.
+class MailboxWatch {
+ public:
+  using Clock = std::chrono::steady_clock;
+  MailboxWatch(std::shared_ptr<grpc::Channel> hub, std::string tag);
+  // Cancels the watch and joins its threads.
+  ~MailboxWatch();
+  MailboxWatch(const MailboxWatch&) = delete;
+  MailboxWatch& operator=(const MailboxWatch&) = delete;
+
+  // Waits until `n` messages are acknowledged (and so deleted at the hub), the
+  // watch fails, or `timeout` passes; true for the first.
+  bool AwaitAcknowledged(int64_t n, absl::Duration timeout);
+  int64_t acknowledged();
+  // When the last message arrived and when the last acknowledgement returned.
+  Clock::time_point last_arrival();
+  Clock::time_point last_acknowledged();
+  // Why the watch or an acknowledgement failed (OK if neither has).
+  absl::Status failure();
+
+ private:
+  void Fail(absl::Status status);
+  void Watch();
+  void Acknowledge();
+
+  const std::string tag_;
+  std::unique_ptr<kentra::hub::v1::MailboxService::Stub> stub_;
+  grpc::ClientContext watch_ctx_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<int64_t> unacknowledged_ ABSL_GUARDED_BY(mu_);
+  int64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
+  Clock::time_point last_arrival_ ABSL_GUARDED_BY(mu_);
+  Clock::time_point last_acknowledged_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  std::thread watcher_;
+  std::thread acker_;
+};
 
 struct HubRoutingOptions {
   int hub_port = 0;
@@ -44,9 +93,7 @@ struct HubRoutingResult {
 };
 
 // Each client posts one message per call, as a node's courier does when its
-// outbox holds one; the recipient watches from the start of its mailbox and
-// acknowledges what it got in batches from a second thread, as the courier
-// does. Fails if a post fails or if a posted message is not acknowledged within
+// outbox holds one; the recipient's MailboxWatch takes them. Fails if a post fails or if a posted message is not acknowledged within
 // 30 s after the last post.
 absl::StatusOr<HubRoutingResult> RouteThroughHub(const HubRoutingOptions& options);
 

@@ -192,7 +192,7 @@ int Run() {
     cleanup();
     return 1;
   }
-  const int64_t rss_seeded_kib = ProcStatusKiB(node.pid(), "VmRSS");
+  const int64_t rss_seeded_kib = ProcStatusValue(node.pid(), "VmRSS");
   int64_t seeded_wal_bytes = 0;
   const int64_t seeded_disk_bytes = DirectoryBytes(data_dir, &seeded_wal_bytes);
 
@@ -258,8 +258,8 @@ int Run() {
   const int64_t disk_bytes = DirectoryBytes(data_dir, &wal_bytes);
   std::printf("\nkentra-node with %s's data: resident %s after seeding, %s after the run (peak %s)\n",
               centre->id().c_str(), Mib(rss_seeded_kib * 1024).c_str(),
-              Mib(ProcStatusKiB(node.pid(), "VmRSS") * 1024).c_str(),
-              Mib(ProcStatusKiB(node.pid(), "VmHWM") * 1024).c_str());
+              Mib(ProcStatusValue(node.pid(), "VmRSS") * 1024).c_str(),
+              Mib(ProcStatusValue(node.pid(), "VmHWM") * 1024).c_str());
   std::printf("data directory: %s on disk after seeding (%s of it write-ahead log), %s after the run (%s)\n\n",
               Mib(seeded_disk_bytes).c_str(), Mib(seeded_wal_bytes).c_str(), Mib(disk_bytes).c_str(),
               Mib(wal_bytes).c_str());

@@ -11,7 +11,7 @@
 
 namespace kentra::bench {
 
-int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
+int64_t ProcStatusValue(pid_t pid, const std::string& field) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(in, line)) {

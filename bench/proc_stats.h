@@ -9,8 +9,9 @@
 
 namespace kentra::bench {
 
-// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"), or -1.
-int64_t ProcStatusKiB(pid_t pid, const std::string& field);
+// The number a field of /proc/<pid>/status gives: KiB for "VmRSS" and "VmHWM",
+// a count for "Threads"; -1 if there is none.
+int64_t ProcStatusValue(pid_t pid, const std::string& field);
 // User plus system CPU seconds the process has used, or -1.
 double ProcCpuSeconds(pid_t pid);
 
