@@ -23,6 +23,11 @@ TEST(KeysTest, NumbersSortAsBytes) {
 
 TEST(KeysTest, PaddedIdsRoundTripAndSort) {
   EXPECT_EQ(PaddedId(42), "0000000000000042");
+  EXPECT_EQ(PaddedId(0), "0000000000000000");
+  EXPECT_EQ(PaddedId(1234567890123456), "1234567890123456");
+  EXPECT_EQ(PaddedId(12345678901234567), "12345678901234567");  // wider than 16, never cut
+  EXPECT_EQ(PaddedSequence(18446744073709551615u), "18446744073709551615");
+  EXPECT_EQ(PaddedSequence(1), "00000000000000000001");
   EXPECT_LT(PaddedId(9), PaddedId(10));
   EXPECT_EQ(ParsePadded(PaddedSequence(7), 20), 7u);
   EXPECT_FALSE(ParsePadded("00000000000000x2", 16).has_value());
