@@ -148,11 +148,13 @@ absl::Status AdminCentres(const Args& args, StaffSession& s) {
     all.insert(all.end(), page.centres().begin(), page.centres().end());
     req.set_page_token(page.next_page_token());
   } while (!req.page_token().empty());
-  Table t{{"CENTRE", "REGION", "LAST SYNC", "MONTHS HELD", "STATE"}, {}};
+  Table t{{"CENTRE", "REGION", "LAST SYNC", "MONTHS HELD", "STATE", "MAIL WAITING", "OLDEST MAIL", "WATCHING"}, {}};
   for (const auto& c : all) {
     t.rows.push_back({c.centre(), c.region(),
                       c.has_last_sync_time() ? FormatLocalMinute(FromTimestamp(c.last_sync_time())) : "never",
-                      absl::StrCat(c.periods_held()), c.stale() ? "STALE" : "ok"});
+                      absl::StrCat(c.periods_held()), c.stale() ? "STALE" : "ok", absl::StrCat(c.mail_waiting()),
+                      c.has_oldest_mail_time() ? FormatLocalMinute(FromTimestamp(c.oldest_mail_time())) : "",
+                      c.watching() ? "yes" : "no"});
   }
   PrintTable(t, s.format, *s.out);
   return absl::OkStatus();

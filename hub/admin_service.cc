@@ -30,6 +30,11 @@ grpc::Status AdminServiceImpl::ListCentres(grpc::ServerContext* ctx, const v1::L
     auto held = store_->PeriodsHeld(c->id());
     if (!last.ok() || !held.ok()) return ToGrpcStatus(!last.ok() ? last.status() : held.status());
     status->set_periods_held(*held);
+    auto mail = mailbox_->StatusOf(c->id());
+    if (!mail.ok()) return ToGrpcStatus(mail.status());
+    status->set_mail_waiting(mail->waiting);
+    if (mail->oldest_post) *status->mutable_oldest_mail_time() = ToTimestamp(*mail->oldest_post);
+    status->set_watching(mail->watched);
     if (*last) {
       const absl::Time when = absl::FromUnixMicros((*last)->finish_time_micros());
       *status->mutable_last_sync_time() = ToTimestamp(when);

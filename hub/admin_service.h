@@ -1,5 +1,6 @@
 // The hub's AdminService, for the federation operator: every centre's last sync,
-// with the stale ones flagged.
+// with the stale ones flagged, and its referral mail (how much waits, since when,
+// whether its node watches); and the hub's audit log.
 #ifndef KENTRA_HUB_ADMIN_SERVICE_H_
 #define KENTRA_HUB_ADMIN_SERVICE_H_
 
@@ -7,6 +8,7 @@
 #include "hub/access.h"
 #include "hub/centre_registry.h"
 #include "hub/indicator_store.h"
+#include "hub/mailbox.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 
 namespace kentra::hub {
@@ -14,9 +16,9 @@ namespace kentra::hub {
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
   // None is owned.
-  AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const CentreRegistry* registry,
-                   const HubAuditLog* audit, const Clock* clock)
-      : access_(access), store_(store), registry_(registry), audit_(audit), clock_(clock) {}
+  AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const Mailbox* mailbox,
+                   const CentreRegistry* registry, const HubAuditLog* audit, const Clock* clock)
+      : access_(access), store_(store), mailbox_(mailbox), registry_(registry), audit_(audit), clock_(clock) {}
 
   grpc::Status ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
                            v1::ListCentresResponse* resp) override;
@@ -26,6 +28,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
  private:
   const HubAccess* access_;
   const IndicatorStore* store_;
+  const Mailbox* mailbox_;
   const CentreRegistry* registry_;
   const HubAuditLog* audit_;
   const Clock* clock_;

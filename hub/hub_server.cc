@@ -20,8 +20,8 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
   hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get());
-  hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(),
-                                                   hub->audit_.get(), options.clock);
+  hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->mailbox_.get(),
+                                                   hub->registry_.get(), hub->audit_.get(), options.clock);
   hub->mailbox_service_ = std::make_unique<MailboxServiceImpl>(hub->access_.get(), hub->mailbox_.get(),
                                                                hub->registry_.get());
   hub->directory_service_ = std::make_unique<DirectoryServiceImpl>(hub->access_.get(), hub->registry_.get(),

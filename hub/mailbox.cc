@@ -296,4 +296,38 @@ int Mailbox::Pending(absl::string_view recipient) const {
   return box == boxes_.end() ? 0 : box->second.pending;
 }
 
+absl::StatusOr<Mailbox::Status> Mailbox::StatusOf(absl::string_view recipient) const {
+  Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    auto box = boxes_.find(recipient);
+    if (box == boxes_.end()) return status;
+    status.waiting = box->second.pending;
+    status.watched = box->second.watches > 0;
+  }
+  if (status.waiting == 0) return status;
+  // The lowest sequence held is the oldest post.
+  auto it = store_->NewPrefixIterator(kMessages, absl::StrCat(recipient, "/"));
+  it->Seek(MessageKey(recipient, 1));
+  if (it->Valid()) {
+    MailboxMessage m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));
+    }
+    status.oldest_post = FromTimestamp(m.post_time());
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return status;
+}
+
+void Mailbox::WatchOpened(absl::string_view recipient) {
+  absl::MutexLock lock(&mu_);
+  ++boxes_[recipient].watches;
+}
+
+void Mailbox::WatchClosed(absl::string_view recipient) {
+  absl::MutexLock lock(&mu_);
+  --boxes_[recipient].watches;
+}
+
 }  // namespace kentra::hub

@@ -8,6 +8,7 @@
 #define KENTRA_HUB_MAILBOX_H_
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,6 +73,18 @@ class Mailbox {
   // How many messages wait for `recipient`.
   int Pending(absl::string_view recipient) const;
 
+  // What the operator sees of a mailbox: how much waits, since when, and
+  // whether its node watches it.
+  struct Status {
+    int waiting = 0;
+    std::optional<absl::Time> oldest_post;
+    bool watched = false;
+  };
+  absl::StatusOr<Status> StatusOf(absl::string_view recipient) const;
+  // Counts the open watches on `recipient`'s mailbox (WatchMessages calls these).
+  void WatchOpened(absl::string_view recipient);
+  void WatchClosed(absl::string_view recipient);
+
  private:
   Mailbox(std::unique_ptr<Store> store, const Clock* clock, absl::Duration ttl)
       : store_(std::move(store)), clock_(clock), ttl_(ttl) {}
@@ -88,6 +101,7 @@ class Mailbox {
     int64_t visible_through = 0;  // every message up to here is written (or abandoned)
     std::set<int64_t> in_flight;  // given out, being written
     int pending = 0;              // messages held
+    int watches = 0;              // open WatchMessages streams
   };
   absl::flat_hash_map<std::string, Box> boxes_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

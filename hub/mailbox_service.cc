@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/sealing.h"
@@ -130,6 +131,8 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
   }
   access_->Audit(ctx, caller, kService, "WatchMessages", absl::StrCat("after ", req->after_sequence()),
                  absl::OkStatus());
+  mailbox_->WatchOpened(*me);
+  absl::Cleanup closed = [&] { mailbox_->WatchClosed(*me); };
   int64_t after = req->after_sequence();
   while (!ctx->IsCancelled()) {
     bool more = false;

@@ -178,6 +178,8 @@ TEST(KentractlHubTest, SyncAndTheAuthoritysTables) {
   EXPECT_NE(err.str().find("PERMISSION_DENIED"), std::string::npos);
   ASSERT_EQ(run({"admin", "centres"}, "operator"), 0) << err.str();
   EXPECT_NE(out.str().find("STALE"), std::string::npos) << "four centres never synced";
+  EXPECT_NE(out.str().find("MAIL WAITING"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("WATCHING"), std::string::npos) << out.str();
   EXPECT_EQ(run({"admin", "centres"}, "authorities/central-macedonia"), 1) << "only the operator";
   ASSERT_EQ(run({"admin", "audit", "--output=csv"}, "operator"), 0) << err.str();
   EXPECT_NE(out.str().find("authority/central-macedonia,StatsService.QueryIndicators"), std::string::npos) << out.str();

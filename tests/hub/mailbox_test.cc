@@ -1,7 +1,8 @@
 // The hub's mailbox over real mTLS and gRPC: a single post and a batch of posts
 // are checked (a batch whole) and stored (a batch whole), in order and
 // idempotently; a watch hands a backlog over in
-// few responses, in order.
+// few responses, in order; the operator sees whose mail waits and which nodes
+// watch.
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
@@ -9,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/sealing.h"
 #include "hub/mailbox_service.h"
+#include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "tests/testing/test_util.h"
 
@@ -177,6 +179,53 @@ TEST_F(MailboxTest, AWatchHandsABacklogOverInFewResponsesInOrder) {
   EXPECT_EQ(received, posted);
   // 50 per page: 3 responses, where one per message would be 120.
   EXPECT_LE(responses, 3);
+}
+
+// The operator's view of one centre, by ListCentres.
+v1::CentreStatus CentreStatusOf(TestHub& hub, const std::string& centre) {
+  v1::ListCentresResponse all;
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(v1::AdminService::NewStub(hub.Channel("operator"))->ListCentres(&ctx, v1::ListCentresRequest(), &all).ok());
+  for (const auto& c : all.centres()) {
+    if (c.centre() == centre) return c;
+  }
+  ADD_FAILURE() << centre << " is not listed";
+  return v1::CentreStatus();
+}
+
+TEST_F(MailboxTest, TheOperatorSeesWhoseMailWaitsSinceWhenAndWhichNodesWatch) {
+  EXPECT_EQ(CentreStatusOf(hub_, "thessaloniki").mail_waiting(), 0);
+  EXPECT_FALSE(CentreStatusOf(hub_, "thessaloniki").has_oldest_mail_time());
+  v1::BatchPostMessagesResponse posted;
+  ASSERT_TRUE(BatchPost({Post("thessaloniki"), Post("thessaloniki")}, &posted).ok());
+  v1::CentreStatus thessaloniki = CentreStatusOf(hub_, "thessaloniki");
+  EXPECT_EQ(thessaloniki.mail_waiting(), 2);
+  EXPECT_EQ(thessaloniki.oldest_mail_time().seconds(), posted.receipts(0).post_time().seconds());
+  EXPECT_FALSE(thessaloniki.watching()) << "its node is not watching: the mail waits for its sync";
+
+  // Thessaloniki's node watches, takes both and acknowledges them.
+  auto thessaloniki_node = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"));
+  grpc::ClientContext watch_ctx;
+  auto watch = thessaloniki_node->WatchMessages(&watch_ctx, v1::WatchMessagesRequest());
+  v1::WatchMessagesResponse got;
+  ASSERT_TRUE(watch->Read(&got));
+  ASSERT_EQ(got.messages_size(), 2);
+  EXPECT_TRUE(CentreStatusOf(hub_, "thessaloniki").watching());
+  EXPECT_FALSE(CentreStatusOf(hub_, "chalkidona").watching());
+  v1::AckMessagesRequest ack;
+  for (const auto& m : got.messages()) ack.add_sequences(m.sequence());
+  v1::AckMessagesResponse acked;
+  grpc::ClientContext ack_ctx;
+  ASSERT_TRUE(thessaloniki_node->AckMessages(&ack_ctx, ack, &acked).ok());
+  thessaloniki = CentreStatusOf(hub_, "thessaloniki");
+  EXPECT_EQ(thessaloniki.mail_waiting(), 0);
+  EXPECT_FALSE(thessaloniki.has_oldest_mail_time());
+
+  // The watch ends: within its once-a-second check, the hub no longer counts it.
+  watch_ctx.TryCancel();
+  watch->Finish();
+  for (int i = 0; i < 50 && CentreStatusOf(hub_, "thessaloniki").watching(); ++i) absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(CentreStatusOf(hub_, "thessaloniki").watching());
 }
 
 }  // namespace
