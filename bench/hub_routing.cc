@@ -2,20 +2,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
-#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "bench/load.h"
 #include "bench/proc_stats.h"
 #include "bench/workloads.h"
 #include "common/crypto.h"
 #include "common/sealing.h"
 #include "common/status.h"
-#include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 
 namespace kentra::bench {
 namespace {
@@ -169,7 +165,6 @@ absl::StatusOr<HubRoutingResult> RouteThroughHub(const HubRoutingOptions& option
   result.post_qps = posts.qps;
   result.post_p50_ms = posts.p50_ms;
   result.post_p99_ms = posts.p99_ms;
-  result.posted = posted.load();
   result.routed = recipient.acknowledged();
   result.seconds = std::chrono::duration<double>(recipient.last_acknowledged() - start).count();
   return result;

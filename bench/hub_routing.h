@@ -85,16 +85,16 @@ struct HubRoutingResult {
   double post_qps = 0;  // BatchPostMessages of one message each, answered inside the window
   double post_p50_ms = 0;
   double post_p99_ms = 0;
-  int64_t routed = 0;   // posted in the run and acknowledged by the recipient (so deleted)
-  int64_t posted = 0;   // posted in the run, warm-up included
+  int64_t routed = 0;   // posted in the run, warm-up included, and acknowledged (so deleted)
   double seconds = 0;   // from the first post to the last acknowledgement
   double hub_cpu_seconds = -1;  // the hub's user and system time meanwhile, if its pid was given
   double routed_per_second() const { return seconds > 0 ? static_cast<double>(routed) / seconds : 0; }
 };
 
 // Each client posts one message per call, as a node's courier does when its
-// outbox holds one; the recipient's MailboxWatch takes them. Fails if a post fails or if a posted message is not acknowledged within
-// 30 s after the last post.
+// outbox holds one; the recipient's MailboxWatch takes them. Fails if a post
+// fails or if a posted message is not acknowledged within 30 s after the last
+// post (so every message posted is in `routed`).
 absl::StatusOr<HubRoutingResult> RouteThroughHub(const HubRoutingOptions& options);
 
 }  // namespace kentra::bench
