@@ -264,11 +264,37 @@ absl::Status Store::Write(WriteBatch& batch, Durability durability) {
   return absl::OkStatus();
 }
 
+absl::Status Store::SyncWritten() {
+  if (!sync_writes_) return absl::OkStatus();
+  // A write is seen once its sequence number is published, which RocksDB does
+  // only after writing it to the log file; a sync after that covers it.
+  const uint64_t mine = db_->GetLatestSequenceNumber();
+  absl::MutexLock lock(&sync_mu_);
+  while (synced_ < mine) {
+    if (syncing_) {
+      sync_mu_.Await(absl::Condition(+[](bool* syncing) { return !*syncing; }, &syncing_));
+      continue;
+    }
+    // Lead one sync for every write seen by now.
+    syncing_ = true;
+    const uint64_t covers = db_->GetLatestSequenceNumber();
+    sync_mu_.Unlock();
+    const absl::Status s = FromRocks(db_->SyncWAL(), "syncing the write-ahead log");
+    wal_syncs_.fetch_add(1, std::memory_order_relaxed);
+    sync_mu_.Lock();
+    syncing_ = false;
+    if (!s.ok()) return s;
+    synced_ = std::max(synced_, covers);
+  }
+  return absl::OkStatus();
+}
+
 Store::WriteStats Store::write_stats() const {
   WriteStats stats;
   stats.batches = written_batches_.load(std::memory_order_relaxed);
   stats.operations = written_operations_.load(std::memory_order_relaxed);
   stats.bytes = written_bytes_.load(std::memory_order_relaxed);
+  stats.wal_syncs = wal_syncs_.load(std::memory_order_relaxed);
   return stats;
 }
 

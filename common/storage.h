@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace rocksdb {
 class DB;
@@ -139,6 +140,14 @@ class Store {
   };
   // Applies `batch` atomically, as durable as `durability` says.
   absl::Status Write(WriteBatch& batch, Durability durability = Durability::kSynced);
+  // Makes every write that returned before this call survive a power cut, as
+  // kSynced would have. Unlike a kSynced write, whose changes are seen only once
+  // they are on disk, a kProcessCrashed write followed by this is seen before:
+  // for a caller that may act on a change early (a copy of it sent on, which a
+  // crash losing it cannot harm) but answers only after it is durable.
+  // Concurrent callers share syncs: one fsync covers every write seen before it,
+  // and a call with nothing new to sync makes none.
+  absl::Status SyncWritten();
   // A cursor over `cf` seeing a consistent snapshot taken now.
   std::unique_ptr<StoreIterator> NewIterator(int cf) const;
   // The same, seeing only keys that start with `prefix`. Use it for a scan that
@@ -152,6 +161,7 @@ class Store {
     int64_t batches = 0;
     int64_t operations = 0;
     int64_t bytes = 0;  // keys plus values
+    int64_t wal_syncs = 0;  // the syncs SyncWritten made
   };
   WriteStats write_stats() const;
 
@@ -160,6 +170,12 @@ class Store {
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool sync_writes_ = true;
+  // SyncWritten's shared syncs: synced_ is the last RocksDB sequence number a
+  // finished sync covered.
+  absl::Mutex sync_mu_;
+  uint64_t synced_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  std::atomic<int64_t> wal_syncs_{0};
   std::atomic<int64_t> written_batches_{0};
   std::atomic<int64_t> written_operations_{0};
   std::atomic<int64_t> written_bytes_{0};

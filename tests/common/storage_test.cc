@@ -1,5 +1,6 @@
 #include "common/storage.h"
 
+#include <atomic>
 #include <map>
 #include <thread>
 #include <vector>
@@ -48,6 +49,58 @@ TEST(StoreTest, CountsWhatItWrote) {
   EXPECT_EQ(stats.batches, 2);
   EXPECT_EQ(stats.operations, 6);
   EXPECT_EQ(stats.bytes, 26);
+}
+
+TEST(StoreTest, SyncWrittenSyncsOnceForWhatCameBeforeAndNotAgain) {
+  TempDir dir;
+  {
+    auto store = Store::Open(dir.path(), {"a"});
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->SyncWritten());
+    EXPECT_EQ((*store)->write_stats().wal_syncs, 0) << "nothing written, nothing to sync";
+    for (int i = 0; i < 50; ++i) {
+      WriteBatch batch;
+      batch.Put(0, absl::StrCat("k", i), "v");
+      ASSERT_OK((*store)->Write(batch, Store::Durability::kProcessCrashed));
+      EXPECT_EQ(*(*store)->Get(0, absl::StrCat("k", i)), std::optional<std::string>("v")) << "seen before the sync";
+    }
+    ASSERT_OK((*store)->SyncWritten());
+    EXPECT_EQ((*store)->write_stats().wal_syncs, 1) << "one sync covers every write before it";
+    ASSERT_OK((*store)->SyncWritten());
+    EXPECT_EQ((*store)->write_stats().wal_syncs, 1) << "nothing new, no sync";
+  }
+  auto store = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(store);
+  EXPECT_EQ(*(*store)->Get(0, "k49"), std::optional<std::string>("v"));
+}
+
+TEST(StoreTest, ConcurrentSyncWrittenCallersAllSucceedAndKeepTheirWrites) {
+  TempDir dir;
+  constexpr int kThreads = 8;
+  constexpr int kWrites = 40;
+  {
+    auto store = Store::Open(dir.path(), {"a"});
+    ASSERT_OK(store);
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kWrites; ++i) {
+          WriteBatch batch;
+          batch.Put(0, absl::StrCat(t, "/", i), "v");
+          if (!(*store)->Write(batch, Store::Durability::kProcessCrashed).ok() || !(*store)->SyncWritten().ok()) {
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GE((*store)->write_stats().wal_syncs, 1);
+  }
+  auto store = Store::Open(dir.path(), {"a"});
+  ASSERT_OK(store);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(*(*store)->Get(0, absl::StrCat(t, "/", kWrites - 1)), std::optional<std::string>("v"));
 }
 
 TEST(StoreTest, SecondOpenOfSameDirectoryIsRefused) {
