@@ -19,8 +19,13 @@ using v1::MailboxMessage;
 enum Cf : int {
   kMessages = 0,  // "<recipient>/<sequence>" -> MailboxMessage
   kPosts,         // "<sender>/<message_id>" -> MailboxMessage without the sealed bytes (the receipt)
-  kBoxes,         // "<recipient>" -> the highest sequence number ever given out, as decimal
+  kBoxes,         // "<recipient>" -> the sequence numbers reserved, as decimal: none above it was ever given out
 };
+
+// How many sequence numbers a mailbox reserves at a time. A hub starting again
+// skips what is left of its reservations, since it cannot know which of those
+// numbers went out with messages it then lost.
+constexpr int64_t kSequenceReserve = 1 << 16;
 
 std::string MessageKey(absl::string_view recipient, int64_t sequence) {
   return absl::StrCat(recipient, "/", keys::PaddedSequence(static_cast<uint64_t>(sequence)));
@@ -63,7 +68,9 @@ absl::Status Mailbox::Load() {
   for (boxes->Seek(""); boxes->Valid(); boxes->Next()) {
     int64_t last = 0;
     if (!absl::SimpleAtoi(boxes->value(), &last)) return absl::DataLossError("mailbox: a corrupt sequence number");
-    boxes_[std::string(boxes->key())].last_sequence = last;
+    Box& box = boxes_[std::string(boxes->key())];
+    box.last_sequence = last;
+    box.reserved = last;
   }
   KENTRA_RETURN_IF_ERROR(boxes->status());
   auto it = store_->NewIterator(kMessages);
@@ -73,6 +80,7 @@ absl::Status Mailbox::Load() {
       return absl::DataLossError(absl::StrCat("mailbox: a corrupt message at ", it->key()));
     }
     Box& box = boxes_[m.recipient()];
+    // (A mailbox written before reservations recorded only the highest number.)
     box.last_sequence = std::max(box.last_sequence, m.sequence());
     ++box.pending;
   }
@@ -120,16 +128,20 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
   }
   if (fresh.empty()) return receipts;  // every one a repeat of an earlier call
   const absl::Time now = clock_->Now();
+  absl::flat_hash_map<std::string, int64_t> highest;  // per mailbox, in this call
+  bool beyond_reserved = false;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i : fresh) {
       Box& box = boxes_[messages[i].recipient()];
       messages[i].set_sequence(++box.last_sequence);
       box.in_flight.insert(messages[i].sequence());
+      highest[messages[i].recipient()] = messages[i].sequence();
+      beyond_reserved |= box.last_sequence > box.reserved;
     }
   }
+  absl::Status written = beyond_reserved ? Reserve(highest) : absl::OkStatus();
   WriteBatch batch;
-  absl::flat_hash_map<std::string, int64_t> highest;  // per mailbox, in this call
   for (size_t i : fresh) {
     MailboxMessage& m = messages[i];
     *m.mutable_post_time() = ToTimestamp(now);
@@ -138,13 +150,17 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
     MailboxMessage receipt = m;
     receipt.clear_sealed();
     batch.Put(kPosts, post_keys[i], receipt.SerializeAsString());
-    highest[m.recipient()] = m.sequence();
     receipts[i] = ReceiptOf(m);
   }
-  for (const auto& [recipient, sequence] : highest) batch.Put(kBoxes, recipient, absl::StrCat(sequence));
-  // Written outside mu_ so that posts group-commit; a message becomes visible only
+  // Written outside mu_ so that posts share syncs; a message becomes visible only
   // once every lower sequence number of its mailbox is written (or abandoned).
-  const absl::Status written = store_->Write(batch);
+  // It is visible, and so on its way to a watching recipient, before it is
+  // synced: the sender has no receipt until it is, and posts it again if the
+  // hub loses it, which the recipient, storing each message once, takes in its
+  // stride. Its sequence number was reserved durably before, so a hub that
+  // loses it never gives that number to another message, which an
+  // acknowledgement meant for the lost one could delete.
+  if (written.ok()) written = store_->Write(batch, Store::Durability::kProcessCrashed);
   {
     absl::MutexLock lock(&mu_);
     for (size_t i : fresh) {
@@ -155,10 +171,30 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
     }
   }
   KENTRA_RETURN_IF_ERROR(written);
+  KENTRA_RETURN_IF_ERROR(store_->SyncWritten());
   for (size_t i = 0; i < messages.size(); ++i) {
     if (auto first = first_in_call.find(post_keys[i]); first != first_in_call.end()) receipts[i] = receipts[first->second];
   }
   return receipts;
+}
+
+absl::Status Mailbox::Reserve(const absl::flat_hash_map<std::string, int64_t>& highest) {
+  absl::MutexLock reserving(&reserve_mu_);
+  WriteBatch batch;
+  std::vector<std::pair<std::string, int64_t>> raised;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [recipient, sequence] : highest) {
+      if (sequence <= boxes_[recipient].reserved) continue;  // another post reserved them meanwhile
+      raised.emplace_back(recipient, sequence + kSequenceReserve);
+      batch.Put(kBoxes, recipient, absl::StrCat(raised.back().second));
+    }
+  }
+  if (raised.empty()) return absl::OkStatus();
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  absl::MutexLock lock(&mu_);
+  for (const auto& [recipient, through] : raised) boxes_[recipient].reserved = through;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view recipient, int64_t after, int limit,
@@ -205,13 +241,11 @@ bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Durat
 absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<int64_t>& sequences) {
   auto guard = box_locks_.Lock({recipient});
   int64_t visible;
-  int64_t last;
   {
     absl::MutexLock lock(&mu_);
     auto box = boxes_.find(recipient);
     if (box == boxes_.end()) return 0;
     visible = box->second.visible_through;
-    last = box->second.last_sequence;
   }
   WriteBatch batch;
   int deleted = 0;
@@ -225,8 +259,6 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
     ++deleted;
   }
   if (deleted == 0) return 0;
-  // Deleting must never let a sequence number be given out again after a restart.
-  batch.Put(kBoxes, recipient, absl::StrCat(last));
   // Not fsynced: if a machine crash loses the deletion, the messages are still
   // held and are delivered again, and the recipient, which stores each message
   // once, acknowledges them again. (A later synced write, as every post is,

@@ -34,7 +34,8 @@ class Mailbox {
                                                        absl::Duration ttl);
 
   // Puts `message` (sender, recipient, ids, sealed; sequence and times are set
-  // here) into the recipient's mailbox, synced before it returns. A repeat of
+  // here) into the recipient's mailbox, synced before it returns. A watch on
+  // the mailbox may see it a little before: as soon as it is written. A repeat of
   // the same (sender, message_id) returns the first receipt and stores nothing;
   // with another recipient or referral id it is INVALID_ARGUMENT.
   absl::StatusOr<kentra::hub::v1::PostMessageResponse> Post(kentra::hub::v1::MailboxMessage message);
@@ -89,15 +90,20 @@ class Mailbox {
   Mailbox(std::unique_ptr<Store> store, const Clock* clock, absl::Duration ttl)
       : store_(std::move(store)), clock_(clock), ttl_(ttl) {}
   absl::Status Load();
+  // Durably reserves sequence numbers past each mailbox's highest in `highest`
+  // (recipient -> sequence) that lies beyond its reservation.
+  absl::Status Reserve(const absl::flat_hash_map<std::string, int64_t>& highest);
 
   std::unique_ptr<Store> store_;
   const Clock* clock_;
   absl::Duration ttl_;
   LockTable post_locks_;  // by (sender, message_id): one post of a message at a time
   LockTable box_locks_;   // by recipient: one deletion from a mailbox at a time
+  absl::Mutex reserve_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one reservation write at a time
   mutable absl::Mutex mu_;
   struct Box {
     int64_t last_sequence = 0;    // the highest given out
+    int64_t reserved = 0;         // on disk: none above it was given out
     int64_t visible_through = 0;  // every message up to here is written (or abandoned)
     std::set<int64_t> in_flight;  // given out, being written
     int pending = 0;              // messages held

@@ -2,13 +2,17 @@
 // are checked (a batch whole) and stored (a batch whole), in order and
 // idempotently; a watch hands a backlog over in
 // few responses, in order; the operator sees whose mail waits and which nodes
-// watch.
+// watch. A message is shown before it is synced, and its sequence number is
+// never given to another message even if a crash loses it.
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/clock.h"
 #include "common/crypto.h"
+#include "common/keys.h"
 #include "common/sealing.h"
+#include "common/storage.h"
 #include "hub/mailbox_service.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
@@ -226,6 +230,64 @@ TEST_F(MailboxTest, TheOperatorSeesWhoseMailWaitsSinceWhenAndWhichNodesWatch) {
   watch->Finish();
   for (int i = 0; i < 50 && CentreStatusOf(hub_, "thessaloniki").watching(); ++i) absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE(CentreStatusOf(hub_, "thessaloniki").watching());
+}
+
+v1::MailboxMessage Message(const std::string& sender, const std::string& recipient) {
+  v1::PostMessageRequest post = Post(recipient);
+  v1::MailboxMessage m;
+  m.set_sender(sender);
+  m.set_recipient(post.recipient());
+  m.set_message_id(post.message_id());
+  m.set_referral_id(post.referral_id());
+  m.set_sealed(post.sealed());
+  return m;
+}
+
+TEST(MailboxSequenceTest, ANumberIsNeverGivenTwiceEvenIfTheMessageItWentWithIsLost) {
+  // A message is shown to its recipient's watch as soon as it is written, before
+  // the sync that a crash of the machine could come before. Losing it then must
+  // not let its number go to the next message, or the recipient's
+  // acknowledgement of the lost one would delete that one.
+  kentra::testing::TempDir dir;
+  FakeClock clock(absl::FromUnixSeconds(1795000000));
+  v1::MailboxMessage lost = Message("kassandra", "thessaloniki");
+  int64_t lost_sequence = 0;
+  {
+    auto mailbox = Mailbox::Open(dir.path(), &clock, absl::Hours(24 * 30));
+    ASSERT_OK(mailbox);
+    ASSERT_OK((*mailbox)->Post(Message("kassandra", "thessaloniki")));
+    auto receipt = (*mailbox)->Post(lost);
+    ASSERT_OK(receipt);
+    lost_sequence = receipt->sequence();
+    bool more = false;
+    auto seen = (*mailbox)->Fetch("thessaloniki", 0, 10, &more);
+    ASSERT_OK(seen);
+    ASSERT_EQ(seen->size(), 2u);
+    EXPECT_EQ(seen->back().sequence(), lost_sequence);
+  }
+  {
+    // What the lost message's own write held: the message and its post receipt.
+    auto store = Store::Open(dir.path(), {"messages", "posts", "boxes"});
+    ASSERT_OK(store);
+    WriteBatch crash;
+    crash.Delete(0, absl::StrCat("thessaloniki/", keys::PaddedSequence(static_cast<uint64_t>(lost_sequence))));
+    crash.Delete(1, absl::StrCat("kassandra/", lost.message_id()));
+    ASSERT_OK((*store)->Write(crash));
+  }
+  auto mailbox = Mailbox::Open(dir.path(), &clock, absl::Hours(24 * 30));
+  ASSERT_OK(mailbox);
+  EXPECT_EQ((*mailbox)->Pending("thessaloniki"), 1);
+  auto next = (*mailbox)->Post(Message("chalkidona", "thessaloniki"));
+  ASSERT_OK(next);
+  EXPECT_GT(next->sequence(), lost_sequence);
+  // The recipient acknowledges the lost message: nothing else goes.
+  EXPECT_EQ(*(*mailbox)->Ack("thessaloniki", {lost_sequence}), 0);
+  EXPECT_EQ((*mailbox)->Pending("thessaloniki"), 2);
+  // The sender, with no receipt, posts it again: it is stored anew.
+  auto again = (*mailbox)->Post(lost);
+  ASSERT_OK(again);
+  EXPECT_GT(again->sequence(), next->sequence());
+  EXPECT_EQ((*mailbox)->Pending("thessaloniki"), 3);
 }
 
 }  // namespace
