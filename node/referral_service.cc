@@ -1,6 +1,7 @@
 #include "node/referral_service.h"
 
 #include "common/status.h"
+#include "common/time_util.h"
 
 namespace kentra::node {
 
@@ -79,6 +80,7 @@ grpc::Status ReferralServiceImpl::WatchReferrals(grpc::ServerContext* ctx, const
       v1::WatchReferralsResponse out;
       *out.mutable_referral() = std::move(event.referral);
       out.set_action(event.action);
+      *out.mutable_store_time() = ToTimestamp(event.stored);
       if (!writer->Write(out)) {
         gone = true;
         break;

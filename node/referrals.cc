@@ -31,11 +31,11 @@ void ReferralWatchers::Remove(int id) {
   queues_.erase(id);
 }
 
-void ReferralWatchers::Publish(const v1::Referral& referral, v1::ReferralAction action) {
+void ReferralWatchers::Publish(const v1::Referral& referral, v1::ReferralAction action, absl::Time stored) {
   absl::MutexLock lock(&mu_);
   for (auto& [id, queue] : queues_) {
     if (queue.size() == kMaxQueued) queue.pop_front();
-    queue.push_back(Event{referral, action});
+    queue.push_back(Event{referral, action, stored});
   }
 }
 
@@ -159,7 +159,7 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
 }
 
 void CentreReferrals::Notify(const v1::Referral& referral, v1::ReferralAction action) {
-  watchers_.Publish(referral, action);
+  watchers_.Publish(referral, action, clock_->Now());
 }
 
 // ---- Staff actions ----

@@ -52,11 +52,12 @@ class ReferralWatchers {
   struct Event {
     v1::Referral referral;
     v1::ReferralAction action;
+    absl::Time stored;  // when the change was durable
   };
   // A new watcher's id.
   int Add();
   void Remove(int id);
-  void Publish(const v1::Referral& referral, v1::ReferralAction action);
+  void Publish(const v1::Referral& referral, v1::ReferralAction action, absl::Time stored);
   // The watcher's events, waiting up to `timeout` for the first.
   std::vector<Event> Take(int id, absl::Duration timeout);
 

@@ -249,6 +249,42 @@ TEST_F(ReferralTest, AnOfflineTargetGetsItAtItsSyncOrWhenItWatchesAgain) {
   ASSERT_TRUE(Reaches(thessaloniki_, by_watch.name(), nv1::REFERRAL_STATE_RECEIVED));
 }
 
+// Staff watching their node's referrals see each change once it is stored, with
+// when that was: here a new referral at the receiving node, then its receipt
+// back at the sender.
+TEST_F(ReferralTest, AWatchShowsEachChangeOnceStoredWithWhen) {
+  thessaloniki_.clock().Advance(absl::Minutes(7));  // the nodes' clocks differ: each stamps its own
+  auto thessaloniki_stub = thessaloniki_.NewReferralStub();
+  auto kassandra_stub = kassandra_.NewReferralStub();
+  auto thessaloniki_ctx = thessaloniki_.Context();
+  auto kassandra_ctx = kassandra_.Context();
+  auto at_thessaloniki = thessaloniki_stub->WatchReferrals(thessaloniki_ctx.get(), nv1::WatchReferralsRequest());
+  auto at_kassandra = kassandra_stub->WatchReferrals(kassandra_ctx.get(), nv1::WatchReferralsRequest());
+  absl::SleepFor(absl::Milliseconds(300));  // both watches are open
+  nv1::Referral sent;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 7)), &sent).ok());
+
+  nv1::WatchReferralsResponse event;
+  ASSERT_TRUE(at_thessaloniki->Read(&event));
+  EXPECT_EQ(event.referral().name(), sent.name());
+  EXPECT_EQ(event.action(), nv1::REFERRAL_ACTION_RECEIVE);
+  EXPECT_EQ(event.referral().state(), nv1::REFERRAL_STATE_RECEIVED);
+  EXPECT_EQ(FromTimestamp(event.store_time()), thessaloniki_.clock().Now());
+
+  ASSERT_TRUE(at_kassandra->Read(&event));  // its own send first
+  EXPECT_EQ(event.action(), nv1::REFERRAL_ACTION_SEND);
+  EXPECT_EQ(FromTimestamp(event.store_time()), kassandra_.clock().Now());
+  ASSERT_TRUE(at_kassandra->Read(&event));  // then the receipt
+  EXPECT_EQ(event.referral().name(), sent.name());
+  EXPECT_EQ(event.action(), nv1::REFERRAL_ACTION_RECEIVE);
+  EXPECT_EQ(event.referral().state(), nv1::REFERRAL_STATE_RECEIVED);
+  EXPECT_EQ(FromTimestamp(event.store_time()), kassandra_.clock().Now());
+  thessaloniki_ctx->TryCancel();
+  kassandra_ctx->TryCancel();
+  at_thessaloniki->Finish();
+  at_kassandra->Finish();
+}
+
 // A target back after a while stores its backlog in a few writes, and in order:
 // a referral and its cancellation in the same backlog both land.
 TEST_F(ReferralTest, ABacklogIsStoredInFewWritesAndInOrder) {
