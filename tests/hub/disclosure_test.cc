@@ -63,10 +63,16 @@ TEST(DisclosureTest, DifferencingGivesOnlyProtectedCellsOverManyDataSets) {
     for (const auto* t : {&three, &later_two, &region, &without}) {
       for (const auto& row : t->rows()) {
         for (const auto& v : row.values()) {
-          if (v.has_count()) EXPECT_GE(v.count(), k) << "a value under k was shown";
-          if (v.has_percent()) EXPECT_TRUE(v.has_count());
+          if (v.has_count()) {
+            EXPECT_GE(v.count(), k) << "a value under k was shown";
+          }
+          if (v.has_percent()) {
+            EXPECT_TRUE(v.has_count());
+          }
         }
-        if (row.total().has_count()) EXPECT_GE(row.total().count(), k);
+        if (row.total().has_count()) {
+          EXPECT_GE(row.total().count(), k);
+        }
       }
     }
     // A protected cell of kassandra's first month, looked up by row label.

@@ -431,7 +431,9 @@ TEST_F(HubStatsTest, AuthoritiesSeeOnlyTheirRegionAndNeverAValueUnderK) {
   ASSERT_TRUE(stub->QueryIndicators(::kentra::testing::SessionContext("").get(), q, &table).ok());
   EXPECT_EQ(table.centres_size(), 4) << "every centre of the region";
   for (const auto& v : AllValues(table)) {
-    if (v.has_count()) EXPECT_GE(v.count(), 10);
+    if (v.has_count()) {
+      EXPECT_GE(v.count(), 10);
+    }
   }
   // Outside the region: refused, whether by region or by centre.
   EXPECT_THAT(stub->QueryIndicators(::kentra::testing::SessionContext("").get(),
@@ -467,7 +469,9 @@ TEST_F(HubStatsTest, DifferencingYieldsOnlyProtectedCellsAndAnswersNeverVary) {
     const auto& x = a.rows(r).values(0);  // September column of the two-month table
     if (!x.has_count()) continue;
     for (const auto& c : sent.cells()) {
-      if (c.id() == "T4." + a.rows(r).label()) EXPECT_EQ(x.count(), c.value()) << c.id();
+      if (c.id() == "T4." + a.rows(r).label()) {
+        EXPECT_EQ(x.count(), c.value()) << c.id();
+      }
     }
     if (a.rows(r).total().has_count() && b.rows(r).total().has_count()) {
       EXPECT_EQ(a.rows(r).total().count() - b.rows(r).total().count(), x.count());

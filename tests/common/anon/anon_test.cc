@@ -24,7 +24,9 @@ TEST(PerturbationTableTest, EveryRowKeepsTheRules) {
       sum += noise;
       EXPECT_LE(std::abs(noise), 3);
       EXPECT_GE(count + noise, 0);
-      if (count == 0) EXPECT_EQ(noise, 0) << "zero must stay zero";
+      if (count == 0) {
+        EXPECT_EQ(noise, 0) << "zero must stay zero";
+      }
       EXPECT_NE(count + noise, 1);
       EXPECT_NE(count + noise, 2);
     }
@@ -45,7 +47,9 @@ TEST(PerturbationTableTest, ProtectedValuesNeverShowOneOrTwoAndAreStable) {
       EXPECT_GE(p, 0);
       EXPECT_LE(std::abs(p - count), 3);
       EXPECT_EQ(p, Protect(count, key)) << "the same cell must get the same noise";
-      if (count == 0) EXPECT_EQ(p, 0);
+      if (count == 0) {
+        EXPECT_EQ(p, 0);
+      }
     }
   }
   EXPECT_EQ(Protect(7, 77), Protect(7, 256 + 77)) << "cell keys count modulo 256";
