@@ -94,6 +94,28 @@ bool IsSealedSize(size_t n) {
   return false;
 }
 
+namespace {
+
+// The bucket for a signed envelope of `n` bytes, or why there is none.
+absl::StatusOr<size_t> BucketFor(size_t n) {
+  const size_t bucket = SealBucket(n);
+  if (bucket == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the referral is ", n, " bytes; at most ",
+                                                   kSealBuckets[std::size(kSealBuckets) - 1] - 1, " can be sealed"));
+  }
+  return bucket;
+}
+
+}  // namespace
+
+absl::StatusOr<size_t> SealedSize(const rv1::SignedPayload& payload) {
+  rv1::SignedEnvelope envelope;
+  envelope.set_payload(payload.SerializeAsString());
+  envelope.set_signature(std::string(crypto_sign_BYTES, '\0'));  // every signature is this long
+  KENTRA_ASSIGN_OR_RETURN(const size_t bucket, BucketFor(envelope.ByteSizeLong()));
+  return bucket + crypto_box_SEALBYTES;
+}
+
 absl::StatusOr<std::string> Seal(const NodeKeys& sender_keys, rv1::SignedPayload payload,
                                  absl::string_view recipient_sealing_key) {
   if (recipient_sealing_key.size() != crypto_box_PUBLICKEYBYTES) {
@@ -103,11 +125,7 @@ absl::StatusOr<std::string> Seal(const NodeKeys& sender_keys, rv1::SignedPayload
   envelope.set_payload(payload.SerializeAsString());
   envelope.set_signature(Sign(sender_keys.signing_secret, envelope.payload()));
   std::string plain = envelope.SerializeAsString();
-  const size_t bucket = SealBucket(plain.size());
-  if (bucket == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("the referral is ", plain.size(), " bytes; at most ",
-                                                   kSealBuckets[std::size(kSealBuckets) - 1] - 1, " can be sealed"));
-  }
+  KENTRA_ASSIGN_OR_RETURN(const size_t bucket, BucketFor(plain.size()));
   const size_t unpadded = plain.size();
   plain.resize(bucket);
   size_t padded = 0;

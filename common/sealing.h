@@ -45,6 +45,10 @@ size_t SealBucket(size_t n);
 // Whether `n` is the size of a sealed blob (a bucket plus the sealed box's overhead).
 bool IsSealedSize(size_t n);
 
+// The sealed size of `payload` once signed: a bucket plus the overhead, or
+// INVALID_ARGUMENT if it is too large to seal. For a caller that seals later.
+absl::StatusOr<size_t> SealedSize(const kentra::referral::v1::SignedPayload& payload);
+
 // Signs `payload` (sender, recipient, referral id, body) with `sender_keys` and
 // seals it to `recipient_sealing_key`. INVALID_ARGUMENT if it is too large.
 absl::StatusOr<std::string> Seal(const NodeKeys& sender_keys, kentra::referral::v1::SignedPayload payload,

@@ -343,10 +343,31 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("outbox: a corrupt item at ", it->key()));
     }
+    if (item.sealed().empty()) {
+      absl::StatusOr<std::string> sealed = SealQueued(item);
+      if (!sealed.ok()) {
+        std::fprintf(stderr, "kentra-node: outbox item %s (a message for %s) held back: %s\n",
+                     std::string(it->key()).c_str(), item.recipient().c_str(), sealed.status().ToString().c_str());
+        continue;
+      }
+      item.set_sealed(*std::move(sealed));
+      item.clear_payload();
+    }
     items.emplace_back(std::string(it->key()), std::move(item));
   }
   KENTRA_RETURN_IF_ERROR(it->status());
   return items;
+}
+
+absl::StatusOr<std::string> CentreReferrals::SealQueued(const kentra::storage::v1::OutboxItem& item) const {
+  if (!keys_) return absl::FailedPreconditionError("this node has no roster now: it cannot seal referrals");
+  const rv1::RosterEntry* entry = RosterEntryOf(keys_->roster, item.recipient());
+  if (entry == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("centre ", item.recipient(), " is no longer on this node's roster"));
+  }
+  rv1::SignedPayload payload;
+  if (!payload.ParseFromString(item.payload())) return absl::DataLossError("a corrupt payload");
+  return Seal(keys_->mine, std::move(payload), entry->sealing_key());
 }
 
 absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items) {

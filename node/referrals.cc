@@ -136,8 +136,7 @@ void CentreReferrals::PutReferral(WriteBatch& batch, const v1::Referral& referra
 absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string& recipient,
                                            const std::string& referral_id, rv1::ReferralMessage message) {
   if (!keys_) return absl::FailedPreconditionError("this node has no roster: it cannot seal referrals");
-  const rv1::RosterEntry* entry = RosterEntryOf(keys_->roster, recipient);
-  if (entry == nullptr) {
+  if (RosterEntryOf(keys_->roster, recipient) == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("centre ", recipient, " is not on this node's roster"));
   }
   message.set_message_id(absl::BytesToHexString(RandomBytes(16)));
@@ -147,12 +146,13 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
   payload.set_referral_id(referral_id);
   payload.set_body(message.SerializeAsString());
   *payload.mutable_sign_time() = ToTimestamp(clock_->Now());
-  KENTRA_ASSIGN_OR_RETURN(std::string sealed, Seal(keys_->mine, std::move(payload), entry->sealing_key()));
+  // Signed and sealed when posted (Outbox); whether it can be is known now.
+  KENTRA_RETURN_IF_ERROR(SealedSize(payload).status());
   kentra::storage::v1::OutboxItem item;
   item.set_recipient(recipient);
   item.set_message_id(message.message_id());
   item.set_referral_id(referral_id);
-  item.set_sealed(std::move(sealed));
+  item.set_payload(payload.SerializeAsString());
   item.set_queue_time_micros(absl::ToUnixMicros(clock_->Now()));
   batch.Put(kOutbox, keys::PaddedSequence(++last_outbox_), item.SerializeAsString());
   return absl::OkStatus();

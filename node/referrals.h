@@ -116,9 +116,11 @@ class CentreReferrals {
   // other centre. Returns how many expired.
   absl::StatusOr<int> ExpireDue();
 
-  // The outbox: sealed messages for the hub, oldest first, with their keys. The
-  // scan starts at the outbox floor, below which every item is posted, so it
-  // does not step over the deleted items of what was posted before.
+  // The outbox: messages for the hub, oldest first, with their keys, each
+  // signed and sealed now for its recipient (an item whose recipient has left
+  // the roster stays queued, and is reported). The scan starts at the outbox
+  // floor, below which every item is posted, so it does not step over the
+  // deleted items of what was posted before.
   absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit) const;
   // The hub holds these outbox items (key, item): removes them, and marks their
   // referrals as at the hub.
@@ -144,9 +146,12 @@ class CentreReferrals {
   absl::StatusOr<v1::Referral> Load(absl::string_view name, absl::string_view field) const;
   // Queues `referral` (new or changed) with its indexes.
   void PutReferral(WriteBatch& batch, const v1::Referral& referral, bool is_new);
-  // Seals `message` for `recipient` and queues it in the outbox.
+  // Queues `message` for `recipient` in the outbox, to be signed and sealed
+  // when posted; INVALID_ARGUMENT now if it is too large to seal.
   absl::Status QueueMessage(WriteBatch& batch, const std::string& recipient, const std::string& referral_id,
                             kentra::referral::v1::ReferralMessage message);
+  // The sealed form of a queued outbox item, for its recipient's key on the roster.
+  absl::StatusOr<std::string> SealQueued(const kentra::storage::v1::OutboxItem& item) const;
   // A staff action on referral `name`: checks and applies `action` for this
   // centre's side, lets `finish` fill in what the action adds, tells the other
   // centre, audits, commits.

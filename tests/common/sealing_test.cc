@@ -55,6 +55,18 @@ TEST_F(SealingTest, OnlyTheRecipientOpensAndSizesAreBuckets) {
               StatusIs(absl::StatusCode::kInvalidArgument, "can be sealed"));
 }
 
+TEST_F(SealingTest, SealedSizeIsKnownBeforeSealing) {
+  // At a bucket's edge too: the signature is counted before it is made.
+  for (size_t n : {size_t{0}, size_t{900}, size_t{1024 - 120}, size_t{1024 - 100}, size_t{1024 - 80}, size_t{2000},
+                   size_t{262144 - 200}}) {
+    const auto payload = Payload(std::string(n, 'x'));
+    auto expected = SealedSize(payload);
+    ASSERT_TRUE(expected.ok()) << n << ": " << expected.status();
+    EXPECT_EQ(*expected, Seal(a_, payload, b_.sealing_public)->size()) << n;
+  }
+  EXPECT_THAT(SealedSize(Payload(std::string(300000, 'x'))), StatusIs(absl::StatusCode::kInvalidArgument, "can be sealed"));
+}
+
 TEST_F(SealingTest, TamperedMisdeliveredOrForgedReferralsAreRefused) {
   const std::string sealed = *Seal(a_, Payload("body"), b_.sealing_public);
   std::string tampered = sealed;

@@ -285,6 +285,30 @@ TEST_F(ReferralTest, AWatchShowsEachChangeOnceStoredWithWhen) {
   at_kassandra->Finish();
 }
 
+// Messages are signed and sealed as they are posted, with the key on the
+// roster then: one for a centre that has left the roster meanwhile is held
+// back (not sealed to a key the operator withdrew) while the rest of the outbox
+// goes, and it goes once the centre is on the roster again.
+TEST_F(ReferralTest, AMessageForACentreOffTheRosterIsHeldBackAndTheRestGoes) {
+  hub_.Stop();  // so that both wait in Kassandra's outbox
+  nv1::Referral to_chalkidona, to_thessaloniki;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 21), "chalkidona"), &to_chalkidona).ok());
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 22)), &to_thessaloniki).ok());
+  kassandra_.set_roster_without("chalkidona");
+  kassandra_.Restart();
+  hub_.Restart();
+  ASSERT_TRUE(Reaches(thessaloniki_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(Reaches(kassandra_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_EQ(hub_.server().mailbox()->Pending("chalkidona"), 0);
+  EXPECT_TRUE(kassandra_.server().referrals()->Outbox(10)->empty()) << "nothing it could post";
+
+  kassandra_.set_roster_without("");
+  kassandra_.Restart();
+  ASSERT_TRUE(Reaches(chalkidona_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(Reaches(kassandra_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
+}
+
 // A target back after a while stores its backlog in a few writes, and in order:
 // a referral and its cancellation in the same backlog both land.
 TEST_F(ReferralTest, ABacklogIsStoredInFewWritesAndInOrder) {

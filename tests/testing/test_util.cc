@@ -80,12 +80,16 @@ RootKeys TestRootKeys() {
   return root.ok() ? *std::move(root) : RootKeys{};
 }
 
-kentra::referral::v1::Roster WriteTestRoster(const std::string& dir) {
+kentra::referral::v1::Roster WriteTestRoster(const std::string& dir, const std::string& leave_out) {
   kentra::referral::v1::Roster roster;
   roster.set_version(1);
   auto entries = DevPkiRosterEntries(TestPkiDir() + "/centres");
   EXPECT_TRUE(entries.ok()) << entries.status();
-  if (entries.ok()) roster.mutable_entries()->Assign(entries->begin(), entries->end());
+  if (entries.ok()) {
+    for (const auto& entry : *entries) {
+      if (entry.centre() != leave_out) *roster.add_entries() = entry;
+    }
+  }
   EXPECT_OK(WriteSignedRoster(TestRootKeys(), roster, dir + "/roster.pb", dir + "/root.pub"));
   return roster;
 }
@@ -193,7 +197,7 @@ void TestNode::Start() {
   options.hub_address = hub_address_;
   options.schedule_sync = false;
   options.watch_referrals = watch_referrals_;
-  WriteTestRoster(dir_.path());
+  WriteTestRoster(dir_.path(), roster_without_);
   options.roster_path = dir_.path() + "/roster.pb";
   options.roster_root_key_path = dir_.path() + "/root.pub";
   auto server = kentra::node::NodeServer::Start(options);
@@ -312,10 +316,14 @@ void TestHub::Start(const std::string& listen) {
   if (server.ok()) server_ = *std::move(server);
 }
 
-void TestHub::Restart() {
-  const std::string listen = address();
+void TestHub::Stop() {
+  if (server_) listen_ = address();
   server_.reset();
-  Start(listen);
+}
+
+void TestHub::Restart() {
+  Stop();
+  Start(listen_);
 }
 
 std::shared_ptr<grpc::Channel> TestHub::Channel(const std::string& identity) const {

@@ -66,8 +66,9 @@ const std::string& TestPkiDir();
 std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& identity);
 
 // Writes the test PKI's roster (every centre's node keys, signed with the
-// operator's root key) into `dir` as roster.pb and root.pub; returns the roster.
-kentra::referral::v1::Roster WriteTestRoster(const std::string& dir);
+// operator's root key) into `dir` as roster.pb and root.pub, without centre
+// `leave_out` if one is given; returns the roster.
+kentra::referral::v1::Roster WriteTestRoster(const std::string& dir, const std::string& leave_out = "");
 // The test PKI's operator root key pair.
 RootKeys TestRootKeys();
 // The federation directory of configs/hub.textproto's centres at `version`.
@@ -137,6 +138,8 @@ class TestNode {
   // Whether the node keeps a live watch on its referral mailbox (default yes);
   // takes effect at the next Restart().
   void set_watch_referrals(bool watch) { watch_referrals_ = watch; }
+  // Leaves `centre` off the node's roster (none if empty) from the next Restart().
+  void set_roster_without(const std::string& centre) { roster_without_ = centre; }
 
   FakeClock& clock() { return clock_; }
   kentra::node::NodeServer& server() { return *server_; }
@@ -151,6 +154,7 @@ class TestNode {
   FakeClock clock_;
   std::string hub_address_;
   bool watch_referrals_ = true;
+  std::string roster_without_;
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
 };
@@ -165,7 +169,9 @@ class TestHub {
   std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
   // A channel presenting `identity` from the test PKI (e.g. "authorities/peloponnese").
   std::shared_ptr<grpc::Channel> Channel(const std::string& identity) const;
-  // Stops the hub and starts it again on the same data dir and port.
+  // Stops the hub (Restart() starts it again).
+  void Stop();
+  // Stops the hub if it runs and starts it again on the same data dir and port.
   void Restart();
   // The signed directory the hub publishes (TestDirectory(1) until replaced).
   std::string directory_path() const { return dir_.path() + "/directory.pb"; }
@@ -176,6 +182,7 @@ class TestHub {
   void Start(const std::string& listen);
   TempDir dir_;
   FakeClock clock_;
+  std::string listen_;  // where it listens, kept while stopped
   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<kentra::hub::HubServer> server_;
 };
