@@ -12,7 +12,9 @@ TEST(KeysTest, NumbersSortAsBytes) {
     std::string k;
     AppendInt64(&k, v);
     EXPECT_EQ(ReadInt64(k, 0), v);
-    if (!previous.empty()) EXPECT_LT(previous, k) << v;
+    if (!previous.empty()) {
+      EXPECT_LT(previous, k) << v;
+    }
     previous = k;
   }
   std::string u;
