@@ -131,6 +131,10 @@ nv1::CreateReferralRequest Request(const std::string& person) {
 // the node's own store time and as the bench saw the event.
 class Arrivals {
  public:
+  struct Arrival {
+    Clock::time_point seen;  // by the bench
+    absl::Time stored;       // by the node, once durable
+  };
   explicit Arrivals(const Node& receiver) {
     ctx_.AddMetadata("authorization", "Bearer " + receiver.token);
     stub_ = nv1::ReferralService::NewStub(Connect(receiver.process->port(), 999, receiver.creds));
@@ -140,8 +144,7 @@ class Arrivals {
       while (reader->Read(&event)) {
         if (event.action() != nv1::REFERRAL_ACTION_RECEIVE) continue;
         absl::MutexLock lock(&mu_);
-        at_[event.referral().name()] = Clock::now();
-        stored_[event.referral().name()] = FromTimestamp(event.store_time());
+        arrived_[event.referral().name()] = Arrival{Clock::now(), FromTimestamp(event.store_time())};
         ++count_;
       }
       reader->Finish();
@@ -151,16 +154,12 @@ class Arrivals {
     ctx_.TryCancel();
     thread_.join();
   }
-  struct Arrival {
-    Clock::time_point seen;  // by the bench
-    absl::Time stored;       // by the node, once durable
-  };
   // When `name` arrived, waiting up to 30 s.
   std::optional<Arrival> Await(const std::string& name) {
     absl::MutexLock lock(&mu_);
-    auto there = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return at_.contains(name); };
+    auto there = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return arrived_.contains(name); };
     if (!mu_.AwaitWithTimeout(absl::Condition(&there), absl::Seconds(30))) return std::nullopt;
-    return Arrival{at_[name], stored_[name]};
+    return arrived_[name];
   }
   int64_t count() {
     absl::MutexLock lock(&mu_);
@@ -170,7 +169,7 @@ class Arrivals {
   Clock::time_point last() {
     absl::MutexLock lock(&mu_);
     Clock::time_point t{};
-    for (const auto& [name, at] : at_) t = std::max(t, at);
+    for (const auto& [name, at] : arrived_) t = std::max(t, at.seen);
     return t;
   }
 
@@ -179,8 +178,7 @@ class Arrivals {
   std::unique_ptr<nv1::ReferralService::Stub> stub_;
   std::thread thread_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Clock::time_point> at_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, absl::Time> stored_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Arrival> arrived_ ABSL_GUARDED_BY(mu_);
   int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
