@@ -334,8 +334,9 @@ absl::Status CentreReferrals::OnConsent(WriteBatch& batch, const Actor& actor, c
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> CentreReferrals::Outbox(
-    int limit) const {
+    int limit) {
   std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> items;
+  std::map<std::string, std::string> held;  // referral id -> why
   auto it = store_->NewIterator(kOutbox);
   for (it->Seek(keys::PaddedSequence(outbox_floor_)); it->Valid() && static_cast<int>(items.size()) < limit;
        it->Next()) {
@@ -346,8 +347,7 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     if (item.sealed().empty()) {
       absl::StatusOr<std::string> sealed = SealQueued(item);
       if (!sealed.ok()) {
-        std::fprintf(stderr, "kentra-node: outbox item %s (a message for %s) held back: %s\n",
-                     std::string(it->key()).c_str(), item.recipient().c_str(), sealed.status().ToString().c_str());
+        held.emplace(item.referral_id(), std::string(sealed.status().message()));
         continue;
       }
       item.set_sealed(*std::move(sealed));
@@ -356,7 +356,31 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     items.emplace_back(std::string(it->key()), std::move(item));
   }
   KENTRA_RETURN_IF_ERROR(it->status());
+  // What is held back does not stop the rest.
+  if (absl::Status noted = NoteHeldBack(held); !noted.ok()) {
+    std::fprintf(stderr, "kentra-node: cannot record why outbox items are held back: %s\n", noted.ToString().c_str());
+  }
   return items;
+}
+
+absl::Status CentreReferrals::NoteHeldBack(const std::map<std::string, std::string>& problems) {
+  if (problems.empty()) return absl::OkStatus();
+  std::vector<std::string> ids;
+  for (const auto& [id, problem] : problems) ids.push_back(id);
+  auto guard = locks_.Lock(ids);
+  WriteBatch batch;
+  bool changed = false;
+  for (const auto& [id, problem] : problems) {
+    KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
+    if (!r || r->delivery_problem() == problem) continue;
+    std::fprintf(stderr, "kentra-node: the messages of %s for %s are held back: %s\n", r->name().c_str(),
+                 r->receiving_centre().c_str(), problem.c_str());
+    r->set_delivery_problem(problem);
+    PutReferral(batch, *r, /*is_new=*/false);
+    changed = true;
+  }
+  // Like a change of delivery, not a step of the referral: no watcher is told.
+  return changed ? store_->Write(batch) : absl::OkStatus();
 }
 
 absl::StatusOr<std::string> CentreReferrals::SealQueued(const kentra::storage::v1::OutboxItem& item) const {
@@ -380,8 +404,9 @@ absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string
     batch.Delete(kOutbox, key);
     if (!marked.insert(item.referral_id()).second) continue;
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
-    if (r && r->delivery() == v1::REFERRAL_DELIVERY_QUEUED) {
-      r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
+    if (r && (r->delivery() == v1::REFERRAL_DELIVERY_QUEUED || !r->delivery_problem().empty())) {
+      if (r->delivery() == v1::REFERRAL_DELIVERY_QUEUED) r->set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
+      r->clear_delivery_problem();
       PutReferral(batch, *r, /*is_new=*/false);
     }
   }

@@ -117,13 +117,14 @@ class CentreReferrals {
   absl::StatusOr<int> ExpireDue();
 
   // The outbox: messages for the hub, oldest first, with their keys, each
-  // signed and sealed now for its recipient (an item whose recipient has left
-  // the roster stays queued, and is reported). The scan starts at the outbox
-  // floor, below which every item is posted, so it does not step over the
-  // deleted items of what was posted before.
-  absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit) const;
+  // signed and sealed now for its recipient. An item whose recipient has left
+  // the roster stays queued, and its referral says why (delivery_problem,
+  // logged when it starts). The scan starts at the outbox floor, below which
+  // every item is posted, so it does not step over the deleted items of what
+  // was posted before.
+  absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit);
   // The hub holds these outbox items (key, item): removes them, and marks their
-  // referrals as at the hub.
+  // referrals as at the hub with no delivery problem.
   absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
   // Called (without locks held) after something is queued in the outbox.
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
@@ -146,6 +147,9 @@ class CentreReferrals {
   absl::StatusOr<v1::Referral> Load(absl::string_view name, absl::string_view field) const;
   // Queues `referral` (new or changed) with its indexes.
   void PutReferral(WriteBatch& batch, const v1::Referral& referral, bool is_new);
+  // Records on each referral (by id) why its messages are held back, where that
+  // is news.
+  absl::Status NoteHeldBack(const std::map<std::string, std::string>& problems);
   // Queues `message` for `recipient` in the outbox, to be signed and sealed
   // when posted; INVALID_ARGUMENT now if it is too large to seal.
   absl::Status QueueMessage(WriteBatch& batch, const std::string& recipient, const std::string& referral_id,

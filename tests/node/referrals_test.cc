@@ -302,11 +302,16 @@ TEST_F(ReferralTest, AMessageForACentreOffTheRosterIsHeldBackAndTheRestGoes) {
   EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
   EXPECT_EQ(hub_.server().mailbox()->Pending("chalkidona"), 0);
   EXPECT_TRUE(kassandra_.server().referrals()->Outbox(10)->empty()) << "nothing it could post";
+  // The sending worker (and the operator) can see why.
+  EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery_problem(),
+            "centre chalkidona is no longer on this node's roster");
+  EXPECT_EQ(Get(kassandra_, to_thessaloniki.name()).delivery_problem(), "");
 
   kassandra_.set_roster_without("");
   kassandra_.Restart();
   ASSERT_TRUE(Reaches(chalkidona_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
   ASSERT_TRUE(Reaches(kassandra_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
+  EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery_problem(), "") << "gone with its cause";
 }
 
 // A target back after a while stores its backlog in a few writes, and in order:
