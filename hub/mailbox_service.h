@@ -38,12 +38,14 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
   grpc::Status AckMessages(grpc::ServerContext* ctx, const v1::AckMessagesRequest* req,
                            v1::AckMessagesResponse* resp) override;
 
+  // The message the mailbox keeps for a valid post from `sender`.
+  static v1::MailboxMessage MessageOf(const v1::PostMessageRequest& req, const std::string& sender);
+
  private:
   // OK if `req` from `sender` may be posted; else INVALID_ARGUMENT naming the
   // field after `field_prefix`.
   absl::Status ValidatePost(const v1::PostMessageRequest& req, absl::string_view sender,
                             absl::string_view field_prefix) const;
-  static v1::MailboxMessage MessageOf(const v1::PostMessageRequest& req, const std::string& sender);
   void AuditPost(grpc::ServerContext* ctx, const std::string& sender, const v1::PostMessageRequest& req,
                  absl::string_view method, const absl::StatusOr<v1::PostMessageResponse>& receipt) const;
 

@@ -233,14 +233,7 @@ TEST_F(MailboxTest, TheOperatorSeesWhoseMailWaitsSinceWhenAndWhichNodesWatch) {
 }
 
 v1::MailboxMessage Message(const std::string& sender, const std::string& recipient) {
-  v1::PostMessageRequest post = Post(recipient);
-  v1::MailboxMessage m;
-  m.set_sender(sender);
-  m.set_recipient(post.recipient());
-  m.set_message_id(post.message_id());
-  m.set_referral_id(post.referral_id());
-  m.set_sealed(post.sealed());
-  return m;
+  return MailboxServiceImpl::MessageOf(Post(recipient), sender);
 }
 
 TEST(MailboxSequenceTest, ANumberIsNeverGivenTwiceEvenIfTheMessageItWentWithIsLost) {
