@@ -34,7 +34,7 @@ void PrintList(const StaffSession& s, const std::vector<const nv1::Referral*>& l
   Table t{{"REFERRAL", "WAY", "PERSON", "SERVICE", "URGENCY", "STATE", "SENT", "ACCEPT BY"}, {}};
   for (const auto* r : list) {
     std::string state = EnumWord(nv1::ReferralState_descriptor(), r->state());
-    if (!r->delivery_problem().empty()) state += " (held back: see show)";
+    if (!r->delivery_problem().empty()) state += " (not sent: see show)";
     t.rows.push_back({ShortName(r->name()), Counterpart(*r), Person(*r),
                       EnumWord(tv1::ServiceType_descriptor(), r->service()),
                       EnumWord(nv1::ReferralUrgency_descriptor(), r->urgency()), state, Time(r->create_time()),
@@ -57,7 +57,7 @@ void PrintOne(const StaffSession& s, const nv1::Referral& r) {
   out << "\n";
   if (r.delivery() != nv1::REFERRAL_DELIVERY_UNSPECIFIED) {
     out << "  delivery: " << EnumWord(nv1::ReferralDelivery_descriptor(), r.delivery()) << "\n";
-    if (!r.delivery_problem().empty()) out << "  held back: " << r.delivery_problem() << "\n";
+    if (!r.delivery_problem().empty()) out << "  not sent: " << r.delivery_problem() << "\n";
   }
   out << "  person:   " << Person(r);
   if (r.has_person()) {

@@ -1,10 +1,13 @@
 #include "node/referral_courier.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/time_util.h"
 
 namespace kentra::node {
 namespace {
@@ -19,6 +22,18 @@ constexpr int kPostBatch = 100;                // the hub's limit per BatchPostM
 constexpr size_t kPostBatchBytes = 1 << 20;  // of sealed messages per BatchPostMessages (at least one)
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
+
+// What a queued referral says while its node's posts to the hub fail.
+std::string HubProblem(absl::Time since, const absl::Status& failure) {
+  constexpr size_t kMaxCause = 200;  // the whole error goes to the log
+  const absl::string_view message = failure.message();
+  size_t cut = std::min(message.size(), kMaxCause);
+  while (cut < message.size() && cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  std::string cause(absl::StatusCodeToString(failure.code()));
+  absl::StrAppend(&cause, ": ", message.substr(0, cut), cut < message.size() ? "..." : "");
+  return absl::StrCat("this node's messages have not reached the hub since ", FormatLocalMinute(since), " (", cause,
+                      "); it keeps trying, at least every ", absl::FormatDuration(kMaxBackoff));
+}
 
 }  // namespace
 
@@ -166,6 +181,7 @@ absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
 
 void ReferralCourier::PostLoop() {
   absl::Duration backoff = kFirstBackoff;
+  std::optional<absl::Time> failing_since;  // of the posts failing now
   absl::Time next_sweep = absl::Now();
   absl::Time next_directory = absl::Now();
   for (;;) {
@@ -186,11 +202,19 @@ void ReferralCourier::PostLoop() {
     if (!posted.ok()) {
       std::fprintf(stderr, "kentra-node: %s; retrying in %s\n", posted.status().ToString().c_str(),
                    absl::FormatDuration(backoff).c_str());
+      if (!failing_since) failing_since = absl::Now();
+      referrals_->SetHubProblem(HubProblem(*failing_since, posted.status()));
       wait = std::min(wait, backoff);
       backoff = std::min(backoff * 2, kMaxBackoff);
       // A failed round waits out its backoff even if something new is queued.
       if (SleepFor(wait, /*wake_early=*/false)) return;
       continue;
+    }
+    if (failing_since) {
+      std::fprintf(stderr, "kentra-node: the referral outbox goes to the hub again (it had failed since %s)\n",
+                   FormatLocalMinute(*failing_since).c_str());
+      referrals_->SetHubProblem("");
+      failing_since.reset();
     }
     backoff = kFirstBackoff;
     if (SleepFor(wait)) return;

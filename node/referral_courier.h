@@ -2,7 +2,8 @@
 // hub's MailboxService. One thread posts the outbox, oldest first, in batches
 // of up to 100 that the hub stores in order (so the other centre receives a
 // referral's messages in order), retrying
-// with backoff from 1 s to 5 min while the hub is unreachable, and runs the
+// with backoff from 1 s to 5 min while the hub is unreachable (meanwhile every
+// referral still queued says so: CentreReferrals::SetHubProblem), and runs the
 // referral deadlines every minute. Another keeps a WatchMessages stream open,
 // applies each arriving message durably and only then acknowledges it (a third
 // thread sends the acknowledgements, gathering what the watch stored meanwhile

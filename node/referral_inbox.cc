@@ -383,6 +383,18 @@ absl::Status CentreReferrals::NoteHeldBack(const std::map<std::string, std::stri
   return changed ? store_->Write(batch) : absl::OkStatus();
 }
 
+void CentreReferrals::SetHubProblem(std::string problem) {
+  absl::MutexLock lock(&hub_problem_mu_);
+  hub_problem_ = std::move(problem);
+}
+
+v1::Referral CentreReferrals::WithHubProblem(v1::Referral r) const {
+  if (r.delivery() != v1::REFERRAL_DELIVERY_QUEUED || !r.delivery_problem().empty()) return r;
+  absl::MutexLock lock(&hub_problem_mu_);
+  r.set_delivery_problem(hub_problem_);
+  return r;
+}
+
 absl::StatusOr<std::string> CentreReferrals::SealQueued(const kentra::storage::v1::OutboxItem& item) const {
   if (!keys_) return absl::FailedPreconditionError("this node has no roster now: it cannot seal referrals");
   const rv1::RosterEntry* entry = RosterEntryOf(keys_->roster, item.recipient());

@@ -271,7 +271,7 @@ absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTarge
 absl::StatusOr<v1::Referral> CentreReferrals::Get(const Actor& actor, absl::string_view name) {
   KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
   KENTRA_RETURN_IF_ERROR(records_->AuditRead(actor, "GetReferral", r.name(), {r.name()}, ""));
-  return r;
+  return WithHubProblem(std::move(r));
 }
 
 absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& actor,
@@ -294,7 +294,7 @@ absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& act
                         KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
                         if (!r) return absl::DataLossError(absl::StrCat("referrals: an index names ", id));
                         if (request.state() == v1::REFERRAL_STATE_UNSPECIFIED || r->state() == request.state()) {
-                          *response.add_referrals() = *std::move(r);
+                          *response.add_referrals() = WithHubProblem(*std::move(r));
                         }
                         return absl::OkStatus();
                       }));

@@ -126,6 +126,11 @@ class CentreReferrals {
   // The hub holds these outbox items (key, item): removes them, and marks their
   // referrals as at the hub with no delivery problem.
   absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
+  // The courier's word on posting to the hub while it fails (empty once it
+  // works again): until then every outgoing referral still queued shows it as
+  // its delivery_problem, unless it has a problem of its own. Held in memory
+  // only; a node that starts again learns it at its first post.
+  void SetHubProblem(std::string problem);
   // Called (without locks held) after something is queued in the outbox.
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
 
@@ -150,6 +155,8 @@ class CentreReferrals {
   // Records on each referral (by id) why its messages are held back, where that
   // is news.
   absl::Status NoteHeldBack(const std::map<std::string, std::string>& problems);
+  // `r` as staff see it: with the hub problem, if it waits on the hub.
+  v1::Referral WithHubProblem(v1::Referral r) const;
   // Queues `message` for `recipient` in the outbox, to be signed and sealed
   // when posted; INVALID_ARGUMENT now if it is too large to seal.
   absl::Status QueueMessage(WriteBatch& batch, const std::string& recipient, const std::string& referral_id,
@@ -217,6 +224,8 @@ class CentreReferrals {
   // until the next start; the scan is then only as slow as without a floor.
   std::atomic<uint64_t> outbox_floor_{0};
   std::function<void()> outbox_listener_;
+  mutable absl::Mutex hub_problem_mu_;
+  std::string hub_problem_ ABSL_GUARDED_BY(hub_problem_mu_);
   ReferralWatchers watchers_;
 };
 

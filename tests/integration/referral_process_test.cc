@@ -1,5 +1,6 @@
 // Referrals across real processes: a kentra-hub and three kentra-nodes on
-// 127.0.0.1, each in its own process with its own RocksDB. The full loop; the
+// 127.0.0.1, each in its own process with its own RocksDB. The full loop; a
+// referral sent while the hub is down, which says so until it goes; the
 // hub SIGKILLed while referrals flow and the receiving node SIGKILLed while it
 // stores them (each referral still arrives exactly once); and a canary: the ΑΜΚΑ
 // and name carried by a referral appear nowhere in the hub's storage or logs,
@@ -156,12 +157,17 @@ std::vector<nv1::Referral> ListAll(Federation& f, const std::string& centre, nv1
   return out;
 }
 
-nv1::ReferralState StateAt(Federation& f, const std::string& centre, const std::string& name) {
+// Referral `name` as `centre` holds it; empty (no name) if it cannot be read.
+nv1::Referral ReferralAt(Federation& f, const std::string& centre, const std::string& name) {
   nv1::GetReferralRequest req;
   req.set_name(name);
   nv1::Referral r;
-  return f.Referrals(centre)->GetReferral(f.Context(centre).get(), req, &r).ok() ? r.state()
-                                                                                  : nv1::REFERRAL_STATE_UNSPECIFIED;
+  if (!f.Referrals(centre)->GetReferral(f.Context(centre).get(), req, &r).ok()) return {};
+  return r;
+}
+
+nv1::ReferralState StateAt(Federation& f, const std::string& centre, const std::string& name) {
+  return ReferralAt(f, centre, name).state();
 }
 
 TEST(ReferralProcessTest, TheFullLoopAcrossAHubAndThreeNodesLeavesNothingPersonalAtTheHub) {
@@ -208,6 +214,37 @@ TEST(ReferralProcessTest, TheFullLoopAcrossAHubAndThreeNodesLeavesNothingPersona
     EXPECT_FALSE(AnyFileHolds(f.HubDir(), needle));
     EXPECT_FALSE(AnyFileHolds(f.HubLog(), needle));
   }
+}
+
+TEST(ReferralProcessTest, AReferralSentWhileTheHubIsDownSaysWhyUntilItGoes) {
+  Federation f;
+  for (const char* c : {"kassandra", "thessaloniki"}) f.StartNode(c);
+  const std::string person = Person(f, "kassandra", 31);
+  f.StopHub();
+  nv1::Referral sent;
+  ASSERT_TRUE(f.Referrals("kassandra")
+                  ->CreateReferral(f.Context("kassandra").get(), Request(person, "thessaloniki", "hub-down"), &sent)
+                  .ok());
+  // The courier's first post fails at once: the referral says so, in Get and in List.
+  ASSERT_TRUE(WaitFor([&] { return !ReferralAt(f, "kassandra", sent.name()).delivery_problem().empty(); }));
+  const nv1::Referral waiting = ReferralAt(f, "kassandra", sent.name());
+  EXPECT_EQ(waiting.delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_NE(waiting.delivery_problem().find("have not reached the hub since"), std::string::npos)
+      << waiting.delivery_problem();
+  EXPECT_NE(waiting.delivery_problem().find("UNAVAILABLE"), std::string::npos) << waiting.delivery_problem();
+  const auto listed = ListAll(f, "kassandra", nv1::REFERRAL_DIRECTION_OUTGOING);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].delivery_problem(), waiting.delivery_problem());
+
+  // Back on the same address: the retry delivers it and the problem is gone.
+  f.RestartHub();
+  EXPECT_TRUE(WaitFor([&] { return StateAt(f, "thessaloniki", sent.name()) == nv1::REFERRAL_STATE_RECEIVED; },
+                      absl::Seconds(40)));
+  EXPECT_TRUE(WaitFor([&] {
+    return ReferralAt(f, "kassandra", sent.name()).delivery() == nv1::REFERRAL_DELIVERY_DELIVERED;
+  }));
+  EXPECT_EQ(ReferralAt(f, "kassandra", sent.name()).delivery_problem(), "");
+  f.StopAll();
 }
 
 TEST(ReferralProcessTest, EveryReferralArrivesOnceThoughTheHubAndTheReceiverAreKilled) {
