@@ -1,15 +1,13 @@
 // kentractl run in-process against a real node on loopback.
-#include "cli/kentractl.h"
-
 #include <sys/stat.h>
 
 #include <filesystem>
-#include <iostream>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "tests/cli/run_kentractl.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::cli {
@@ -28,15 +26,7 @@ class KentractlTest : public ::testing::Test {
     args.push_back(absl::StrCat("--node=127.0.0.1:", node_.port()));
     args.push_back("--identity_dir=" + ::kentra::testing::TestPkiDir() + "/centres/kassandra/staff");
     args.push_back("--session_dir=" + sessions_.path());
-    std::string input;
-    for (const auto& line : stdin_lines) input += line + "\n";
-    std::istringstream in(input);
-    std::streambuf* saved = std::cin.rdbuf(in.rdbuf());
-    out_.str("");
-    err_.str("");
-    const int code = RunKentractl(args, out_, err_);
-    std::cin.rdbuf(saved);
-    return code;
+    return RunWithInput(args, stdin_lines, out_, err_);
   }
   TestNode node_;
   ::kentra::testing::TempDir sessions_;
@@ -153,15 +143,7 @@ TEST(KentractlHubTest, SyncAndTheAuthoritysTables) {
     args.push_back("--hub=" + hub.address());
     args.push_back("--identity_dir=" + ::kentra::testing::TestPkiDir() + "/" + identity);
     args.push_back("--session_dir=" + sessions.path());
-    std::string input;
-    for (const auto& line : in) input += line + "\n";
-    std::istringstream stdin_text(input);
-    std::streambuf* saved = std::cin.rdbuf(stdin_text.rdbuf());
-    out.str("");
-    err.str("");
-    const int code = RunKentractl(args, out, err);
-    std::cin.rdbuf(saved);
-    return code;
+    return RunWithInput(args, in, out, err);
   };
   ASSERT_EQ(run({"login", "--user=coord"}, "centres/kassandra/staff", {kTestPassword}), 0) << err.str();
   ASSERT_EQ(run({"sync"}, "centres/kassandra/staff"), 0) << err.str();
