@@ -168,6 +168,7 @@ absl::StatusOr<std::vector<v1::PostMessageResponse>> Mailbox::PostAll(std::vecto
       box.in_flight.erase(messages[i].sequence());
       box.visible_through = box.in_flight.empty() ? box.last_sequence : *box.in_flight.begin() - 1;
       if (written.ok()) ++box.pending;
+      box.changed.SignalAll();
     }
   }
   KENTRA_RETURN_IF_ERROR(written);
@@ -226,15 +227,14 @@ absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view rec
   return messages;
 }
 
-bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const {
-  const std::string key(recipient);
-  auto has_new = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto box = boxes_.find(key);
-    return box != boxes_.end() && box->second.visible_through > after && box->second.pending > 0;
-  };
-  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || has_new(); };
+bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  Box& box = boxes_[recipient];
+  auto has_new = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return box.visible_through > after && box.pending > 0; };
+  while (!closed_ && !has_new()) {
+    if (box.changed.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+  }
   return !closed_ && has_new();
 }
 
@@ -320,6 +320,7 @@ absl::StatusOr<int> Mailbox::ExpireOld() {
 void Mailbox::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
+  for (auto& [recipient, box] : boxes_) box.changed.SignalAll();
 }
 
 int Mailbox::Pending(absl::string_view recipient) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -51,7 +52,7 @@ class Mailbox {
 
   // Waits up to `timeout` until `recipient` has a message after `after`, or
   // Close() is called. Returns whether one is there.
-  bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) const;
+  bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout);
 
   // Deletes these of `recipient`'s messages; returns how many were there. The
   // deletion survives the hub's process crashing, not the machine's: after a
@@ -108,8 +109,13 @@ class Mailbox {
     std::set<int64_t> in_flight;  // given out, being written
     int pending = 0;              // messages held
     int watches = 0;              // open WatchMessages streams
+    // Signalled when visible_through moves, and at Close(). Each mailbox has its
+    // own, so that a post wakes only its recipient's watches: a Condition on mu_
+    // would be checked for every open watch (one per centre) at each unlock.
+    absl::CondVar changed;
   };
-  absl::flat_hash_map<std::string, Box> boxes_ ABSL_GUARDED_BY(mu_);
+  // Node-based: a Box (its CondVar) never moves while a watch waits on it.
+  absl::node_hash_map<std::string, Box> boxes_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

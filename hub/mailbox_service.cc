@@ -134,7 +134,14 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
   mailbox_->WatchOpened(*me);
   absl::Cleanup closed = [&] { mailbox_->WatchClosed(*me); };
   int64_t after = req->after_sequence();
+  bool look = true;  // whether the mailbox may hold something after `after`
   while (!ctx->IsCancelled()) {
+    // Wakes at once for a new message; checks for a caller gone away each second.
+    if (!look) {
+      look = mailbox_->AwaitAfter(*me, after, absl::Seconds(1));
+      if (!look && mailbox_->closed()) break;
+      continue;
+    }
     bool more = false;
     auto messages = mailbox_->Fetch(*me, after, kDefaultFetchPage, &more);
     if (!messages.ok()) return ToGrpcStatus(messages.status());
@@ -154,9 +161,7 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
       *out.add_messages() = std::move(m);
     }
     if (out.messages_size() > 0 && !writer->Write(out)) return grpc::Status::CANCELLED;
-    if (more) continue;
-    // Wakes at once for a new message; checks for a caller gone away each second.
-    if (!mailbox_->AwaitAfter(*me, after, absl::Seconds(1)) && mailbox_->closed()) break;
+    look = more;
   }
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the hub is stopping; watch again");
 }

@@ -3,7 +3,10 @@
 // idempotently; a watch hands a backlog over in
 // few responses, in order; the operator sees whose mail waits and which nodes
 // watch. A message is shown before it is synced, and its sequence number is
-// never given to another message even if a crash loses it.
+// never given to another message even if a crash loses it. A waiting watch wakes
+// for its own mail, and every one at the hub's close.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
@@ -281,6 +284,53 @@ TEST(MailboxSequenceTest, ANumberIsNeverGivenTwiceEvenIfTheMessageItWentWithIsLo
   ASSERT_OK(again);
   EXPECT_GT(again->sequence(), next->sequence());
   EXPECT_EQ((*mailbox)->Pending("thessaloniki"), 3);
+}
+
+TEST(MailboxWaitTest, AWaitingWatchWakesForItsOwnMailAndEveryOneAtClose) {
+  // Bounds far beyond any wake-up: a watch not woken would sit out its whole timeout.
+  constexpr absl::Duration kLong = absl::Seconds(120);
+  constexpr absl::Duration kWoken = absl::Seconds(60);
+  kentra::testing::TempDir dir;
+  FakeClock clock(absl::FromUnixSeconds(1795000000));
+  auto mailbox = Mailbox::Open(dir.path(), &clock, absl::Hours(24 * 30));
+  ASSERT_OK(mailbox);
+  Mailbox& box = **mailbox;
+  // Nothing waits: a short wait times out empty-handed.
+  EXPECT_FALSE(box.AwaitAfter("thessaloniki", 0, absl::Milliseconds(10)));
+
+  // A post to another centre does not count; one to Thessaloniki wakes its watch.
+  bool thessaloniki_woke = false;
+  absl::Duration thessaloniki_waited;
+  std::thread watch([&] {
+    const absl::Time start = absl::Now();
+    thessaloniki_woke = box.AwaitAfter("thessaloniki", 0, kLong);
+    thessaloniki_waited = absl::Now() - start;
+  });
+  ASSERT_OK(box.Post(Message("kassandra", "chalkidona")));
+  ASSERT_OK(box.Post(Message("kassandra", "thessaloniki")));
+  watch.join();
+  EXPECT_TRUE(thessaloniki_woke);
+  EXPECT_LT(thessaloniki_waited, kWoken);
+  // Past what it holds, it waits again; Close wakes every watch, with nothing.
+  std::vector<std::thread> watches;
+  std::vector<int> woke(2, -1);
+  std::vector<absl::Duration> waited(2);
+  const std::vector<std::string> recipients = {"thessaloniki", "ermionida"};
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    watches.emplace_back([&, i] {
+      const absl::Time start = absl::Now();
+      woke[i] = box.AwaitAfter(recipients[i], 1, kLong) ? 1 : 0;
+      waited[i] = absl::Now() - start;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(50));  // (both waiting, most likely; Close holds either way)
+  box.Close();
+  for (auto& w : watches) w.join();
+  for (size_t i = 0; i < recipients.size(); ++i) {
+    SCOPED_TRACE(recipients[i]);
+    EXPECT_EQ(woke[i], 0);
+    EXPECT_LT(waited[i], kWoken);
+  }
 }
 
 }  // namespace
