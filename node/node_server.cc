@@ -99,6 +99,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
     if (options.schedule_sync) {
       node->hub_sync_->StartSchedule(settings.sync_minute_of_day(), absl::Minutes(settings.sync_jitter_minutes()));
     }
+  } else if (node->referrals_->can_refer()) {
+    // Nothing posts the outbox: every referral waiting in it says so.
+    node->referrals_->SetHubProblem(
+        "this node runs without a hub (no --hub): its referral messages wait here until it is started with one");
   }
   node->access_ = std::make_unique<AccessControl>(node->centre_id_, node->verifier_.get(), node->accounts_.get(),
                                                   node->records_.get());

@@ -127,9 +127,10 @@ class CentreReferrals {
   // referrals as at the hub with no delivery problem.
   absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
   // The courier's word on posting to the hub while it fails (empty once it
-  // works again): until then every outgoing referral still queued shows it as
-  // its delivery_problem, unless it has a problem of its own. Held in memory
-  // only; a node that starts again learns it at its first post.
+  // works again), or the node's that it has no hub: until then every outgoing
+  // referral still queued shows it as its delivery_problem, unless it has a
+  // problem of its own. Held in memory only; a node that starts again learns it
+  // at its first post.
   void SetHubProblem(std::string problem);
   // Called (without locks held) after something is queued in the outbox.
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }

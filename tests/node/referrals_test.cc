@@ -294,6 +294,10 @@ TEST_F(ReferralTest, AMessageForACentreOffTheRosterIsHeldBackAndTheRestGoes) {
   nv1::Referral to_chalkidona, to_thessaloniki;
   ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 21), "chalkidona"), &to_chalkidona).ok());
   ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 22)), &to_thessaloniki).ok());
+  // Meanwhile each says that the hub does not take them.
+  ASSERT_TRUE(WaitFor([&] { return !Get(kassandra_, to_thessaloniki.name()).delivery_problem().empty(); }));
+  EXPECT_NE(Get(kassandra_, to_thessaloniki.name()).delivery_problem().find("have not reached the hub"),
+            std::string::npos);
   kassandra_.set_roster_without("chalkidona");
   kassandra_.Restart();
   hub_.Restart();
@@ -312,6 +316,15 @@ TEST_F(ReferralTest, AMessageForACentreOffTheRosterIsHeldBackAndTheRestGoes) {
   ASSERT_TRUE(Reaches(chalkidona_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
   ASSERT_TRUE(Reaches(kassandra_, to_chalkidona.name(), nv1::REFERRAL_STATE_RECEIVED));
   EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery_problem(), "") << "gone with its cause";
+}
+
+TEST_F(ReferralTest, ANodeWithoutAHubSaysItsReferralsWaitForOne) {
+  TestNode ermionida("ermionida", kStart);  // started without --hub
+  nv1::Referral sent;
+  ASSERT_TRUE(Send(ermionida, Request(Person(ermionida, 23)), &sent).ok());
+  const nv1::Referral held = Get(ermionida, sent.name());
+  EXPECT_EQ(held.delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_NE(held.delivery_problem().find("runs without a hub"), std::string::npos) << held.delivery_problem();
 }
 
 // A target back after a while stores its backlog in a few writes, and in order:
