@@ -177,7 +177,10 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   const std::string digest = DigestWithout(request, {"request_id"});
   auto guard = locks_.Lock({in.beneficiary(), absl::StrCat("CreateReferral/", request.request_id())});
   KENTRA_ASSIGN_OR_RETURN(auto prior, records_->PriorRequest("CreateReferral", request.request_id(), digest));
-  if (prior) return Load(*prior, "request_id");
+  if (prior) {
+    KENTRA_ASSIGN_OR_RETURN(v1::Referral first, Load(*prior, "request_id"));
+    return WithHubProblem(std::move(first));
+  }
   KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary person, records_->ReadBeneficiary(in.beneficiary(), "referral.beneficiary"));
   const v1::Consent* consent = CurrentReferralConsent(person);
   if (consent == nullptr) {
@@ -244,7 +247,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   Notify(r, v1::REFERRAL_ACTION_SEND);
   if (outbox_listener_) outbox_listener_();
-  return r;
+  return WithHubProblem(std::move(r));  // the sender sees at once if the hub is known to be out of reach
 }
 
 absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTargets(

@@ -322,6 +322,7 @@ TEST_F(ReferralTest, ANodeWithoutAHubSaysItsReferralsWaitForOne) {
   TestNode ermionida("ermionida", kStart);  // started without --hub
   nv1::Referral sent;
   ASSERT_TRUE(Send(ermionida, Request(Person(ermionida, 23)), &sent).ok());
+  EXPECT_NE(sent.delivery_problem().find("runs without a hub"), std::string::npos) << "told as it is sent";
   const nv1::Referral held = Get(ermionida, sent.name());
   EXPECT_EQ(held.delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
   EXPECT_NE(held.delivery_problem().find("runs without a hub"), std::string::npos) << held.delivery_problem();
