@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <optional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
 #include "common/time_util.h"
 
@@ -22,6 +25,18 @@ constexpr int kPostBatch = 100;                // the hub's limit per BatchPostM
 constexpr size_t kPostBatchBytes = 1 << 20;  // of sealed messages per BatchPostMessages (at least one)
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
+
+// Which message of a batch the hub refused for what it is ("requests[3].recipient:
+// ..."), if that is why the call failed.
+std::optional<size_t> RefusedPost(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return std::nullopt;
+  const std::string text = status.error_message();  // (a copy: gRPC returns it by value)
+  absl::string_view message = text;
+  if (!absl::ConsumePrefix(&message, "requests[")) return std::nullopt;
+  size_t index = 0;
+  if (!absl::SimpleAtoi(message.substr(0, message.find(']')), &index)) return std::nullopt;
+  return index;
+}
 
 // What a queued referral says while its node's posts to the hub fail.
 std::string HubProblem(absl::Time since, const absl::Status& failure) {
@@ -107,6 +122,23 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     grpc::Status status = hub_->BatchPostMessages(&ctx, request, &receipts);
+    if (std::optional<size_t> bad = RefusedPost(status); bad && *bad < items.size()) {
+      // One message is wrong for the hub: it (and every other of this batch
+      // for its recipient, if that is the cause) waits, the rest goes.
+      std::fprintf(stderr, "kentra-node: the hub refused a referral message: %s\n", status.error_message().c_str());
+      std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> refused;
+      const bool for_recipient = absl::StrContains(status.error_message(), "].recipient:");
+      for (const auto& entry : items) {
+        if (&entry == &items[*bad] || (for_recipient && entry.second.recipient() == items[*bad].second.recipient())) {
+          refused.push_back(entry);
+        }
+      }
+      const std::string message = status.error_message();
+      absl::string_view why = message;
+      why.remove_prefix(std::min(why.size(), why.find("].") + 2));  // "requests[3]." means nothing to staff
+      KENTRA_RETURN_IF_ERROR(referrals_->RefusedByHub(refused, why));
+      continue;
+    }
     if (!status.ok()) {
       return absl::Status(FromGrpcStatus(status).code(),
                           absl::StrCat("posting ", items.size(), " referral messages (the first to ",

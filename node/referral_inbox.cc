@@ -337,6 +337,9 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     int limit) {
   std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> items;
   std::map<std::string, std::string> held;  // referral id -> why
+  // Referrals with an earlier message that does not go now: their later ones wait behind it.
+  absl::flat_hash_set<std::string> behind;
+  const absl::flat_hash_map<std::string, absl::Time> refused = RefusedNow();
   auto it = store_->NewIterator(kOutbox);
   for (it->Seek(keys::PaddedSequence(outbox_floor_)); it->Valid() && static_cast<int>(items.size()) < limit;
        it->Next()) {
@@ -344,10 +347,15 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
     if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("outbox: a corrupt item at ", it->key()));
     }
+    if (behind.contains(item.referral_id()) || refused.contains(it->key())) {
+      behind.insert(item.referral_id());
+      continue;
+    }
     if (item.sealed().empty()) {
       absl::StatusOr<std::string> sealed = SealQueued(item);
       if (!sealed.ok()) {
         held.emplace(item.referral_id(), std::string(sealed.status().message()));
+        behind.insert(item.referral_id());
         continue;
       }
       item.set_sealed(*std::move(sealed));
@@ -384,15 +392,36 @@ absl::Status CentreReferrals::NoteHeldBack(const std::map<std::string, std::stri
 }
 
 void CentreReferrals::SetHubProblem(std::string problem) {
-  absl::MutexLock lock(&hub_problem_mu_);
+  absl::MutexLock lock(&courier_mu_);
   hub_problem_ = std::move(problem);
 }
 
 v1::Referral CentreReferrals::WithHubProblem(v1::Referral r) const {
   if (r.delivery() != v1::REFERRAL_DELIVERY_QUEUED || !r.delivery_problem().empty()) return r;
-  absl::MutexLock lock(&hub_problem_mu_);
+  absl::MutexLock lock(&courier_mu_);
   r.set_delivery_problem(hub_problem_);
   return r;
+}
+
+absl::Status CentreReferrals::RefusedByHub(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items,
+                                           absl::string_view why) {
+  std::map<std::string, std::string> problems;
+  {
+    absl::MutexLock lock(&courier_mu_);
+    for (const auto& [key, item] : items) {
+      refused_[key] = absl::Now() + kRefusedRetry;
+      problems[item.referral_id()] = absl::StrCat("the hub refused a message of it (", why.substr(0, 300),
+                                                  "); it is offered again every ", absl::FormatDuration(kRefusedRetry));
+    }
+  }
+  return NoteHeldBack(problems);
+}
+
+absl::flat_hash_map<std::string, absl::Time> CentreReferrals::RefusedNow() {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&courier_mu_);
+  absl::erase_if(refused_, [now](const auto& entry) { return entry.second <= now; });
+  return refused_;
 }
 
 absl::StatusOr<std::string> CentreReferrals::SealQueued(const kentra::storage::v1::OutboxItem& item) const {

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "absl/synchronization/mutex.h"
@@ -119,7 +120,9 @@ class CentreReferrals {
   // The outbox: messages for the hub, oldest first, with their keys, each
   // signed and sealed now for its recipient. An item whose recipient has left
   // the roster stays queued, and its referral says why (delivery_problem,
-  // logged when it starts). The scan starts at the outbox floor, below which
+  // logged when it starts); so does one the hub refused (RefusedByHub), for a
+  // while. A referral's later messages wait behind its first that does not
+  // go, so that they arrive in order. The scan starts at the outbox floor, below which
   // every item is posted, so it does not step over the deleted items of what
   // was posted before.
   absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit);
@@ -132,6 +135,14 @@ class CentreReferrals {
   // problem of its own. Held in memory only; a node that starts again learns it
   // at its first post.
   void SetHubProblem(std::string problem);
+  // The hub refused these outbox items for what they are (e.g. for a centre it
+  // does not know), not for being unreachable: their referrals say why
+  // (delivery_problem), and the outbox passes over them, and over every later
+  // message of their referrals, for kRefusedRetry, then offers them again. The
+  // rest of the outbox goes meanwhile.
+  absl::Status RefusedByHub(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items,
+                            absl::string_view why);
+  static constexpr absl::Duration kRefusedRetry = absl::Minutes(5);
   // Called (without locks held) after something is queued in the outbox.
   void SetOutboxListener(std::function<void()> listener) { outbox_listener_ = std::move(listener); }
 
@@ -158,6 +169,9 @@ class CentreReferrals {
   absl::Status NoteHeldBack(const std::map<std::string, std::string>& problems);
   // `r` as staff see it: with the hub problem, if it waits on the hub.
   v1::Referral WithHubProblem(v1::Referral r) const;
+  // The outbox keys the hub refused, with when they are offered again; drops
+  // those whose time has come.
+  absl::flat_hash_map<std::string, absl::Time> RefusedNow();
   // Queues `message` for `recipient` in the outbox, to be signed and sealed
   // when posted; INVALID_ARGUMENT now if it is too large to seal.
   absl::Status QueueMessage(WriteBatch& batch, const std::string& recipient, const std::string& referral_id,
@@ -225,8 +239,9 @@ class CentreReferrals {
   // until the next start; the scan is then only as slow as without a floor.
   std::atomic<uint64_t> outbox_floor_{0};
   std::function<void()> outbox_listener_;
-  mutable absl::Mutex hub_problem_mu_;
-  std::string hub_problem_ ABSL_GUARDED_BY(hub_problem_mu_);
+  mutable absl::Mutex courier_mu_;  // what the courier reports
+  std::string hub_problem_ ABSL_GUARDED_BY(courier_mu_);
+  absl::flat_hash_map<std::string, absl::Time> refused_ ABSL_GUARDED_BY(courier_mu_);  // outbox key -> offered again
   ReferralWatchers watchers_;
 };
 

@@ -318,6 +318,28 @@ TEST_F(ReferralTest, AMessageForACentreOffTheRosterIsHeldBackAndTheRestGoes) {
   EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery_problem(), "") << "gone with its cause";
 }
 
+TEST_F(ReferralTest, AMessageTheHubRefusesWaitsWithItsReasonAndTheRestGo) {
+  // The operator left Chalkidona out of the hub's registry, not of the roster.
+  hub_.set_registry_without("chalkidona");
+  hub_.Restart();
+  nv1::Referral to_chalkidona, to_thessaloniki;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 26), "chalkidona"), &to_chalkidona).ok());
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 27)), &to_thessaloniki).ok());
+  // Its cancellation waits behind it, so that Chalkidona would get both in order.
+  nv1::CancelReferralRequest cancel;
+  cancel.set_name(to_chalkidona.name());
+  nv1::Referral cancelled;
+  ASSERT_TRUE(kassandra_.NewReferralStub()->CancelReferral(kassandra_.Context().get(), cancel, &cancelled).ok());
+  ASSERT_TRUE(Reaches(thessaloniki_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(Reaches(kassandra_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  const nv1::Referral held = Get(kassandra_, to_chalkidona.name());
+  EXPECT_EQ(held.delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_EQ(held.delivery_problem(),
+            "the hub refused a message of it (recipient: not a centre of this federation); it is offered again every 5m");
+  EXPECT_EQ(Get(kassandra_, to_thessaloniki.name()).delivery_problem(), "");
+  EXPECT_EQ(kassandra_.server().referrals()->Outbox(10)->size(), 0u) << "both of Chalkidona's wait";
+}
+
 TEST_F(ReferralTest, ANodeWithoutAHubSaysItsReferralsWaitForOne) {
   TestNode ermionida("ermionida", kStart);  // started without --hub
   nv1::Referral sent;

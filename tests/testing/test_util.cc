@@ -304,6 +304,10 @@ void TestHub::Start(const std::string& listen) {
   EXPECT_TRUE(setup.ok()) << setup.status();
   kentra::hub::HubOptions options;
   if (setup.ok()) options.setup = *std::move(setup);
+  auto& centres = options.setup.centres;
+  centres.erase(std::remove_if(centres.begin(), centres.end(),
+                               [&](const auto& c) { return c.id() == registry_without_; }),
+                centres.end());
   options.data_dir = dir_.path() + "/hub";
   options.listen_address = listen;
   options.interceptors = interceptors_;

@@ -173,6 +173,9 @@ class TestHub {
   void Stop();
   // Stops the hub if it runs and starts it again on the same data dir and port.
   void Restart();
+  // Leaves `centre` out of the hub's registry (none if empty) from the next
+  // Restart(), while the nodes' roster still has it: a misconfigured federation.
+  void set_registry_without(const std::string& centre) { registry_without_ = centre; }
   // The signed directory the hub publishes (TestDirectory(1) until replaced).
   std::string directory_path() const { return dir_.path() + "/directory.pb"; }
   kentra::hub::HubServer& server() { return *server_; }
@@ -183,6 +186,7 @@ class TestHub {
   TempDir dir_;
   FakeClock clock_;
   std::string listen_;  // where it listens, kept while stopped
+  std::string registry_without_;
   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<kentra::hub::HubServer> server_;
 };
