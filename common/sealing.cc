@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/tls.h"
 #include "common/time_util.h"
 
@@ -160,7 +161,7 @@ absl::StatusOr<rv1::SignedPayload> Open(const NodeKeys& my_keys, absl::string_vi
     return absl::InvalidArgumentError("the sealed referral holds no signed payload");
   }
   if (payload.recipient() != me) {
-    return absl::PermissionDeniedError(absl::StrCat("the referral was signed for ", payload.recipient().substr(0, 64),
+    return absl::PermissionDeniedError(absl::StrCat("the referral was signed for ", Utf8Prefix(payload.recipient(), 64),
                                                     ", not for ", me));
   }
   const rv1::RosterEntry* sender = nullptr;
@@ -168,7 +169,7 @@ absl::StatusOr<rv1::SignedPayload> Open(const NodeKeys& my_keys, absl::string_vi
     if (e.centre() == payload.sender()) sender = &e;
   }
   if (sender == nullptr) {
-    return absl::PermissionDeniedError(absl::StrCat("the sender '", payload.sender().substr(0, 64),
+    return absl::PermissionDeniedError(absl::StrCat("the sender '", Utf8Prefix(payload.sender(), 64),
                                                     "' is not on the roster"));
   }
   if (!Verify(sender->signing_key(), envelope.payload(), envelope.signature())) {

@@ -19,6 +19,11 @@ bool IsCleanUtf8(absl::string_view text);
 // Number of Unicode code points in valid UTF-8 `text`.
 size_t CodePointCount(absl::string_view text);
 
+// The longest prefix of UTF-8 `text` of at most `max_bytes` that does not end
+// inside a character: how text is cut short for a message or a record, whose
+// string fields must stay valid UTF-8.
+absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
+
 }  // namespace kentra
 
 #endif  // KENTRA_COMMON_TEXT_FOLD_H_

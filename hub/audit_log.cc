@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/time_util.h"
 
 namespace kentra::hub {
@@ -28,10 +29,10 @@ absl::Status HubAuditLog::Record(absl::string_view principal, absl::string_view 
   entry.set_principal(std::string(principal));
   entry.set_peer(std::string(peer));
   entry.set_method(std::string(method));
-  entry.set_detail(std::string(detail.substr(0, 500)));
+  entry.set_detail(std::string(Utf8Prefix(detail, 500)));
   entry.set_outcome(outcome.ok() ? "OK"
                                  : absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
-                                                outcome.message().substr(0, 300)));
+                                                Utf8Prefix(outcome.message(), 300)));
   WriteBatch batch;
   batch.Put(0, keys::PaddedSequence(seq), entry.SerializeAsString());
   return store_->Write(batch, Store::Durability::kProcessCrashed);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/sealing.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 
 namespace kentra::hub {
 namespace {
@@ -48,8 +49,8 @@ void MailboxServiceImpl::AuditPost(grpc::ServerContext* ctx, const std::string& 
                                    const v1::PostMessageRequest& req, absl::string_view method,
                                    const absl::StatusOr<v1::PostMessageResponse>& receipt) const {
   access_->Audit(ctx, Principal{Principal::Kind::kCentre, sender, ""}, kService, method,
-                 absl::StrCat("to ", req.recipient().substr(0, 64), ", message ", req.message_id().substr(0, 32),
-                              ", referral ", req.referral_id().substr(0, 32), ", ", req.sealed().size(), " B",
+                 absl::StrCat("to ", Utf8Prefix(req.recipient(), 64), ", message ", Utf8Prefix(req.message_id(), 32),
+                              ", referral ", Utf8Prefix(req.referral_id(), 32), ", ", req.sealed().size(), " B",
                               receipt.ok() ? absl::StrCat(", sequence ", receipt->sequence()) : ""),
                  receipt.status());
 }

@@ -10,6 +10,7 @@
 #include "common/anon/codebook.h"
 #include "common/anon/sketch.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 
 namespace kentra::hub {
 namespace {
@@ -47,7 +48,7 @@ absl::StatusOr<std::string> Prefix(v1::Breakdown b) {
 absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, absl::string_view requested) const {
   if (!requested.empty() && requested != caller.id) {
     return absl::PermissionDeniedError(
-        absl::StrCat(caller.ToString(), " may see only its own region, not '", requested.substr(0, 64), "'"));
+        absl::StrCat(caller.ToString(), " may see only its own region, not '", Utf8Prefix(requested, 64), "'"));
   }
   return caller.id;
 }
@@ -79,7 +80,7 @@ absl::StatusOr<StatsServiceImpl::Scope> StatsServiceImpl::ScopeOf(
     const auto* c = registry_->Centre(id);
     if (c == nullptr || c->region() != scope.region) {
       return absl::PermissionDeniedError(
-          absl::StrCat("centres: '", id.substr(0, 64), "' is not a centre of ", scope.region));
+          absl::StrCat("centres: '", Utf8Prefix(id, 64), "' is not a centre of ", scope.region));
     }
     scope.centres.push_back(id);
   }

@@ -7,6 +7,7 @@
 #include "common/anon/codebook.h"
 #include "common/anon/sketch.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/time_util.h"
 
 namespace kentra::hub {
@@ -63,7 +64,7 @@ grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::Pus
   if (!centre.ok()) return ToGrpcStatus(centre.status());
   if (req->cells().centre() != *centre) {
     std::fprintf(stderr, "kentra-hub: refused PushPeriod: centre/%s sent cells of '%s'\n", centre->c_str(),
-                 req->cells().centre().substr(0, 64).c_str());
+                 std::string(Utf8Prefix(req->cells().centre(), 64)).c_str());
     return ToGrpcStatus(absl::PermissionDeniedError(
         absl::StrCat("cells.centre: centre/", *centre, " may push only its own cells")));
   }
@@ -71,7 +72,7 @@ grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::Pus
   if (valid.ok()) valid = ValidatePeriodCells(req->cells(), clock_->Now());
   absl::StatusOr<bool> changed = valid.ok() ? store_->ReplacePeriod(req->cells()) : absl::StatusOr<bool>(valid);
   access_->Audit(ctx, Principal{Principal::Kind::kCentre, *centre, ""}, "SyncService", "PushPeriod",
-                 absl::StrCat(req->cells().period().substr(0, 16), changed.ok() && *changed ? " (changed)" : ""),
+                 absl::StrCat(Utf8Prefix(req->cells().period(), 16), changed.ok() && *changed ? " (changed)" : ""),
                  changed.status());
   if (!changed.ok()) return ToGrpcStatus(changed.status());
   resp->set_changed(*changed);

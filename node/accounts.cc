@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/crypto.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/time_util.h"
 #include "node/schema.h"
 #include "node/validation.h"
@@ -239,7 +240,7 @@ absl::StatusOr<StaffSession> StaffAccounts::Authenticate(absl::string_view token
     absl::string_view issuer = token.substr(sizeof(kTokenScheme) - 1);
     issuer = issuer.substr(0, issuer.find('.'));
     return Unauthenticated(absl::StrCat("the session token was issued by another centre's node (",
-                                        issuer.substr(0, 64), "); log in to ", centre_id_));
+                                        Utf8Prefix(issuer, 64), "); log in to ", centre_id_));
   }
   StaffSession out;
   out.key = Digest(token);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/time_util.h"
 
 namespace kentra::node {
@@ -41,11 +42,9 @@ std::optional<size_t> RefusedPost(const grpc::Status& status) {
 // What a queued referral says while its node's posts to the hub fail.
 std::string HubProblem(absl::Time since, const absl::Status& failure) {
   constexpr size_t kMaxCause = 200;  // the whole error goes to the log
-  const absl::string_view message = failure.message();
-  size_t cut = std::min(message.size(), kMaxCause);
-  while (cut < message.size() && cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  const absl::string_view shown = Utf8Prefix(failure.message(), kMaxCause);
   std::string cause(absl::StatusCodeToString(failure.code()));
-  absl::StrAppend(&cause, ": ", message.substr(0, cut), cut < message.size() ? "..." : "");
+  absl::StrAppend(&cause, ": ", shown, shown.size() < failure.message().size() ? "..." : "");
   return absl::StrCat("this node's messages have not reached the hub since ", FormatLocalMinute(since), " (", cause,
                       "); it keeps trying, at least every ", absl::FormatDuration(kMaxBackoff));
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
 #include "common/status.h"
+#include "common/text_fold.h"
 #include "common/time_util.h"
 #include "node/referrals.h"
 #include "node/schema.h"
@@ -39,7 +40,7 @@ void CentreReferrals::Refuse(WriteBatch& batch, const MailboxMessage& message, c
                message.sender().c_str(), why.ToString().c_str());
   records_->PutAudit(batch, CentreActor(message.sender()), "ReceiveReferralMessage",
                      IsReferralId(message.referral_id()) ? ReferralName(message.referral_id()) : "",
-                     absl::StrCat("message ", message.message_id().substr(0, 32), ", mailbox sequence ",
+                     absl::StrCat("message ", Utf8Prefix(message.message_id(), 32), ", mailbox sequence ",
                                   message.sequence()),
                      why.ToString());
   if (!applied_key.empty()) batch.Put(kReferrals, applied_key, absl::StrCat(message.sequence()));
@@ -410,7 +411,7 @@ absl::Status CentreReferrals::RefusedByHub(const std::vector<std::pair<std::stri
     absl::MutexLock lock(&courier_mu_);
     for (const auto& [key, item] : items) {
       refused_[key] = absl::Now() + kRefusedRetry;
-      problems[item.referral_id()] = absl::StrCat("the hub refused a message of it (", why.substr(0, 300),
+      problems[item.referral_id()] = absl::StrCat("the hub refused a message of it (", Utf8Prefix(why, 300),
                                                   "); it is offered again every ", absl::FormatDuration(kRefusedRetry));
     }
   }

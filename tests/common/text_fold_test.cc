@@ -33,5 +33,17 @@ TEST(CleanUtf8Test, RejectsControlsAndBrokenSequences) {
   EXPECT_EQ(CodePointCount("Ζωή"), 3u);
 }
 
+TEST(Utf8PrefixTest, CutsShortNeverInsideALetter) {
+  EXPECT_EQ(Utf8Prefix("Ζωή", 10), "Ζωή");  // short enough: all of it
+  EXPECT_EQ(Utf8Prefix("Ζωή", 6), "Ζωή");
+  EXPECT_EQ(Utf8Prefix("Ζωή", 5), "Ζω");   // byte 5 is inside ή
+  EXPECT_EQ(Utf8Prefix("Ζωή", 4), "Ζω");
+  EXPECT_EQ(Utf8Prefix("Ζωή", 1), "");
+  EXPECT_EQ(Utf8Prefix("a€b", 3), "a");    // € takes three bytes
+  EXPECT_EQ(Utf8Prefix("a€b", 4), "a€");
+  EXPECT_EQ(Utf8Prefix("abc", 0), "");
+  EXPECT_TRUE(IsCleanUtf8(std::string(Utf8Prefix("x" + std::string(50, 'a') + "ΑΑΑΑΑΑΑΑΑΑ", 56))));
+}
+
 }  // namespace
 }  // namespace kentra

@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "hub/access.h"
 #include "common/sealing.h"
+#include "common/text_fold.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/directory_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
@@ -545,10 +546,22 @@ TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
   EXPECT_FALSE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
                                       Query("peloponnese", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
                    .ok());
+  // A long Greek name, which the refusal quotes cut short: never in the middle of a letter.
+  std::string long_region = "x";
+  for (int i = 0; i < 300; ++i) long_region += "Α";
+  EXPECT_FALSE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
+                                      Query(long_region, "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
+                   .ok());
   auto admin = v1::AdminService::NewStub(hub_.Channel("operator"));
   v1::ListHubAuditEntriesResponse log;
-  ASSERT_TRUE(admin->ListHubAuditEntries(::kentra::testing::SessionContext("").get(), {}, &log).ok());
-  ASSERT_GE(log.hub_audit_entries_size(), 5);
+  {
+    grpc::Status listed = admin->ListHubAuditEntries(::kentra::testing::SessionContext("").get(), {}, &log);
+    ASSERT_TRUE(listed.ok()) << listed.error_message();
+  }
+  ASSERT_GE(log.hub_audit_entries_size(), 6);
+  EXPECT_TRUE(IsCleanUtf8(log.hub_audit_entries(0).outcome())) << log.hub_audit_entries(0).outcome();
+  EXPECT_TRUE(IsCleanUtf8(log.hub_audit_entries(0).detail()));
+  log.mutable_hub_audit_entries()->DeleteSubrange(0, 1);
   EXPECT_EQ(log.hub_audit_entries(0).method(), "StatsService.QueryIndicators") << "newest first";
   EXPECT_EQ(log.hub_audit_entries(0).principal(), "authority/central-macedonia");
   EXPECT_NE(log.hub_audit_entries(0).outcome().find("PERMISSION_DENIED"), std::string::npos);
