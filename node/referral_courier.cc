@@ -124,15 +124,15 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
     if (std::optional<size_t> bad = RefusedPost(status); bad && *bad < items.size()) {
       // One message is wrong for the hub: it (and every other of this batch
       // for its recipient, if that is the cause) waits, the rest goes.
-      std::fprintf(stderr, "kentra-node: the hub refused a referral message: %s\n", status.error_message().c_str());
+      const std::string message = status.error_message();
+      std::fprintf(stderr, "kentra-node: the hub refused a referral message: %s\n", message.c_str());
       std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> refused;
-      const bool for_recipient = absl::StrContains(status.error_message(), "].recipient:");
+      const bool for_recipient = absl::StrContains(message, "].recipient:");
       for (const auto& entry : items) {
         if (&entry == &items[*bad] || (for_recipient && entry.second.recipient() == items[*bad].second.recipient())) {
           refused.push_back(entry);
         }
       }
-      const std::string message = status.error_message();
       absl::string_view why = message;
       why.remove_prefix(std::min(why.size(), why.find("].") + 2));  // "requests[3]." means nothing to staff
       KENTRA_RETURN_IF_ERROR(referrals_->RefusedByHub(refused, why));
