@@ -1,7 +1,8 @@
 // kentra-bench-hub: one hub and 250 simulated centres (synthetic configs over 13
 // regions, each with its own client certificate). Every centre keeps its
 // mailbox watch open throughout, as a node does, and gets two sealed messages
-// through it; then all sync at once: a full 36-month resync and a nightly round,
+// through it; one centre then gets steady traffic from four others while the
+// rest watch; then all sync at once: a full 36-month resync and a nightly round,
 // with the hub's time, CPU and peak memory; then an authority's region-wide
 // quarter by target group against an echo's latency, in the same run. Hub and
 // echo are separate processes; all talk mutual TLS.
