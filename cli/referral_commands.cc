@@ -56,7 +56,9 @@ void PrintOne(const StaffSession& s, const nv1::Referral& r) {
   if (r.state() == nv1::REFERRAL_STATE_COMPLETED) out << " (" << EnumWord(nv1::ReferralOutcome_descriptor(), r.outcome()) << ")";
   out << "\n";
   if (r.delivery() != nv1::REFERRAL_DELIVERY_UNSPECIFIED) {
-    out << "  delivery: " << EnumWord(nv1::ReferralDelivery_descriptor(), r.delivery()) << "\n";
+    // Incoming, this centre's messages are its receipt and its answers.
+    out << (r.direction() == nv1::REFERRAL_DIRECTION_INCOMING ? "  replies:  " : "  delivery: ")
+        << EnumWord(nv1::ReferralDelivery_descriptor(), r.delivery()) << "\n";
     if (!r.delivery_problem().empty()) out << "  not sent: " << r.delivery_problem() << "\n";
   }
   out << "  person:   " << Person(r);

@@ -382,8 +382,10 @@ absl::Status CentreReferrals::NoteHeldBack(const std::map<std::string, std::stri
   for (const auto& [id, problem] : problems) {
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
     if (!r || r->delivery_problem() == problem) continue;
+    const std::string& other =
+        r->direction() == v1::REFERRAL_DIRECTION_OUTGOING ? r->receiving_centre() : r->sending_centre();
     std::fprintf(stderr, "kentra-node: the messages of %s for %s are held back: %s\n", r->name().c_str(),
-                 r->receiving_centre().c_str(), problem.c_str());
+                 other.c_str(), problem.c_str());
     r->set_delivery_problem(problem);
     PutReferral(batch, *r, /*is_new=*/false);
     changed = true;
@@ -397,7 +399,17 @@ void CentreReferrals::SetHubProblem(std::string problem) {
   hub_problem_ = std::move(problem);
 }
 
-v1::Referral CentreReferrals::WithHubProblem(v1::Referral r) const {
+absl::StatusOr<v1::Referral> CentreReferrals::Present(v1::Referral r) const {
+  auto unsent = store_->NewPrefixIterator(kReferrals, UnsentMessagePrefix(ReferralIdOf(r.name())));
+  unsent->Seek(UnsentMessagePrefix(ReferralIdOf(r.name())));
+  KENTRA_RETURN_IF_ERROR(unsent->status());
+  if (unsent->Valid()) {
+    r.set_delivery(v1::REFERRAL_DELIVERY_QUEUED);
+  } else if (r.delivery() == v1::REFERRAL_DELIVERY_UNSPECIFIED || r.delivery() == v1::REFERRAL_DELIVERY_QUEUED) {
+    // Nothing of this centre's waits here: an incoming referral's receipt and
+    // answers are all at the hub (or taken from it).
+    r.set_delivery(v1::REFERRAL_DELIVERY_AT_HUB);
+  }
   if (r.delivery() != v1::REFERRAL_DELIVERY_QUEUED || !r.delivery_problem().empty()) return r;
   absl::MutexLock lock(&courier_mu_);
   r.set_delivery_problem(hub_problem_);
@@ -444,6 +456,7 @@ absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string
   absl::flat_hash_set<std::string> marked;
   for (const auto& [key, item] : items) {
     batch.Delete(kOutbox, key);
+    batch.Delete(kReferrals, UnsentMessageKey(item.referral_id(), key));
     if (!marked.insert(item.referral_id()).second) continue;
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
     if (r && (r->delivery() == v1::REFERRAL_DELIVERY_QUEUED || !r->delivery_problem().empty())) {

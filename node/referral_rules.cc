@@ -40,6 +40,10 @@ std::string ReferralBeneficiaryPrefix(absl::string_view beneficiary) { return ab
 std::string ReferralBeneficiaryKey(absl::string_view beneficiary, absl::string_view id) {
   return absl::StrCat(ReferralBeneficiaryPrefix(beneficiary), id);
 }
+std::string UnsentMessagePrefix(absl::string_view id) { return absl::StrCat("q/", id, "/"); }
+std::string UnsentMessageKey(absl::string_view id, absl::string_view outbox_key) {
+  return absl::StrCat(UnsentMessagePrefix(id), outbox_key);
+}
 std::string AppliedMessageKey(absl::string_view sender, absl::string_view message_id) {
   return absl::StrCat("m/", sender, "/", message_id);
 }

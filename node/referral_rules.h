@@ -41,6 +41,9 @@ std::string ReferralBeneficiaryKey(absl::string_view beneficiary, absl::string_v
 std::string ReferralBeneficiaryPrefix(absl::string_view beneficiary);
 // A message applied from the other centre -> the mailbox sequence it came with.
 std::string AppliedMessageKey(absl::string_view sender, absl::string_view message_id);
+// A message of this centre about the referral still in the outbox -> "".
+std::string UnsentMessageKey(absl::string_view id, absl::string_view outbox_key);
+std::string UnsentMessagePrefix(absl::string_view id);
 inline constexpr absl::string_view kReferralRecordPrefix = "r/";
 
 // The sender the hub's MailboxService gives its own notices.

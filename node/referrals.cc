@@ -154,7 +154,9 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
   item.set_referral_id(referral_id);
   item.set_payload(payload.SerializeAsString());
   item.set_queue_time_micros(absl::ToUnixMicros(clock_->Now()));
-  batch.Put(kOutbox, keys::PaddedSequence(++last_outbox_), item.SerializeAsString());
+  const std::string key = keys::PaddedSequence(++last_outbox_);
+  batch.Put(kOutbox, key, item.SerializeAsString());
+  batch.Put(kReferrals, UnsentMessageKey(referral_id, key), "");
   return absl::OkStatus();
 }
 
@@ -179,7 +181,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   KENTRA_ASSIGN_OR_RETURN(auto prior, records_->PriorRequest("CreateReferral", request.request_id(), digest));
   if (prior) {
     KENTRA_ASSIGN_OR_RETURN(v1::Referral first, Load(*prior, "request_id"));
-    return WithHubProblem(std::move(first));
+    return Present(std::move(first));
   }
   KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary person, records_->ReadBeneficiary(in.beneficiary(), "referral.beneficiary"));
   const v1::Consent* consent = CurrentReferralConsent(person);
@@ -247,7 +249,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Create(const Actor& actor, const v
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
   Notify(r, v1::REFERRAL_ACTION_SEND);
   if (outbox_listener_) outbox_listener_();
-  return WithHubProblem(std::move(r));  // the sender sees at once if the hub is known to be out of reach
+  return Present(std::move(r));  // the sender sees at once if the hub is known to be out of reach
 }
 
 absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTargets(
@@ -274,7 +276,7 @@ absl::StatusOr<v1::ResolveReferralTargetsResponse> CentreReferrals::ResolveTarge
 absl::StatusOr<v1::Referral> CentreReferrals::Get(const Actor& actor, absl::string_view name) {
   KENTRA_ASSIGN_OR_RETURN(v1::Referral r, Load(name, "name"));
   KENTRA_RETURN_IF_ERROR(records_->AuditRead(actor, "GetReferral", r.name(), {r.name()}, ""));
-  return WithHubProblem(std::move(r));
+  return Present(std::move(r));
 }
 
 absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& actor,
@@ -297,7 +299,7 @@ absl::StatusOr<v1::ListReferralsResponse> CentreReferrals::List(const Actor& act
                         KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
                         if (!r) return absl::DataLossError(absl::StrCat("referrals: an index names ", id));
                         if (request.state() == v1::REFERRAL_STATE_UNSPECIFIED || r->state() == request.state()) {
-                          *response.add_referrals() = WithHubProblem(*std::move(r));
+                          KENTRA_ASSIGN_OR_RETURN(*response.add_referrals(), Present(*std::move(r)));
                         }
                         return absl::OkStatus();
                       }));
@@ -324,7 +326,7 @@ absl::StatusOr<v1::Referral> CentreReferrals::Act(
   if (finish) finish(t, r);
   KENTRA_RETURN_IF_ERROR(CommitTransition(actor, r, t, absl::StrCat(ActionVerb(action), "Referral"),
                                           v1::ReferralState_Name(next)));
-  return r;
+  return Present(std::move(r));  // queued to tell the other centre, and why it has not gone if the hub is out
 }
 
 void CentreReferrals::CountStep(WriteBatch& batch, const v1::Referral& r, const v1::ReferralTransition& t) {

@@ -130,9 +130,9 @@ class CentreReferrals {
   // referrals as at the hub with no delivery problem.
   absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
   // The courier's word on posting to the hub while it fails (empty once it
-  // works again), or the node's that it has no hub: until then every outgoing
-  // referral still queued shows it as its delivery_problem, unless it has a
-  // problem of its own. Held in memory only; a node that starts again learns it
+  // works again), or the node's that it has no hub: until then every referral
+  // with a message still queued shows it as its delivery_problem, unless it has
+  // a problem of its own. Held in memory only; a node that starts again learns it
   // at its first post.
   void SetHubProblem(std::string problem);
   // The hub refused these outbox items for what they are (e.g. for a centre it
@@ -167,8 +167,10 @@ class CentreReferrals {
   // Records on each referral (by id) why its messages are held back, where that
   // is news.
   absl::Status NoteHeldBack(const std::map<std::string, std::string>& problems);
-  // `r` as staff see it: with the hub problem, if it waits on the hub.
-  v1::Referral WithHubProblem(v1::Referral r) const;
+  // `r` as staff see it: QUEUED while a message of this centre about it waits
+  // in the outbox (AT_HUB for an incoming one with none waiting), and then with
+  // the hub problem unless it has a problem of its own.
+  absl::StatusOr<v1::Referral> Present(v1::Referral r) const;
   // The outbox keys the hub refused, with when they are offered again; drops
   // those whose time has come.
   absl::flat_hash_map<std::string, absl::Time> RefusedNow();

@@ -78,6 +78,11 @@ TEST_F(ReferralCommandsTest, TheReceiverRejectsWithAReasonAndTheSenderReadsIt) {
   EXPECT_NE(out_.str().find("state:    rejected (no-capacity)"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("delivery: delivered"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("no-capacity: Full until March"), std::string::npos) << "in the history: " << out_.str();
+  // The receiving side's show says where its own answer is.
+  ASSERT_TRUE(::kentra::testing::WaitFor(
+      [&] { return Get(thessaloniki_, name).delivery() == nv1::REFERRAL_DELIVERY_AT_HUB; }));
+  ASSERT_EQ(Run(thessaloniki_, {"referral", "show", name}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("replies:  at-hub"), std::string::npos) << out_.str();
   // Rejected is final: a late cancellation is refused.
   EXPECT_EQ(Run(kassandra_, {"referral", "cancel", IdOf(name)}), 1);
   EXPECT_NE(err_.str().find("FAILED_PRECONDITION"), std::string::npos) << err_.str();

@@ -340,6 +340,48 @@ TEST_F(ReferralTest, AMessageTheHubRefusesWaitsWithItsReasonAndTheRestGo) {
   EXPECT_EQ(kassandra_.server().referrals()->Outbox(10)->size(), 0u) << "both of Chalkidona's wait";
 }
 
+// A step taken while the hub is out of reach has not reached the other centre,
+// and the centre that took it sees so: the receiving worker's answer, and the
+// sending worker's cancellation of a referral delivered before.
+TEST_F(ReferralTest, AStepTheOtherCentreHasNotHeardOfShowsAsQueuedWithWhy) {
+  nv1::Referral answered, cancelled;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 28)), &answered).ok());
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 29)), &cancelled).ok());
+  for (const auto* r : {&answered, &cancelled}) ASSERT_TRUE(Reaches(kassandra_, r->name(), nv1::REFERRAL_STATE_RECEIVED));
+  EXPECT_EQ(Get(kassandra_, cancelled.name()).delivery(), nv1::REFERRAL_DELIVERY_DELIVERED);
+  EXPECT_EQ(Get(thessaloniki_, answered.name()).delivery(), nv1::REFERRAL_DELIVERY_AT_HUB) << "its receipt went";
+
+  hub_.Stop();
+  nv1::RejectReferralRequest reject;
+  reject.set_name(answered.name());
+  reject.set_reason(nv1::REJECT_REASON_NOT_ELIGIBLE);
+  nv1::Referral out;
+  ASSERT_TRUE(thessaloniki_.NewReferralStub()->RejectReferral(thessaloniki_.Context().get(), reject, &out).ok());
+  EXPECT_EQ(out.delivery(), nv1::REFERRAL_DELIVERY_QUEUED) << "the answer to the reject itself says so";
+  nv1::CancelReferralRequest cancel;
+  cancel.set_name(cancelled.name());
+  ASSERT_TRUE(kassandra_.NewReferralStub()->CancelReferral(kassandra_.Context().get(), cancel, &out).ok());
+  EXPECT_EQ(out.delivery(), nv1::REFERRAL_DELIVERY_QUEUED) << "delivered, but not its cancellation";
+  ASSERT_TRUE(WaitFor([&] {
+    return Get(thessaloniki_, answered.name()).delivery_problem().find("have not reached the hub") != std::string::npos &&
+           Get(kassandra_, cancelled.name()).delivery_problem().find("have not reached the hub") != std::string::npos;
+  })) << Get(thessaloniki_, answered.name()).delivery_problem();
+  EXPECT_EQ(Get(thessaloniki_, answered.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_EQ(Get(kassandra_, cancelled.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  // Restarted meanwhile, each node still knows what it has not sent.
+  thessaloniki_.Restart();
+  EXPECT_EQ(Get(thessaloniki_, answered.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+
+  hub_.Restart();
+  ASSERT_TRUE(Reaches(kassandra_, answered.name(), nv1::REFERRAL_STATE_REJECTED));
+  ASSERT_TRUE(Reaches(thessaloniki_, cancelled.name(), nv1::REFERRAL_STATE_CANCELLED));
+  const nv1::Referral answer_sent = Get(thessaloniki_, answered.name());
+  EXPECT_EQ(answer_sent.delivery(), nv1::REFERRAL_DELIVERY_AT_HUB);
+  EXPECT_EQ(answer_sent.delivery_problem(), "");
+  ASSERT_TRUE(WaitFor([&] { return Get(kassandra_, cancelled.name()).delivery() == nv1::REFERRAL_DELIVERY_DELIVERED; }));
+  EXPECT_EQ(Get(kassandra_, cancelled.name()).delivery_problem(), "");
+}
+
 TEST_F(ReferralTest, ANodeWithoutAHubSaysItsReferralsWaitForOne) {
   TestNode ermionida("ermionida", kStart);  // started without --hub
   nv1::Referral sent;
