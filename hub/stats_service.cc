@@ -312,7 +312,10 @@ grpc::Status StatsServiceImpl::GetEsfReport(grpc::ServerContext* ctx, const v1::
   auto caller = access_->Admit(ctx, "StatsService", "GetEsfReport");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto report = Esf(*caller, *req);
-  access_->Audit(ctx, *caller, "StatsService", "GetEsfReport", absl::StrCat("MIS ", req->mis_code(), " ", req->period()),
+  // The months the report covered, as the other queries' entries give them.
+  const std::string months =
+      report.ok() ? absl::StrCat(report->start_period(), "..", report->end_period()) : req->period();
+  access_->Audit(ctx, *caller, "StatsService", "GetEsfReport", absl::StrCat("MIS ", req->mis_code(), " ", months),
                  report.status());
   if (!report.ok()) return ToGrpcStatus(report.status());
   *resp = *std::move(report);

@@ -543,6 +543,12 @@ TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
   ASSERT_TRUE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
                                      Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
                   .ok());
+  v1::GetEsfReportRequest esf;
+  esf.set_region("central-macedonia");
+  esf.set_mis_code("5002672");
+  esf.set_period("2026-10");  // the report runs from January
+  v1::EsfReport report;
+  ASSERT_TRUE(stats->GetEsfReport(::kentra::testing::SessionContext("").get(), esf, &report).ok());
   EXPECT_FALSE(stats->QueryIndicators(::kentra::testing::SessionContext("").get(),
                                       Query("peloponnese", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP), &table)
                    .ok());
@@ -566,7 +572,9 @@ TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
   EXPECT_EQ(log.hub_audit_entries(0).principal(), "authority/central-macedonia");
   EXPECT_NE(log.hub_audit_entries(0).outcome().find("PERMISSION_DENIED"), std::string::npos);
   EXPECT_NE(log.hub_audit_entries(0).detail().find("peloponnese"), std::string::npos);
-  EXPECT_EQ(log.hub_audit_entries(1).outcome(), "OK");
+  EXPECT_EQ(log.hub_audit_entries(1).method(), "StatsService.GetEsfReport");
+  EXPECT_EQ(log.hub_audit_entries(1).detail(), "MIS 5002672 2026-01..2026-10") << "the months it covered";
+  EXPECT_EQ(log.hub_audit_entries(2).outcome(), "OK");
   int pushes = 0;
   for (const auto& e : log.hub_audit_entries()) pushes += e.method() == "SyncService.PushPeriod";
   EXPECT_GT(pushes, 0) << "the syncs of the set-up are audited too";
