@@ -68,6 +68,9 @@ Indicators (what the node sends the hub; protected, kentra-anon/v2):
   month close YYYY-MM          (coordinator) the month's indicators become final
   sync                         (coordinator) sync with the hub now
   sync history                 (coordinator) past syncs, newest first
+Backups (coordinator; the node needs --backup_dir):
+  backup create                a consistent copy of the whole store, taken while the node serves
+  backup list [--all]          the backups the node keeps, newest first
 Regional authority and operator (to the hub, with their certificate):
   stats indicators --from=YYYY-MM [--to=YYYY-MM] [--by=target-group|gender-age|service|service-events]
                    [--region=R] [--centres=a,b]
@@ -206,6 +209,7 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
                         : IsAccountCommand(noun)      ? RunAccountCommand(noun, args, session)
                         : IsIndicatorCommand(noun)    ? RunIndicatorCommand(noun, args, session)
                         : noun == "referral"          ? RunReferralCommand(args, session)
+                        : noun == "backup"            ? RunBackupCommand(args, session)
                                                       : RunStaffCommand(noun, args, session);
   if (status.ok()) return 0;
   if (IsUsageError(status)) {

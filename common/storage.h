@@ -148,6 +148,11 @@ class Store {
   // Concurrent callers share syncs: one fsync covers every write seen before it,
   // and a call with nothing new to sync makes none.
   absl::Status SyncWritten();
+  // Writes a consistent copy of the whole store, as of now, into `dir` (which
+  // must not exist; its parent must): a database Open() takes as it is. Files
+  // are hard-linked where the file system allows, copied where not. Safe while
+  // others read and write.
+  absl::Status Checkpoint(const std::string& dir) const;
   // A cursor over `cf` seeing a consistent snapshot taken now.
   std::unique_ptr<StoreIterator> NewIterator(int cf) const;
   // The same, seeing only keys that start with `prefix`. Use it for a scan that

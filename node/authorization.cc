@@ -74,6 +74,8 @@ const std::vector<MethodRule>& AuthorizationTable() {
       {"StaffService", "SyncNow", kCoordinatorOnly},
       {"StaffService", "StreamSync", kCoordinatorOnly},
       {"StaffService", "ListSyncRuns", kCoordinatorOnly},
+      {"StaffService", "CreateBackup", kCoordinatorOnly},
+      {"StaffService", "ListBackups", kCoordinatorOnly},
 
       {"ReferralService", "CreateReferral", kWriters},
       {"ReferralService", "ResolveReferralTargets", kReaders},

@@ -29,6 +29,9 @@ ABSL_FLAG(bool, insecure, false, "Serve plaintext, without certificates (allowed
 ABSL_FLAG(std::string, bootstrap_coordinator, "",
           "Create (or re-key) this centre's first coordinator with a password read from standard "
           "input, then exit. Only while the node is stopped, and only if no other coordinator is active.");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Where backups of the store go (kentractl backup create); outside the data directory. Empty: none.");
+ABSL_FLAG(int, backups_kept, 14, "How many backups stay in --backup_dir; older ones are deleted.");
 ABSL_FLAG(bool, check, false, "Check that every index agrees with its records, then exit.");
 
 int main(int argc, char** argv) {
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
   options.hub_address = absl::GetFlag(FLAGS_hub);
   options.roster_path = absl::GetFlag(FLAGS_roster);
   options.roster_root_key_path = absl::GetFlag(FLAGS_roster_root_key);
+  options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
+  options.backups_kept = absl::GetFlag(FLAGS_backups_kept);
   if (absl::GetFlag(FLAGS_print_roster_entry)) {
     auto seed = kentra::ReadHexSecretFile(options.secrets_dir + "/node.key");
     auto keys = seed.ok() ? kentra::NodeKeys::FromSeed(*seed)

@@ -18,6 +18,7 @@
 #include "node/access.h"
 #include "node/account_service.h"
 #include "node/accounts.h"
+#include "node/backups.h"
 #include "node/hub_sync.h"
 #include "node/records.h"
 #include "node/referral_courier.h"
@@ -52,6 +53,9 @@ struct NodeOptions {
   // With a hub and a roster: keep a live watch on this centre's referral mailbox
   // (without it, referrals arrive at each sync).
   bool watch_referrals = true;
+  // Where CreateBackup puts backups (empty: none), and how many stay there.
+  std::string backup_dir;
+  int backups_kept = 14;
   // The clock of records (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
 };
@@ -98,6 +102,7 @@ class NodeServer {
   std::unique_ptr<CentreReferrals> referrals_;
   std::unique_ptr<HubSync> hub_sync_;
   std::unique_ptr<ReferralCourier> courier_;
+  std::unique_ptr<NodeBackups> backups_;
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StaffServiceImpl> service_;
   std::unique_ptr<ReferralServiceImpl> referral_service_;

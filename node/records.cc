@@ -244,6 +244,8 @@ absl::Status CentreRecords::AuditRead(const Actor& actor, absl::string_view acti
   return journal_->Append(NewAuditEntry(actor, action, resource, detail, "", read));
 }
 
+absl::Status CentreRecords::CatchUpAudit() { return journal_->CatchUp(); }
+
 absl::Status CentreRecords::AuditRefusal(const Actor& actor, absl::string_view action,
                                          const absl::Status& refusal) {
   return journal_->Append(NewAuditEntry(

@@ -112,6 +112,9 @@ class CentreRecords {
   absl::Status AuditRead(const Actor& actor, absl::string_view action, absl::string_view resource,
                          const std::vector<std::string>& read, absl::string_view detail);
 
+  // Moves every audit entry appended so far into the store (before a backup).
+  absl::Status CatchUpAudit();
+
   // Queues an audit entry (and its index entries) into `batch`, so that it commits
   // with the change it describes; `refusal` only for refused calls, `read` the
   // names of the records a read returned. Other stores of the node use it too.

@@ -6,6 +6,7 @@
 
 #include "kentra/node/v1/staff_service.grpc.pb.h"
 #include "node/access.h"
+#include "node/backups.h"
 #include "node/hub_sync.h"
 
 namespace kentra::node {
@@ -13,9 +14,9 @@ namespace kentra::node {
 class StaffServiceImpl final : public v1::StaffService::Service {
  public:
   // `access` is not owned and must outlive the service.
-  // `hub_sync` may be null (no hub configured).
-  StaffServiceImpl(AccessControl* access, HubSync* hub_sync)
-      : access_(access), records_(access->records()), hub_sync_(hub_sync) {}
+  // `hub_sync` may be null (no hub configured); so may `backups`, which are not owned either.
+  StaffServiceImpl(AccessControl* access, HubSync* hub_sync, NodeBackups* backups)
+      : access_(access), records_(access->records()), hub_sync_(hub_sync), backups_(backups) {}
 
   grpc::Status CreateBeneficiary(grpc::ServerContext* ctx, const v1::CreateBeneficiaryRequest* req,
                                  v1::Beneficiary* resp) override;
@@ -50,6 +51,9 @@ class StaffServiceImpl final : public v1::StaffService::Service {
                           grpc::ServerWriter<v1::SyncProgress>* writer) override;
   grpc::Status ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
                             v1::ListSyncRunsResponse* resp) override;
+  grpc::Status CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest* req, v1::Backup* resp) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
+                           v1::ListBackupsResponse* resp) override;
 
  private:
   // Admits the call of `method` and runs `body` on the records as its actor.
@@ -59,6 +63,7 @@ class StaffServiceImpl final : public v1::StaffService::Service {
   AccessControl* access_;
   CentreRecords* records_;
   HubSync* hub_sync_;
+  NodeBackups* backups_;
 };
 
 }  // namespace kentra::node

@@ -131,6 +131,18 @@ TEST_F(KentractlTest, IndicatorsShowWhatLeavesAndTheCoordinatorClosesAMonth) {
   EXPECT_EQ(Run({"month", "close", "October"}), 2);
 }
 
+TEST_F(KentractlTest, TheCoordinatorTakesAndListsBackups) {
+  EXPECT_EQ(Run({"backup", "create"}), 1) << "a social worker may not";
+  EXPECT_NE(err_.str().find("PERMISSION_DENIED"), std::string::npos) << err_.str();
+  ASSERT_EQ(Run({"login", "--user=coord"}, {kTestPassword}), 0);
+  ASSERT_EQ(Run({"backup", "create"}), 0) << err_.str();
+  EXPECT_NE(out_.str().find("kassandra-20261120T100000Z"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find(node_.backup_dir()), std::string::npos) << "where it is: " << out_.str();
+  ASSERT_EQ(Run({"backup", "list", "--output=csv"}), 0) << err_.str();
+  EXPECT_EQ(out_.str().rfind("BACKUP,TAKEN,SIZE,PATH\nkassandra-20261120T100000Z,", 0), 0u) << out_.str();
+  EXPECT_EQ(Run({"backup", "restore"}), 2) << "no such verb: restoring is done with the node stopped";
+}
+
 TEST(KentractlHubTest, SyncAndTheAuthoritysTables) {
   ::kentra::testing::TestHub hub;
   TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),

@@ -54,6 +54,8 @@ const std::map<std::string, std::string>& Policy() {
       {"StaffService.SyncNow",           "y----"},
       {"StaffService.StreamSync",        "y----"},
       {"StaffService.ListSyncRuns",      "y----"},
+      {"StaffService.CreateBackup",      "y----"},
+      {"StaffService.ListBackups",       "y----"},
       {"ReferralService.CreateReferral", "yyy--"},
       {"ReferralService.ResolveReferralTargets", "yyyy-"},
       {"ReferralService.GetReferral",    "yyyy-"},

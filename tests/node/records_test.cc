@@ -360,6 +360,13 @@ TEST(NodeServerTest, StartFailuresAreCleanErrors) {
   // A second node on the same data directory is refused, not corrupted.
   EXPECT_THAT(NodeServer::Start(options),
               ::kentra::testing::StatusIs(absl::StatusCode::kFailedPrecondition, "in use by another process"));
+  // Backups inside the store they copy, or none kept, make no sense.
+  options.backup_dir = options.data_dir + "/backups";
+  EXPECT_THAT(NodeServer::Start(options),
+              ::kentra::testing::StatusIs(absl::StatusCode::kInvalidArgument, "must lie outside the data directory"));
+  options.backup_dir = dir.path() + "/backups";
+  options.backups_kept = 0;
+  EXPECT_THAT(NodeServer::Start(options), ::kentra::testing::StatusIs(absl::StatusCode::kInvalidArgument, "at least 1"));
 }
 
 }  // namespace

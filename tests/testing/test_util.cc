@@ -186,7 +186,9 @@ TestNode::~TestNode() = default;
 void TestNode::Start() {
   kentra::node::NodeOptions options;
   options.centre = centre_;
-  options.data_dir = dir_.path() + "/db";
+  options.data_dir = data_dir();
+  options.backup_dir = backup_dir_;
+  options.backups_kept = backups_kept_;
   options.listen_address = "127.0.0.1:0";
   options.secrets_dir = absl::StrCat(TestPkiDir(), "/centres/", centre_.id());
   std::ifstream revoked(TestPkiDir() + "/bad/revoked/serial");

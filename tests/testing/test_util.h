@@ -140,6 +140,15 @@ class TestNode {
   void set_watch_referrals(bool watch) { watch_referrals_ = watch; }
   // Leaves `centre` off the node's roster (none if empty) from the next Restart().
   void set_roster_without(const std::string& centre) { roster_without_ = centre; }
+  // Where the node puts backups (default: "backups" beside its data dir; empty:
+  // none) and how many it keeps (default 14); from the next Restart().
+  void set_backups(std::string dir, int kept) {
+    backup_dir_ = std::move(dir);
+    backups_kept_ = kept;
+  }
+  const std::string& backup_dir() const { return backup_dir_; }
+  // The node's RocksDB directory.
+  std::string data_dir() const { return dir_.path() + "/db"; }
 
   FakeClock& clock() { return clock_; }
   kentra::node::NodeServer& server() { return *server_; }
@@ -155,6 +164,8 @@ class TestNode {
   std::string hub_address_;
   bool watch_referrals_ = true;
   std::string roster_without_;
+  std::string backup_dir_ = dir_.path() + "/backups";
+  int backups_kept_ = 14;
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
 };
