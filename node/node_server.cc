@@ -57,17 +57,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
                             PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
     credentials = MakeServerCredentials(tls);
   }
-  if (options.backups_kept < 1) return absl::InvalidArgumentError("--backups_kept must be at least 1");
+  const BackupDirectory::Options backup_options{options.backup_dir, options.backups_kept};
+  KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, backup_options));
   std::error_code ec;
-  if (!options.backup_dir.empty()) {
-    const auto data = std::filesystem::weakly_canonical(options.data_dir, ec).string() + "/";
-    const auto backups = std::filesystem::weakly_canonical(options.backup_dir, ec).string() + "/";
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("--backup_dir ", options.backup_dir, ": ", ec.message()));
-    if (absl::StartsWith(backups, data) || absl::StartsWith(data, backups)) {
-      return absl::InvalidArgumentError(absl::StrCat("--backup_dir ", options.backup_dir,
-                                                     " must lie outside the data directory, and it outside it"));
-    }
-  }
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
     return absl::FailedPreconditionError(
@@ -118,8 +110,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   node->access_ = std::make_unique<AccessControl>(node->centre_id_, node->verifier_.get(), node->accounts_.get(),
                                                   node->records_.get());
   node->backups_ = std::make_unique<NodeBackups>(node->store_.get(), node->records_.get(), options.clock,
-                                                 node->centre_id_,
-                                                 NodeBackups::Options{options.backup_dir, options.backups_kept});
+                                                 node->centre_id_, backup_options);
   node->service_ =
       std::make_unique<StaffServiceImpl>(node->access_.get(), node->hub_sync_.get(), node->backups_.get());
   node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
