@@ -1,5 +1,7 @@
-// kentractl's backup commands: the coordinator has the node take a backup of its
-// whole store while it serves, and lists the backups it keeps.
+// kentractl's backup commands: the node's coordinator (backup create|list) or the
+// hub's operator (admin backup create|list) has the server back up its stores
+// while it serves, and lists the backups it keeps. Node and hub have the same
+// Backup resource and calls, each in its own API.
 #include <iostream>
 
 #include "absl/strings/str_format.h"
@@ -7,13 +9,16 @@
 #include "cli/kentractl.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "kentra/hub/v1/admin_service.grpc.pb.h"
 
 namespace kentra::cli {
 namespace {
 
 namespace nv1 = kentra::node::v1;
+namespace hv1 = kentra::hub::v1;
 
-void PrintBackups(const StaffSession& s, const std::vector<const nv1::Backup*>& backups, bool single) {
+template <typename Backup>
+void PrintBackups(const StaffSession& s, const std::vector<const Backup*>& backups, bool single) {
   if (s.format == Format::kJson) {
     PrintJson({backups.begin(), backups.end()}, single, *s.out);
     return;
@@ -26,36 +31,50 @@ void PrintBackups(const StaffSession& s, const std::vector<const nv1::Backup*>& 
   PrintTable(t, s.format, *s.out);
 }
 
-}  // namespace
-
-absl::Status RunBackupCommand(const Args& args, StaffSession& s) {
-  const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
+// `verb` (create or list) against `stub`, whose API's messages are these.
+template <typename Backup, typename CreateRequest, typename ListRequest, typename ListResponse, typename Stub>
+absl::Status RunBackupVerb(const std::string& verb, const Args& args, StaffSession& s, Stub& stub,
+                           absl::string_view usage) {
   if (verb == "create") {
     KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
-    // A large store takes a while to flush and link.
-    s.timeout = std::max(s.timeout, absl::Minutes(5));
-    nv1::Backup backup;
-    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->CreateBackup(s.Context().get(), nv1::CreateBackupRequest(), &backup)));
-    PrintBackups(s, {&backup}, true);
+    s.timeout = std::max(s.timeout, absl::Minutes(5));  // a large store takes a while to flush and link
+    Backup backup;
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(stub.CreateBackup(s.Context().get(), CreateRequest(), &backup)));
+    PrintBackups<Backup>(s, {&backup}, true);
     return absl::OkStatus();
   }
   if (verb == "list") {
     KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"all"})));
-    nv1::ListBackupsRequest req;
-    nv1::ListBackupsResponse all;
+    ListRequest req;
+    ListResponse all;
     do {
-      nv1::ListBackupsResponse page;
-      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->ListBackups(s.Context().get(), req, &page)));
+      ListResponse page;
+      KENTRA_RETURN_IF_ERROR(FromGrpcStatus(stub.ListBackups(s.Context().get(), req, &page)));
       for (auto& b : *page.mutable_backups()) *all.add_backups() = std::move(b);
       req.set_page_token(page.next_page_token());
     } while (!req.page_token().empty() && args.Has("all"));
-    std::vector<const nv1::Backup*> list;
+    std::vector<const Backup*> list;
     for (const auto& b : all.backups()) list.push_back(&b);
-    PrintBackups(s, list, false);
+    PrintBackups<Backup>(s, list, false);
     if (!req.page_token().empty() && s.format == Format::kTable) *s.out << "(more: add --all to list every page)\n";
     return absl::OkStatus();
   }
-  return UsageError("use 'backup create' or 'backup list [--all]'");
+  return UsageError(usage);
+}
+
+}  // namespace
+
+absl::Status RunBackupCommand(const Args& args, StaffSession& s) {
+  const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
+  return RunBackupVerb<nv1::Backup, nv1::CreateBackupRequest, nv1::ListBackupsRequest, nv1::ListBackupsResponse>(
+      verb, args, s, *s.stub, "use 'backup create' or 'backup list [--all]'");
+}
+
+absl::Status RunHubBackupCommand(const Args& args, StaffSession& s) {
+  const std::string verb = args.positional().size() > 2 ? args.positional()[2] : "";
+  auto stub = hv1::AdminService::NewStub(s.channel);
+  return RunBackupVerb<hv1::Backup, hv1::CreateBackupRequest, hv1::ListBackupsRequest, hv1::ListBackupsResponse>(
+      verb, args, s, *stub, "use 'admin backup create' or 'admin backup list [--all]'");
 }
 
 }  // namespace kentra::cli

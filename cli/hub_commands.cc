@@ -193,7 +193,9 @@ absl::Status RunHubCommand(const std::string& noun, const Args& args, StaffSessi
   if (noun == "stats" && verb == "referrals") return StatsReferrals(args, s);
   if (noun == "admin" && verb == "centres") return AdminCentres(args, s);
   if (noun == "admin" && verb == "audit") return AdminAudit(args, s);
-  return UsageError("use 'stats indicators', 'stats esf', 'stats referrals', 'admin centres' or 'admin audit'");
+  if (noun == "admin" && verb == "backup") return RunHubBackupCommand(args, s);
+  return UsageError(
+      "use 'stats indicators', 'stats esf', 'stats referrals', 'admin centres', 'admin audit' or 'admin backup'");
 }
 
 }  // namespace kentra::cli

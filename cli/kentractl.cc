@@ -80,6 +80,8 @@ Regional authority and operator (to the hub, with their certificate):
                                median days from sending to acceptance
   admin centres                (operator) last sync of every centre; stale ones flagged
   admin audit [--page-size=N]  (operator) the hub's audit log, newest first
+  admin backup create | list [--all]
+                               (operator) back up the hub's stores while it serves (needs --backup_dir)
 Operator, on the machine with the root key (talks to no server):
   roster sign --root_seed=FILE (--entries=a.textproto,... | --node_keys=PKI/centres) --version=N
               --out=roster.pb [--root_pub_out=root.pub]

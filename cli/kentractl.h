@@ -53,8 +53,10 @@ absl::Status RunStaffCommand(const std::string& noun, const Args& args, StaffSes
 bool IsIndicatorCommand(const std::string& noun);
 absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, StaffSession& session);
 
-// kentractl backup create|list (coordinator).
+// kentractl backup create|list (the node's coordinator) and admin backup create|list
+// (the hub's operator).
 absl::Status RunBackupCommand(const Args& args, StaffSession& session);
+absl::Status RunHubBackupCommand(const Args& args, StaffSession& session);
 
 // kentractl referral targets|send|inbox|outbox|show|accept|reject|start|complete|cancel|watch.
 absl::Status RunReferralCommand(const Args& args, StaffSession& session);

@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/storage.h"
+#include "common/time_util.h"
 
 namespace kentra {
 
@@ -71,6 +73,18 @@ class BackupDirectory {
   const Options options_;
   absl::Mutex mu_;  // held while a backup is taken
 };
+
+// `b` as an API's Backup resource (kentra.node.v1 and kentra.hub.v1 have the same
+// fields): name "backups/{id}", path, create_time, size_bytes.
+template <typename BackupProto>
+BackupProto ToBackupResource(const BackupDirectory::Backup& b) {
+  BackupProto out;
+  out.set_name(absl::StrCat("backups/", b.id));
+  out.set_path(b.path);
+  *out.mutable_create_time() = ToTimestamp(b.time);
+  out.set_size_bytes(b.size_bytes);
+  return out;
+}
 
 }  // namespace kentra
 

@@ -26,6 +26,8 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"DirectoryService", "GetDirectory", Bit(Principal::Kind::kCentre)},
       {"AdminService", "ListCentres", Bit(Principal::Kind::kOperator)},
       {"AdminService", "ListHubAuditEntries", Bit(Principal::Kind::kOperator)},
+      {"AdminService", "CreateBackup", Bit(Principal::Kind::kOperator)},
+      {"AdminService", "ListBackups", Bit(Principal::Kind::kOperator)},
   };
   return *table;
 }

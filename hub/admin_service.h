@@ -1,9 +1,10 @@
 // The hub's AdminService, for the federation operator: every centre's last sync,
 // with the stale ones flagged, and its referral mail (how much waits, since when,
-// whether its node watches); and the hub's audit log.
+// whether its node watches); the hub's audit log; backups of the hub's stores.
 #ifndef KENTRA_HUB_ADMIN_SERVICE_H_
 #define KENTRA_HUB_ADMIN_SERVICE_H_
 
+#include "common/backup_directory.h"
 #include "common/clock.h"
 #include "hub/access.h"
 #include "hub/centre_registry.h"
@@ -17,13 +18,18 @@ class AdminServiceImpl final : public v1::AdminService::Service {
  public:
   // None is owned.
   AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const Mailbox* mailbox,
-                   const CentreRegistry* registry, const HubAuditLog* audit, const Clock* clock)
-      : access_(access), store_(store), mailbox_(mailbox), registry_(registry), audit_(audit), clock_(clock) {}
+                   const CentreRegistry* registry, const HubAuditLog* audit, BackupDirectory* backups,
+                   const Clock* clock)
+      : access_(access), store_(store), mailbox_(mailbox), registry_(registry), audit_(audit), backups_(backups),
+        clock_(clock) {}
 
   grpc::Status ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
                            v1::ListCentresResponse* resp) override;
   grpc::Status ListHubAuditEntries(grpc::ServerContext* ctx, const v1::ListHubAuditEntriesRequest* req,
                                    v1::ListHubAuditEntriesResponse* resp) override;
+  grpc::Status CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest* req, v1::Backup* resp) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
+                           v1::ListBackupsResponse* resp) override;
 
  private:
   const HubAccess* access_;
@@ -31,6 +37,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   const Mailbox* mailbox_;
   const CentreRegistry* registry_;
   const HubAuditLog* audit_;
+  BackupDirectory* backups_;
   const Clock* clock_;
 };
 

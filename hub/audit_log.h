@@ -26,6 +26,9 @@ class HubAuditLog {
   // Newest first.
   absl::StatusOr<v1::ListHubAuditEntriesResponse> List(const v1::ListHubAuditEntriesRequest& request) const;
 
+  // The RocksDB store underneath, for backups.
+  const Store* store() const { return store_.get(); }
+
  private:
   HubAuditLog(std::unique_ptr<Store> store, const Clock* clock, uint64_t last)
       : store_(std::move(store)), clock_(clock), last_(last) {}

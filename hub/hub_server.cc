@@ -13,6 +13,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   KENTRA_ASSIGN_OR_RETURN(hub->verifier_, PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
   const int max_request_bytes = options.setup.hub.max_request_bytes();
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
+  KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, options.backups));
   KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock));
   KENTRA_ASSIGN_OR_RETURN(hub->mailbox_, Mailbox::Open(options.data_dir + "/mailbox", options.clock,
                                                        absl::Hours(24) * hub->registry_->hub().mailbox_ttl_days()));
@@ -20,8 +21,15 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
   hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get());
+  // Laid out as the data directory lays them out, so the hub starts on a copy of a backup.
+  hub->backups_ = std::make_unique<BackupDirectory>(
+      std::vector<BackupDirectory::Part>{{"indicators", hub->store_->store()},
+                                         {"mailbox", hub->mailbox_->store()},
+                                         {"audit", hub->audit_->store()}},
+      options.clock, "hub", options.backups);
   hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->mailbox_.get(),
-                                                   hub->registry_.get(), hub->audit_.get(), options.clock);
+                                                   hub->registry_.get(), hub->audit_.get(), hub->backups_.get(),
+                                                   options.clock);
   hub->mailbox_service_ = std::make_unique<MailboxServiceImpl>(hub->access_.get(), hub->mailbox_.get(),
                                                                hub->registry_.get());
   hub->directory_service_ = std::make_unique<DirectoryServiceImpl>(hub->access_.get(), hub->registry_.get(),

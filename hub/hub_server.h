@@ -17,6 +17,7 @@
 #include "hub/admin_service.h"
 #include "hub/centre_registry.h"
 #include "hub/directory_service.h"
+#include "common/backup_directory.h"
 #include "hub/indicator_store.h"
 #include "hub/mailbox.h"
 #include "hub/mailbox_service.h"
@@ -39,6 +40,8 @@ struct HubOptions {
   std::set<std::string> revoked_serials;
   // The hub's clock (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
+  // Where CreateBackup puts backups (no directory: none), and how many stay there.
+  BackupDirectory::Options backups;
   // Expire old mailbox messages every minute (tests call Mailbox::ExpireOld).
   bool expire_messages = true;
   // Interceptors of every call (tests).
@@ -64,6 +67,7 @@ class HubServer {
   std::unique_ptr<IndicatorStore> store_;
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<HubAuditLog> audit_;
+  std::unique_ptr<BackupDirectory> backups_;
   std::unique_ptr<HubAccess> access_;
   std::unique_ptr<SyncServiceImpl> sync_;
   std::unique_ptr<StatsServiceImpl> stats_;

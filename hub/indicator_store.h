@@ -53,6 +53,9 @@ class IndicatorStore {
   // Every cell held, as one string, for tests that compare what two hubs hold.
   std::string Fingerprint() const;
 
+  // The RocksDB store underneath, for backups.
+  const Store* store() const { return store_.get(); }
+
  private:
   IndicatorStore(std::unique_ptr<Store> store, const Clock* clock) : store_(std::move(store)), clock_(clock) {}
   std::unique_ptr<Store> store_;

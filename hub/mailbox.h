@@ -87,6 +87,9 @@ class Mailbox {
   void WatchOpened(absl::string_view recipient);
   void WatchClosed(absl::string_view recipient);
 
+  // The RocksDB store underneath, for backups.
+  const Store* store() const { return store_.get(); }
+
  private:
   Mailbox(std::unique_ptr<Store> store, const Clock* clock, absl::Duration ttl)
       : store_(std::move(store)), clock_(clock), ttl_(ttl) {}

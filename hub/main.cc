@@ -16,6 +16,10 @@ ABSL_FLAG(std::string, secrets_dir, "", "The hub's certificates: ca.crt, server.
 ABSL_FLAG(std::string, directory, "",
           "The federation directory as the operator signed it (kentractl directory sign); replacing the file "
           "publishes a new one.");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Where backups of the hub's stores go (kentractl admin backup create); outside the data directory. "
+          "Empty: none.");
+ABSL_FLAG(int, backups_kept, 14, "How many backups stay in --backup_dir; older ones are deleted.");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
 
 int main(int argc, char** argv) {
@@ -37,6 +41,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
   options.directory_path = absl::GetFlag(FLAGS_directory);
+  options.backups = {absl::GetFlag(FLAGS_backup_dir), absl::GetFlag(FLAGS_backups_kept)};
   if (!absl::GetFlag(FLAGS_federation).empty()) {
     auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
     if (!federation.ok()) {

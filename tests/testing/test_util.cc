@@ -310,7 +310,8 @@ void TestHub::Start(const std::string& listen) {
   centres.erase(std::remove_if(centres.begin(), centres.end(),
                                [&](const auto& c) { return c.id() == registry_without_; }),
                 centres.end());
-  options.data_dir = dir_.path() + "/hub";
+  options.data_dir = data_dir();
+  options.backups = {backup_dir(), 14};
   options.listen_address = listen;
   options.interceptors = interceptors_;
   options.secrets_dir = TestPkiDir() + "/hub";

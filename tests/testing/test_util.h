@@ -191,6 +191,9 @@ class TestHub {
   std::string directory_path() const { return dir_.path() + "/directory.pb"; }
   kentra::hub::HubServer& server() { return *server_; }
   FakeClock& clock() { return clock_; }
+  // The hub's data directory, and where it puts backups.
+  std::string data_dir() const { return dir_.path() + "/hub"; }
+  std::string backup_dir() const { return dir_.path() + "/backups"; }
 
  private:
   void Start(const std::string& listen);
