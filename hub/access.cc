@@ -18,6 +18,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"StatsService", "QueryIndicators", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetEsfReport", Bit(Principal::Kind::kAuthority)},
       {"StatsService", "GetReferralReport", Bit(Principal::Kind::kAuthority)},
+      {"SyncService", "ListHeldPeriods", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "PostMessage", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "BatchPostMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "FetchMessages", Bit(Principal::Kind::kCentre)},

@@ -90,6 +90,21 @@ absl::StatusOr<int> IndicatorStore::PeriodsHeld(absl::string_view centre) const 
   return n;
 }
 
+absl::StatusOr<std::vector<kentra::anon::v1::PeriodCells>> IndicatorStore::HeldPeriods(
+    absl::string_view centre, absl::string_view after_period, int limit) const {
+  const std::string prefix = absl::StrCat(centre, "/");
+  auto it = store_->NewPrefixIterator(kCells, prefix);
+  it->Seek(after_period.empty() ? prefix : absl::StrCat(CellsKey(centre, after_period), "\x01"));
+  std::vector<kentra::anon::v1::PeriodCells> held;
+  for (; it->Valid() && static_cast<int>(held.size()) < limit; it->Next()) {
+    if (!held.emplace_back().ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("stored cells cannot be read at ", it->key()));
+    }
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return held;
+}
+
 absl::StatusOr<absl::Time> IndicatorStore::RecordSync(absl::string_view centre, absl::string_view sync_id,
                                                       int periods_pushed) {
   const absl::Time now = clock_->Now();

@@ -45,6 +45,11 @@ class IndicatorStore {
   absl::StatusOr<std::shared_ptr<const Held>> Values(absl::string_view centre, absl::string_view period) const;
   // How many months the hub holds for `centre`.
   absl::StatusOr<int> PeriodsHeld(absl::string_view centre) const;
+  // Up to `limit` of the months held for `centre` after `after_period` ("" for
+  // the first), oldest first, with their cells.
+  absl::StatusOr<std::vector<kentra::anon::v1::PeriodCells>> HeldPeriods(absl::string_view centre,
+                                                                        absl::string_view after_period,
+                                                                        int limit) const;
 
   // Records a finished sync of `centre`; returns when.
   absl::StatusOr<absl::Time> RecordSync(absl::string_view centre, absl::string_view sync_id, int periods_pushed);

@@ -98,4 +98,27 @@ grpc::Status SyncServiceImpl::FinishSync(grpc::ServerContext* ctx, const v1::Fin
   return grpc::Status::OK;
 }
 
+grpc::Status SyncServiceImpl::ListHeldPeriods(grpc::ServerContext* ctx, const v1::ListHeldPeriodsRequest* req,
+                                              v1::ListHeldPeriodsResponse* resp) {
+  auto centre = access_->AdmitCentre(ctx, "SyncService", "ListHeldPeriods", *registry_);
+  if (!centre.ok()) return ToGrpcStatus(centre.status());
+  if (req->page_size() < 0 || req->page_size() > 1000) {
+    return ToGrpcStatus(absl::InvalidArgumentError("page_size: must be 0 to 1000"));
+  }
+  absl::CivilMonth after;
+  if (!req->page_token().empty() && !anon::ParsePeriod(req->page_token(), &after)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("page_token: is not one this server issued"));
+  }
+  const int page_size = req->page_size() == 0 ? 500 : req->page_size();
+  auto held = store_->HeldPeriods(*centre, req->page_token(), page_size + 1);
+  if (!held.ok()) return ToGrpcStatus(held.status());
+  for (size_t i = 0; i < held->size() && static_cast<int>(i) < page_size; ++i) {
+    v1::HeldPeriod* p = resp->add_held_periods();
+    p->set_period((*held)[i].period());
+    p->set_batch_id(anon::CellsBatchId((*held)[i]));
+  }
+  if (static_cast<int>(held->size()) > page_size) resp->set_next_page_token(resp->held_periods(page_size - 1).period());
+  return grpc::Status::OK;
+}
+
 }  // namespace kentra::hub

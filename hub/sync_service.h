@@ -26,6 +26,8 @@ class SyncServiceImpl final : public v1::SyncService::Service {
                           v1::PushPeriodResponse* resp) override;
   grpc::Status FinishSync(grpc::ServerContext* ctx, const v1::FinishSyncRequest* req,
                           v1::FinishSyncResponse* resp) override;
+  grpc::Status ListHeldPeriods(grpc::ServerContext* ctx, const v1::ListHeldPeriodsRequest* req,
+                               v1::ListHeldPeriodsResponse* resp) override;
 
  private:
   const HubAccess* access_;

@@ -52,19 +52,34 @@ HubSync::~HubSync() {
   if (scheduler_.joinable()) scheduler_.join();
 }
 
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HubSync::HeldAtHub() {
+  absl::flat_hash_map<std::string, std::string> held;
+  kentra::hub::v1::ListHeldPeriodsRequest request;
+  do {
+    kentra::hub::v1::ListHeldPeriodsResponse page;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->ListHeldPeriods(&ctx, request, &page)));
+    for (const auto& p : page.held_periods()) held[p.period()] = p.batch_id();
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
+  return held;
+}
+
 absl::Status HubSync::Push(v1::SyncRun* run, const Progress& progress) {
-  KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods());
+  // What the hub holds: a month it lost (restored from a backup) goes again.
+  KENTRA_ASSIGN_OR_RETURN(auto held, HeldAtHub());
+  KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods(&held));
   for (const auto& p : pending) {
     kentra::hub::v1::PushPeriodRequest request;
     KENTRA_ASSIGN_OR_RETURN(*request.mutable_cells(), indicators_->Protected(p.period));
-    // The batch is named by its content: the same cells always make the same batch.
-    request.set_batch_id(Base64UrlEncode(Digest(request.cells().SerializeAsString()).substr(0, 18)));
+    request.set_batch_id(anon::CellsBatchId(request.cells()));
     kentra::hub::v1::PushPeriodResponse response;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->PushPeriod(&ctx, request, &response)));
     run->set_bytes_sent(run->bytes_sent() + static_cast<int64_t>(request.ByteSizeLong()));
-    KENTRA_RETURN_IF_ERROR(indicators_->MarkSynced(p));
+    KENTRA_RETURN_IF_ERROR(indicators_->MarkSynced(p, request.batch_id()));
     run->set_periods_pushed(run->periods_pushed() + 1);
     run->set_periods_changed(run->periods_changed() + (response.changed() ? 1 : 0));
     if (progress) progress(request.cells().period(), run->periods_pushed(), static_cast<int>(pending.size()));

@@ -1,10 +1,13 @@
 // HubSync: the node's side of the nightly sync. A run pushes, one month at a
 // time, the protected cells of every month that changed since its last push
 // (the hub replaces that month whole, so a re-sent month changes nothing), then
-// tells the hub the sync finished. A failed run leaves its months pending, so
-// the next run resumes where it stopped. Runs happen on a schedule (a local time
-// of day plus jitter, retried with backoff) or on demand, one at a time, and each
-// is kept in a history ("runs/<seq>" in the indicators column family).
+// tells the hub the sync finished. It first asks the hub what it holds, and pushes
+// again each month the hub lacks or holds otherwise than last pushed (a hub
+// restored from a backup, or rebuilt), so the hub always ends up with the node's
+// months. A failed run leaves its months pending, so the next run resumes where
+// it stopped. Runs happen on a schedule (a local time of day plus jitter,
+// retried with backoff) or on demand, one at a time, and each is kept in a
+// history ("runs/<seq>" in the indicators column family).
 #ifndef KENTRA_NODE_HUB_SYNC_H_
 #define KENTRA_NODE_HUB_SYNC_H_
 
@@ -60,6 +63,8 @@ class HubSync {
 
  private:
   absl::Status Push(v1::SyncRun* run, const Progress& progress);
+  // Each month the hub holds for this centre, with the batch id of its cells.
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HeldAtHub();
   void ScheduleLoop(int time_of_day, absl::Duration jitter);
 
   Store* store_;

@@ -183,25 +183,33 @@ std::string IndicatorCounters::NewMarker() const {
   return absl::StrCat(absl::ToUnixMicros(absl::Now()), "-", markers_.fetch_add(1));
 }
 
-absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::PendingPeriods() const {
+absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::PendingPeriods(
+    const absl::flat_hash_map<std::string, std::string>* held) const {
   std::vector<Pending> out;
   auto it = store_->NewIterator(cf_);
   for (it->Seek("touched/"); it->Valid() && absl::StartsWith(it->key(), "touched/"); it->Next()) {
     Pending p;
-    if (!anon::ParsePeriod(std::string(it->key().substr(8)), &p.period)) {
-      return absl::DataLossError("unreadable indicator bookkeeping");
-    }
+    const std::string period(it->key().substr(8));
+    if (!anon::ParsePeriod(period, &p.period)) return absl::DataLossError("unreadable indicator bookkeeping");
     p.marker = std::string(it->value());
-    KENTRA_ASSIGN_OR_RETURN(auto synced, store_->Get(cf_, absl::StrCat("synced/", PeriodName(p.period))));
-    if (!synced || *synced != p.marker) out.push_back(std::move(p));
+    KENTRA_ASSIGN_OR_RETURN(auto synced, store_->Get(cf_, absl::StrCat("synced/", period)));
+    bool due = !synced || *synced != p.marker;
+    if (!due && held != nullptr) {
+      // Pushed before, unchanged since: due only if the hub does not hold that push.
+      KENTRA_ASSIGN_OR_RETURN(auto pushed, store_->Get(cf_, absl::StrCat("pushed/", period)));
+      auto at_hub = held->find(period);
+      due = !pushed || at_hub == held->end() || at_hub->second != *pushed;
+    }
+    if (due) out.push_back(std::move(p));
   }
   KENTRA_RETURN_IF_ERROR(it->status());
   return out;
 }
 
-absl::Status IndicatorCounters::MarkSynced(const Pending& pending) {
+absl::Status IndicatorCounters::MarkSynced(const Pending& pending, absl::string_view batch_id) {
   WriteBatch batch;
   batch.Put(cf_, absl::StrCat("synced/", PeriodName(pending.period)), pending.marker);
+  batch.Put(cf_, absl::StrCat("pushed/", PeriodName(pending.period)), batch_id);
   return store_->Write(batch);
 }
 

@@ -27,6 +27,7 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "common/anon/keys.h"
@@ -67,15 +68,18 @@ class IndicatorCounters {
   // Every cell of month `period`, protected, in codebook order.
   absl::StatusOr<kentra::anon::v1::PeriodCells> Protected(absl::CivilMonth period) const;
 
-  // The months whose cells changed since they were last pushed, oldest first,
-  // each with the marker to record once its push succeeded.
+  // The months to push, oldest first, each with the marker to record once its
+  // push succeeded: those whose cells changed since they were last pushed and,
+  // given what the hub holds (`held`: month -> batch id), those it lacks or holds
+  // otherwise than they were last pushed.
   struct Pending {
     absl::CivilMonth period;
     std::string marker;
   };
-  absl::StatusOr<std::vector<Pending>> PendingPeriods() const;
-  // Records that `pending` reached the hub.
-  absl::Status MarkSynced(const Pending& pending);
+  absl::StatusOr<std::vector<Pending>> PendingPeriods(
+      const absl::flat_hash_map<std::string, std::string>* held = nullptr) const;
+  // Records that `pending` reached the hub as the batch `batch_id`.
+  absl::Status MarkSynced(const Pending& pending, absl::string_view batch_id);
 
   // Whether `period` is closed.
   absl::StatusOr<bool> IsClosed(absl::CivilMonth period) const;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "common/crypto.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -163,6 +164,10 @@ bool ParsePeriod(const std::string& text, absl::CivilMonth* month) {
   }
   *month = absl::CivilMonth(year, mon);
   return true;
+}
+
+std::string CellsBatchId(const kentra::anon::v1::PeriodCells& cells) {
+  return Base64UrlEncode(Digest(cells.SerializeAsString()).substr(0, 18));
 }
 
 }  // namespace kentra::anon

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "kentra/anon/v1/indicators.pb.h"
 #include "kentra/node/v1/beneficiary.pb.h"
 #include "kentra/type/v1/vocabulary.pb.h"
 
@@ -85,6 +86,11 @@ const std::vector<DayBand>& AcceptanceBands();
 // "2026-10" for October 2026; and back (false if malformed).
 std::string PeriodName(absl::CivilMonth month);
 bool ParsePeriod(const std::string& text, absl::CivilMonth* month);
+
+// The name of a push of `cells`, made from their content (the same cells always
+// make the same batch): what a node names its push with, and what the hub
+// reports for the cells it holds, so that the two can tell whether they agree.
+std::string CellsBatchId(const kentra::anon::v1::PeriodCells& cells);
 
 }  // namespace kentra::anon
 
