@@ -1,7 +1,7 @@
 // kentractl's backup commands: the node's coordinator (backup create|list) or the
 // hub's operator (admin backup create|list) has the server back up its stores
-// while it serves, and lists the backups it keeps. Node and hub have the same
-// Backup resource and calls, each in its own API.
+// while it serves, and lists the backups it keeps. Node and hub serve the same
+// kentra.type.v1 Backup calls.
 #include <iostream>
 
 #include "absl/strings/str_format.h"
@@ -14,11 +14,9 @@
 namespace kentra::cli {
 namespace {
 
-namespace nv1 = kentra::node::v1;
-namespace hv1 = kentra::hub::v1;
+namespace tv1 = kentra::type::v1;
 
-template <typename Backup>
-void PrintBackups(const StaffSession& s, const std::vector<const Backup*>& backups, bool single) {
+void PrintBackups(const StaffSession& s, const std::vector<const tv1::Backup*>& backups, bool single) {
   if (s.format == Format::kJson) {
     PrintJson({backups.begin(), backups.end()}, single, *s.out);
     return;
@@ -31,31 +29,31 @@ void PrintBackups(const StaffSession& s, const std::vector<const Backup*>& backu
   PrintTable(t, s.format, *s.out);
 }
 
-// `verb` (create or list) against `stub`, whose API's messages are these.
-template <typename Backup, typename CreateRequest, typename ListRequest, typename ListResponse, typename Stub>
+// `verb` (create or list) against `stub`: the node's StaffService or the hub's AdminService.
+template <typename Stub>
 absl::Status RunBackupVerb(const std::string& verb, const Args& args, StaffSession& s, Stub& stub,
                            absl::string_view usage) {
   if (verb == "create") {
     KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
     s.timeout = std::max(s.timeout, absl::Minutes(5));  // a large store takes a while to flush and link
-    Backup backup;
-    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(stub.CreateBackup(s.Context().get(), CreateRequest(), &backup)));
-    PrintBackups<Backup>(s, {&backup}, true);
+    tv1::Backup backup;
+    KENTRA_RETURN_IF_ERROR(FromGrpcStatus(stub.CreateBackup(s.Context().get(), tv1::CreateBackupRequest(), &backup)));
+    PrintBackups(s, {&backup}, true);
     return absl::OkStatus();
   }
   if (verb == "list") {
     KENTRA_RETURN_IF_ERROR(args.CheckAllowed(With({"all"})));
-    ListRequest req;
-    ListResponse all;
+    tv1::ListBackupsRequest req;
+    tv1::ListBackupsResponse all;
     do {
-      ListResponse page;
+      tv1::ListBackupsResponse page;
       KENTRA_RETURN_IF_ERROR(FromGrpcStatus(stub.ListBackups(s.Context().get(), req, &page)));
       for (auto& b : *page.mutable_backups()) *all.add_backups() = std::move(b);
       req.set_page_token(page.next_page_token());
     } while (!req.page_token().empty() && args.Has("all"));
-    std::vector<const Backup*> list;
+    std::vector<const tv1::Backup*> list;
     for (const auto& b : all.backups()) list.push_back(&b);
-    PrintBackups<Backup>(s, list, false);
+    PrintBackups(s, list, false);
     if (!req.page_token().empty() && s.format == Format::kTable) *s.out << "(more: add --all to list every page)\n";
     return absl::OkStatus();
   }
@@ -66,15 +64,13 @@ absl::Status RunBackupVerb(const std::string& verb, const Args& args, StaffSessi
 
 absl::Status RunBackupCommand(const Args& args, StaffSession& s) {
   const std::string verb = args.positional().size() > 1 ? args.positional()[1] : "";
-  return RunBackupVerb<nv1::Backup, nv1::CreateBackupRequest, nv1::ListBackupsRequest, nv1::ListBackupsResponse>(
-      verb, args, s, *s.stub, "use 'backup create' or 'backup list [--all]'");
+  return RunBackupVerb(verb, args, s, *s.stub, "use 'backup create' or 'backup list [--all]'");
 }
 
 absl::Status RunHubBackupCommand(const Args& args, StaffSession& s) {
   const std::string verb = args.positional().size() > 2 ? args.positional()[2] : "";
-  auto stub = hv1::AdminService::NewStub(s.channel);
-  return RunBackupVerb<hv1::Backup, hv1::CreateBackupRequest, hv1::ListBackupsRequest, hv1::ListBackupsResponse>(
-      verb, args, s, *stub, "use 'admin backup create' or 'admin backup list [--all]'");
+  auto stub = kentra::hub::v1::AdminService::NewStub(s.channel);
+  return RunBackupVerb(verb, args, s, *stub, "use 'admin backup create' or 'admin backup list [--all]'");
 }
 
 }  // namespace kentra::cli

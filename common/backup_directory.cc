@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/time_util.h"
 
 namespace kentra {
 namespace {
@@ -180,6 +181,15 @@ absl::StatusOr<BackupDirectory::Page> BackupDirectory::List(int page_size, absl:
     page.backups.push_back(std::move(backup));
   }
   return page;
+}
+
+kentra::type::v1::Backup ToBackupResource(const BackupDirectory::Backup& b) {
+  kentra::type::v1::Backup out;
+  out.set_name(absl::StrCat("backups/", b.id));
+  out.set_path(b.path);
+  *out.mutable_create_time() = ToTimestamp(b.time);
+  out.set_size_bytes(b.size_bytes);
+  return out;
 }
 
 }  // namespace kentra

@@ -17,12 +17,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/storage.h"
-#include "common/time_util.h"
+#include "kentra/type/v1/backup.pb.h"
 
 namespace kentra {
 
@@ -74,17 +73,8 @@ class BackupDirectory {
   absl::Mutex mu_;  // held while a backup is taken
 };
 
-// `b` as an API's Backup resource (kentra.node.v1 and kentra.hub.v1 have the same
-// fields): name "backups/{id}", path, create_time, size_bytes.
-template <typename BackupProto>
-BackupProto ToBackupResource(const BackupDirectory::Backup& b) {
-  BackupProto out;
-  out.set_name(absl::StrCat("backups/", b.id));
-  out.set_path(b.path);
-  *out.mutable_create_time() = ToTimestamp(b.time);
-  out.set_size_bytes(b.size_bytes);
-  return out;
-}
+// `b` as the Backup resource node and hub serve.
+kentra::type::v1::Backup ToBackupResource(const BackupDirectory::Backup& b);
 
 }  // namespace kentra
 

@@ -62,24 +62,24 @@ constexpr absl::string_view kBackupFlag = "kentra-hub --backup_dir";
 
 }  // namespace
 
-grpc::Status AdminServiceImpl::CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest*,
-                                            v1::Backup* resp) {
+grpc::Status AdminServiceImpl::CreateBackup(grpc::ServerContext* ctx, const kentra::type::v1::CreateBackupRequest*,
+                                            kentra::type::v1::Backup* resp) {
   auto caller = access_->Admit(ctx, "AdminService", "CreateBackup");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto taken = backups_->Take(kBackupFlag);
   access_->Audit(ctx, *caller, "AdminService", "CreateBackup", taken.ok() ? taken->path : "", taken.status());
   if (!taken.ok()) return ToGrpcStatus(taken.status());
-  *resp = ToBackupResource<v1::Backup>(*taken);
+  *resp = ToBackupResource(*taken);
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
-                                           v1::ListBackupsResponse* resp) {
+grpc::Status AdminServiceImpl::ListBackups(grpc::ServerContext* ctx, const kentra::type::v1::ListBackupsRequest* req,
+                                           kentra::type::v1::ListBackupsResponse* resp) {
   auto caller = access_->Admit(ctx, "AdminService", "ListBackups");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto page = backups_->List(req->page_size(), req->page_token(), kBackupFlag);
   if (!page.ok()) return ToGrpcStatus(page.status());
-  for (const auto& b : page->backups) *resp->add_backups() = ToBackupResource<v1::Backup>(b);
+  for (const auto& b : page->backups) *resp->add_backups() = ToBackupResource(b);
   resp->set_next_page_token(page->next_page_token);
   return grpc::Status::OK;
 }

@@ -27,9 +27,10 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                            v1::ListCentresResponse* resp) override;
   grpc::Status ListHubAuditEntries(grpc::ServerContext* ctx, const v1::ListHubAuditEntriesRequest* req,
                                    v1::ListHubAuditEntriesResponse* resp) override;
-  grpc::Status CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest* req, v1::Backup* resp) override;
-  grpc::Status ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
-                           v1::ListBackupsResponse* resp) override;
+  grpc::Status CreateBackup(grpc::ServerContext* ctx, const kentra::type::v1::CreateBackupRequest* req,
+                            kentra::type::v1::Backup* resp) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx, const kentra::type::v1::ListBackupsRequest* req,
+                           kentra::type::v1::ListBackupsResponse* resp) override;
 
  private:
   const HubAccess* access_;

@@ -12,7 +12,7 @@
 #include "common/backup_directory.h"
 #include "common/clock.h"
 #include "common/storage.h"
-#include "kentra/node/v1/backup.pb.h"
+#include "kentra/type/v1/backup.pb.h"
 #include "node/records.h"
 
 namespace kentra::node {
@@ -25,8 +25,9 @@ class NodeBackups {
       : store_(store), records_(records), backups_({{"", store}}, clock, centre_id, std::move(options)) {}
 
   // Takes a backup now, audited as `actor`'s.
-  absl::StatusOr<v1::Backup> Create(const Actor& actor);
-  absl::StatusOr<v1::ListBackupsResponse> List(const v1::ListBackupsRequest& request) const;
+  absl::StatusOr<kentra::type::v1::Backup> Create(const Actor& actor);
+  absl::StatusOr<kentra::type::v1::ListBackupsResponse> List(
+      const kentra::type::v1::ListBackupsRequest& request) const;
 
  private:
   Store* store_;

@@ -122,13 +122,15 @@ grpc::Status StaffServiceImpl::ListSyncRuns(grpc::ServerContext* ctx, const v1::
   });
 }
 
-grpc::Status StaffServiceImpl::CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest*,
-                                            v1::Backup* resp) {
+grpc::Status StaffServiceImpl::CreateBackup(grpc::ServerContext* ctx,
+                                            const kentra::type::v1::CreateBackupRequest*,
+                                            kentra::type::v1::Backup* resp) {
   return Serve(ctx, "CreateBackup", resp, [&](const Actor& actor) { return backups_->Create(actor); });
 }
 
-grpc::Status StaffServiceImpl::ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
-                                           v1::ListBackupsResponse* resp) {
+grpc::Status StaffServiceImpl::ListBackups(grpc::ServerContext* ctx,
+                                           const kentra::type::v1::ListBackupsRequest* req,
+                                           kentra::type::v1::ListBackupsResponse* resp) {
   return Serve(ctx, "ListBackups", resp, [&](const Actor&) { return backups_->List(*req); });
 }
 

@@ -51,9 +51,10 @@ class StaffServiceImpl final : public v1::StaffService::Service {
                           grpc::ServerWriter<v1::SyncProgress>* writer) override;
   grpc::Status ListSyncRuns(grpc::ServerContext* ctx, const v1::ListSyncRunsRequest* req,
                             v1::ListSyncRunsResponse* resp) override;
-  grpc::Status CreateBackup(grpc::ServerContext* ctx, const v1::CreateBackupRequest* req, v1::Backup* resp) override;
-  grpc::Status ListBackups(grpc::ServerContext* ctx, const v1::ListBackupsRequest* req,
-                           v1::ListBackupsResponse* resp) override;
+  grpc::Status CreateBackup(grpc::ServerContext* ctx, const kentra::type::v1::CreateBackupRequest* req,
+                            kentra::type::v1::Backup* resp) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx, const kentra::type::v1::ListBackupsRequest* req,
+                           kentra::type::v1::ListBackupsResponse* resp) override;
 
  private:
   // Admits the call of `method` and runs `body` on the records as its actor.

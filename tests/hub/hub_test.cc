@@ -590,7 +590,7 @@ TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
 TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
   const auto q = Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP);
   const std::string before = Table(q).SerializeAsString();
-  v1::Backup backup;
+  kentra::type::v1::Backup backup;
   EXPECT_EQ(v1::AdminService::NewStub(hub_.Channel("authorities/central-macedonia"))
                 ->CreateBackup(::kentra::testing::SessionContext("").get(), {}, &backup)
                 .error_code(),
@@ -600,7 +600,7 @@ TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
   EXPECT_EQ(backup.name(), "backups/hub-20261120T100000Z");
   EXPECT_EQ(backup.path(), hub_.backup_dir() + "/hub-20261120T100000Z");
   EXPECT_GT(backup.size_bytes(), 0);
-  v1::ListBackupsResponse list;
+  kentra::type::v1::ListBackupsResponse list;
   ASSERT_TRUE(admin->ListBackups(::kentra::testing::SessionContext("").get(), {}, &list).ok());
   ASSERT_EQ(list.backups_size(), 1);
   EXPECT_EQ(list.backups(0).name(), backup.name());

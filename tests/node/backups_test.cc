@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace nv1 = kentra::node::v1;
+namespace tv1 = kentra::type::v1;
 
 class BackupTest : public ::testing::Test {
  protected:
@@ -33,10 +34,10 @@ class BackupTest : public ::testing::Test {
     nv1::Beneficiary out;
     return node_.NewStub()->GetBeneficiary(node_.Context().get(), r, &out);
   }
-  grpc::Status Backup(nv1::Backup* out, const std::string& user = "coord") {
-    return node_.NewStub()->CreateBackup(node_.Context(user).get(), nv1::CreateBackupRequest(), out);
+  grpc::Status Backup(tv1::Backup* out, const std::string& user = "coord") {
+    return node_.NewStub()->CreateBackup(node_.Context(user).get(), tv1::CreateBackupRequest(), out);
   }
-  grpc::Status List(const nv1::ListBackupsRequest& r, nv1::ListBackupsResponse* out) {
+  grpc::Status List(const tv1::ListBackupsRequest& r, tv1::ListBackupsResponse* out) {
     return node_.NewStub()->ListBackups(node_.Context("coord").get(), r, out);
   }
 
@@ -46,7 +47,7 @@ class BackupTest : public ::testing::Test {
 TEST_F(BackupTest, ABackupIsTheStoreAsItWasAndTheNodeStartsOnIt) {
   const std::string before = Register(1);
   ASSERT_TRUE(Read(before).ok());  // an audited read, still in the audit journal
-  nv1::Backup backup;
+  tv1::Backup backup;
   ASSERT_TRUE(Backup(&backup).ok());
   EXPECT_EQ(backup.name(), "backups/kassandra-20261120T100000Z");
   EXPECT_EQ(backup.path(), node_.backup_dir() + "/kassandra-20261120T100000Z");
@@ -72,16 +73,16 @@ TEST_F(BackupTest, ABackupIsTheStoreAsItWasAndTheNodeStartsOnIt) {
   EXPECT_EQ(Read(after).error_code(), grpc::NOT_FOUND) << "registered after the backup";
   EXPECT_TRUE(node_.server().records()->CheckConsistency().ok());
   // Staff accounts and sessions came back with it: the coordinator's session still works.
-  nv1::ListBackupsResponse list;
+  tv1::ListBackupsResponse list;
   ASSERT_TRUE(List({}, &list).ok());
   ASSERT_EQ(list.backups_size(), 1);
   EXPECT_EQ(list.backups(0).name(), backup.name());
 }
 
 TEST_F(BackupTest, OnlyTheCoordinatorTakesOrListsThem) {
-  nv1::Backup backup;
+  tv1::Backup backup;
   EXPECT_EQ(Backup(&backup, "m.papadaki").error_code(), grpc::PERMISSION_DENIED);
-  nv1::ListBackupsResponse list;
+  tv1::ListBackupsResponse list;
   EXPECT_EQ(node_.NewStub()->ListBackups(node_.Context("viewer").get(), {}, &list).error_code(),
             grpc::PERMISSION_DENIED);
   EXPECT_FALSE(fs::exists(node_.backup_dir())) << "nothing was written";
@@ -92,7 +93,7 @@ TEST_F(BackupTest, TheNewestKeptStayAndTheListPages) {
   node_.Restart();
   std::vector<std::string> names;
   for (int i = 0; i < 3; ++i) {
-    nv1::Backup backup;
+    tv1::Backup backup;
     ASSERT_TRUE(Backup(&backup).ok());
     names.push_back(backup.name());
     if (i == 0) node_.clock().Advance(absl::Hours(24));  // the second and third in the same second
@@ -101,9 +102,9 @@ TEST_F(BackupTest, TheNewestKeptStayAndTheListPages) {
   EXPECT_EQ(names[2], "backups/kassandra-20261121T100000Z-1");
   EXPECT_FALSE(fs::exists(node_.backup_dir() + "/kassandra-20261120T100000Z")) << "the oldest is deleted";
 
-  nv1::ListBackupsRequest r;
+  tv1::ListBackupsRequest r;
   r.set_page_size(1);
-  nv1::ListBackupsResponse page;
+  tv1::ListBackupsResponse page;
   ASSERT_TRUE(List(r, &page).ok());
   ASSERT_EQ(page.backups_size(), 1);
   EXPECT_EQ(page.backups(0).name(), names[2]) << "newest first";
@@ -126,9 +127,9 @@ TEST_F(BackupTest, TheNewestKeptStayAndTheListPages) {
 TEST_F(BackupTest, ANodeWithoutABackupDirectorySaysSo) {
   node_.set_backups("", 14);
   node_.Restart();
-  nv1::Backup backup;
+  tv1::Backup backup;
   EXPECT_THAT(Backup(&backup), GrpcStatusIs(grpc::FAILED_PRECONDITION, "--backup_dir"));
-  nv1::ListBackupsResponse list;
+  tv1::ListBackupsResponse list;
   EXPECT_THAT(List({}, &list), GrpcStatusIs(grpc::FAILED_PRECONDITION, "--backup_dir"));
 }
 
