@@ -67,9 +67,11 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HubSync::HeldAtHub
 }
 
 absl::Status HubSync::Push(v1::SyncRun* run, const Progress& progress) {
-  // What the hub holds: a month it lost (restored from a backup) goes again.
-  KENTRA_ASSIGN_OR_RETURN(auto held, HeldAtHub());
-  KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods(&held));
+  // What the hub holds: a month it lost (restored from a backup) goes again. A
+  // hub of a version before the call is not asked; the changed months go.
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> held = HeldAtHub();
+  if (!held.ok() && held.status().code() != absl::StatusCode::kUnimplemented) return held.status();
+  KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods(held.ok() ? &*held : nullptr));
   for (const auto& p : pending) {
     kentra::hub::v1::PushPeriodRequest request;
     KENTRA_ASSIGN_OR_RETURN(*request.mutable_cells(), indicators_->Protected(p.period));
