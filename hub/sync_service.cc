@@ -116,6 +116,7 @@ grpc::Status SyncServiceImpl::ListHeldPeriods(grpc::ServerContext* ctx, const v1
     v1::HeldPeriod* p = resp->add_held_periods();
     p->set_period((*held)[i].period());
     p->set_batch_id(anon::CellsBatchId((*held)[i]));
+    p->set_closed((*held)[i].closed());
   }
   if (static_cast<int>(held->size()) > page_size) resp->set_next_page_token(resp->held_periods(page_size - 1).period());
   return grpc::Status::OK;

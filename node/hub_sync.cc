@@ -52,15 +52,15 @@ HubSync::~HubSync() {
   if (scheduler_.joinable()) scheduler_.join();
 }
 
-absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HubSync::HeldAtHub() {
-  absl::flat_hash_map<std::string, std::string> held;
+absl::StatusOr<absl::flat_hash_map<std::string, IndicatorCounters::HeldAtHub>> HubSync::HeldAtHub() {
+  absl::flat_hash_map<std::string, IndicatorCounters::HeldAtHub> held;
   kentra::hub::v1::ListHeldPeriodsRequest request;
   do {
     kentra::hub::v1::ListHeldPeriodsResponse page;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->ListHeldPeriods(&ctx, request, &page)));
-    for (const auto& p : page.held_periods()) held[p.period()] = p.batch_id();
+    for (const auto& p : page.held_periods()) held[p.period()] = {p.batch_id(), p.closed()};
     request.set_page_token(page.next_page_token());
   } while (!request.page_token().empty());
   return held;
@@ -69,7 +69,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HubSync::HeldAtHub
 absl::Status HubSync::Push(v1::SyncRun* run, const Progress& progress) {
   // What the hub holds: a month it lost (restored from a backup) goes again. A
   // hub of a version before the call is not asked; the changed months go.
-  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> held = HeldAtHub();
+  absl::StatusOr<absl::flat_hash_map<std::string, IndicatorCounters::HeldAtHub>> held = HeldAtHub();
   if (!held.ok() && held.status().code() != absl::StatusCode::kUnimplemented) return held.status();
   KENTRA_ASSIGN_OR_RETURN(auto pending, indicators_->PendingPeriods(held.ok() ? &*held : nullptr));
   for (const auto& p : pending) {

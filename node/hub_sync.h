@@ -64,7 +64,7 @@ class HubSync {
  private:
   absl::Status Push(v1::SyncRun* run, const Progress& progress);
   // Each month the hub holds for this centre, with the batch id of its cells.
-  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> HeldAtHub();
+  absl::StatusOr<absl::flat_hash_map<std::string, IndicatorCounters::HeldAtHub>> HeldAtHub();
   void ScheduleLoop(int time_of_day, absl::Duration jitter);
 
   Store* store_;

@@ -184,7 +184,7 @@ std::string IndicatorCounters::NewMarker() const {
 }
 
 absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::PendingPeriods(
-    const absl::flat_hash_map<std::string, std::string>* held) const {
+    const absl::flat_hash_map<std::string, HeldAtHub>* held) const {
   std::vector<Pending> out;
   auto it = store_->NewIterator(cf_);
   for (it->Seek("touched/"); it->Valid() && absl::StartsWith(it->key(), "touched/"); it->Next()) {
@@ -198,7 +198,8 @@ absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::Pendi
       // Pushed before, unchanged since: due only if the hub does not hold that push.
       KENTRA_ASSIGN_OR_RETURN(auto pushed, store_->Get(cf_, absl::StrCat("pushed/", period)));
       auto at_hub = held->find(period);
-      due = !pushed || at_hub == held->end() || at_hub->second != *pushed;
+      due = at_hub == held->end() ||
+            (!at_hub->second.closed && (!pushed || at_hub->second.batch_id != *pushed));
     }
     if (due) out.push_back(std::move(p));
   }

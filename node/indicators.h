@@ -70,14 +70,20 @@ class IndicatorCounters {
 
   // The months to push, oldest first, each with the marker to record once its
   // push succeeded: those whose cells changed since they were last pushed and,
-  // given what the hub holds (`held`: month -> batch id), those it lacks or holds
-  // otherwise than they were last pushed.
+  // given what the hub holds (`held`, by month), those it lacks or holds
+  // otherwise than they were last pushed, unless it holds them closed (a closed
+  // month never changes at the hub; a node restored from an older backup must
+  // not stall on it).
   struct Pending {
     absl::CivilMonth period;
     std::string marker;
   };
+  struct HeldAtHub {
+    std::string batch_id;
+    bool closed = false;
+  };
   absl::StatusOr<std::vector<Pending>> PendingPeriods(
-      const absl::flat_hash_map<std::string, std::string>* held = nullptr) const;
+      const absl::flat_hash_map<std::string, HeldAtHub>* held = nullptr) const;
   // Records that `pending` reached the hub as the batch `batch_id`.
   absl::Status MarkSynced(const Pending& pending, absl::string_view batch_id);
 

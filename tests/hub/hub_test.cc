@@ -639,6 +639,30 @@ TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
   EXPECT_EQ(Sync(*nodes_[0]).periods_pushed(), 0);
 }
 
+// A node restored from a backup taken before it closed a month finds the hub
+// holding that month closed: it leaves it be (a closed month never changes at
+// the hub) and its syncs go on.
+TEST_F(HubStatsTest, ANodeRestoredFromAnOlderBackupSyncsPastAMonthTheHubHoldsClosed) {
+  TestNode& kassandra = *nodes_[0];
+  kentra::type::v1::Backup backup;
+  ASSERT_TRUE(kassandra.NewStub()->CreateBackup(kassandra.Context("coord").get(), {}, &backup).ok());
+  nv1::CloseMonthRequest close;
+  close.set_period("2026-10");
+  kentra::anon::v1::PeriodCells closed;
+  ASSERT_TRUE(kassandra.NewStub()->CloseMonth(kassandra.Context("coord").get(), close, &closed).ok());
+  ASSERT_TRUE(Sync(kassandra).succeeded());
+
+  kassandra.Stop();
+  std::filesystem::rename(kassandra.data_dir(), kassandra.data_dir() + ".lost");
+  std::filesystem::copy(backup.path(), kassandra.data_dir(), std::filesystem::copy_options::recursive);
+  kassandra.Restart();
+  const auto run = Sync(kassandra);
+  EXPECT_TRUE(run.succeeded()) << run.error();
+  auto held = hub_.server().store()->Get("kassandra", "2026-10");
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_TRUE((*held)->closed()) << "the hub keeps the month as it was closed";
+}
+
 TEST_F(HubStatsTest, TheOperatorSeesEveryCentresLastSync) {
   auto stub = v1::AdminService::NewStub(hub_.Channel("operator"));
   v1::ListCentresResponse list;
