@@ -39,6 +39,21 @@ std::optional<size_t> RefusedPost(const grpc::Status& status) {
   return index;
 }
 
+// Whether the hub refused a post for what its messages hold (rather than for
+// who posts, or for being busy or out of reach), so that posting them again as
+// they are would be refused again.
+bool RefusedForContent(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // What a queued referral says while its node's posts to the hub fail.
 std::string HubProblem(absl::Time since, const absl::Status& failure) {
   constexpr size_t kMaxCause = 200;  // the whole error goes to the log
@@ -101,14 +116,18 @@ bool ReferralCourier::SleepFor(absl::Duration d, bool wake_early) {
 absl::StatusOr<int> ReferralCourier::PostOutbox() {
   absl::MutexLock lock(&post_mu_);
   int posted = 0;
+  // After a refusal that names no message of its batch, the rest of this round
+  // goes one message a call, so that the message refused is found (and waits,
+  // as below) instead of holding up every other behind it.
+  size_t batch_limit = kPostBatch;
   for (;;) {
     // Oldest first, in one call each: the hub stores them in this order.
-    KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(kPostBatch));
+    KENTRA_ASSIGN_OR_RETURN(auto items, referrals_->Outbox(static_cast<int>(batch_limit)));
     if (items.empty()) return posted;
     // Well under the hub's request limit (4 MiB by default), whatever the sizes.
     std::vector<size_t> sizes;
     for (const auto& [key, item] : items) sizes.push_back(item.sealed().size());
-    items.resize(PostBatchLength(sizes, kPostBatch, kPostBatchBytes));
+    items.resize(PostBatchLength(sizes, batch_limit, kPostBatchBytes));
     hv1::BatchPostMessagesRequest request;
     for (const auto& [key, item] : items) {
       auto* post = request.add_requests();
@@ -121,7 +140,17 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     grpc::Status status = hub_->BatchPostMessages(&ctx, request, &receipts);
-    if (std::optional<size_t> bad = RefusedPost(status); bad && *bad < items.size()) {
+    std::optional<size_t> bad = RefusedPost(status);
+    if (!bad && RefusedForContent(status)) {
+      if (items.size() > 1) {
+        std::fprintf(stderr, "kentra-node: the hub refused %zu referral messages without saying which (%s); "
+                     "posting them one at a time\n", items.size(), status.error_message().c_str());
+        batch_limit = 1;
+        continue;
+      }
+      bad = 0;  // alone in its call, it is the one refused
+    }
+    if (bad && *bad < items.size()) {
       // One message is wrong for the hub: it (and every other of this batch
       // for its recipient, if that is the cause) waits, the rest goes.
       const std::string message = status.error_message();
@@ -134,7 +163,9 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
         }
       }
       absl::string_view why = message;
-      why.remove_prefix(std::min(why.size(), why.find("].") + 2));  // "requests[3]." means nothing to staff
+      if (absl::StartsWith(why, "requests[") && why.find("].") != absl::string_view::npos) {
+        why.remove_prefix(why.find("].") + 2);  // "requests[3]." means nothing to staff
+      }
       KENTRA_RETURN_IF_ERROR(referrals_->RefusedByHub(refused, why));
       continue;
     }

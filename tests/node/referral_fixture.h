@@ -4,13 +4,19 @@
 #ifndef KENTRA_TESTS_NODE_REFERRAL_FIXTURE_H_
 #define KENTRA_TESTS_NODE_REFERRAL_FIXTURE_H_
 
+#include <algorithm>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include <grpcpp/support/server_interceptor.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "kentra/hub/v1/mailbox_service.pb.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::testing {
@@ -23,6 +29,48 @@ inline bool WaitFor(const std::function<bool()>& done) {
   }
   return done();
 }
+
+// Makes the hub refuse, as a whole and naming no message, every post that
+// carries a message for one centre (none until Refuse is called): it empties
+// the request before the hub reads it, so the hub stores nothing and answers
+// INVALID_ARGUMENT "requests: give 1 to 100".
+class BatchRefusal final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  void Refuse(const std::string& recipient) {
+    absl::MutexLock lock(&mu_);
+    recipient_ = recipient;
+  }
+  std::string recipient() {
+    absl::MutexLock lock(&mu_);
+    return recipient_;
+  }
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    if (absl::string_view(info->method()) != "/kentra.hub.v1.MailboxService/BatchPostMessages") return nullptr;
+    return new Emptier(this);
+  }
+
+ private:
+  class Emptier final : public grpc::experimental::Interceptor {
+   public:
+    explicit Emptier(BatchRefusal* refusal) : refusal_(refusal) {}
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::POST_RECV_MESSAGE)) {
+        auto* request = static_cast<kentra::hub::v1::BatchPostMessagesRequest*>(methods->GetRecvMessage());
+        const std::string refused = refusal_->recipient();
+        if (!refused.empty() && std::any_of(request->requests().begin(), request->requests().end(),
+                                            [&](const auto& post) { return post.recipient() == refused; })) {
+          request->clear_requests();
+        }
+      }
+      methods->Proceed();
+    }
+
+   private:
+    BatchRefusal* refusal_;
+  };
+  absl::Mutex mu_;
+  std::string recipient_ ABSL_GUARDED_BY(mu_);
+};
 
 class ReferralTest : public ::testing::Test {
  protected:
@@ -94,7 +142,8 @@ class ReferralTest : public ::testing::Test {
     });
   }
 
-  TestHub hub_{kStart};
+  std::shared_ptr<BatchRefusal> refusal_ = std::make_shared<BatchRefusal>();
+  TestHub hub_{kStart, {refusal_}};
   TestNode kassandra_;
   TestNode thessaloniki_;
   TestNode chalkidona_;

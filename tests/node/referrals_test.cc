@@ -340,6 +340,26 @@ TEST_F(ReferralTest, AMessageTheHubRefusesWaitsWithItsReasonAndTheRestGo) {
   EXPECT_EQ(kassandra_.server().referrals()->Outbox(10)->size(), 0u) << "both of Chalkidona's wait";
 }
 
+TEST_F(ReferralTest, ABatchTheHubRefusesWithoutNamingAMessageIsPostedOneByOneAndOnlyTheRefusedWaits) {
+  // A hub that refuses a whole batch without saying which message is wrong:
+  // before, the courier offered the same batch again and again, and every
+  // referral behind it waited.
+  refusal_->Refuse("chalkidona");
+  hub_.Stop();  // so that both go to the hub in one call
+  nv1::Referral to_chalkidona, to_thessaloniki;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 36), "chalkidona"), &to_chalkidona).ok());
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 37)), &to_thessaloniki).ok());
+  hub_.Restart();
+  ASSERT_TRUE(Reaches(thessaloniki_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(Reaches(kassandra_, to_thessaloniki.name(), nv1::REFERRAL_STATE_RECEIVED));
+  const std::string why = "the hub refused a message of it (requests: give 1 to 100); it is offered again every 5m";
+  ASSERT_TRUE(WaitFor([&] { return Get(kassandra_, to_chalkidona.name()).delivery_problem() == why; }))
+      << Get(kassandra_, to_chalkidona.name()).delivery_problem();
+  EXPECT_EQ(Get(kassandra_, to_chalkidona.name()).delivery(), nv1::REFERRAL_DELIVERY_QUEUED);
+  EXPECT_EQ(Get(kassandra_, to_thessaloniki.name()).delivery_problem(), "");
+  EXPECT_EQ(kassandra_.server().referrals()->Outbox(10)->size(), 0u) << "Chalkidona's waits, nothing else is queued";
+}
+
 // A step taken while the hub is out of reach has not reached the other centre,
 // and the centre that took it sees so: the receiving worker's answer, and the
 // sending worker's cancellation of a referral delivered before.
