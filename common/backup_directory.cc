@@ -183,6 +183,13 @@ absl::StatusOr<BackupDirectory::Page> BackupDirectory::List(int page_size, absl:
   return page;
 }
 
+absl::StatusOr<std::optional<absl::Time>> BackupDirectory::Newest() const {
+  if (options_.dir.empty()) return std::optional<absl::Time>();
+  KENTRA_ASSIGN_OR_RETURN(std::vector<std::string> ids, Ids());
+  if (ids.empty()) return std::optional<absl::Time>();
+  return std::optional<absl::Time>(ParseId(owner_, ids.back())->time);
+}
+
 kentra::type::v1::Backup ToBackupResource(const BackupDirectory::Backup& b) {
   kentra::type::v1::Backup out;
   out.set_name(absl::StrCat("backups/", b.id));

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +62,8 @@ class BackupDirectory {
   // One page of the backups, newest first (page_size 0 means 50); the token is
   // the id of the last backup of the previous page.
   absl::StatusOr<Page> List(int page_size, absl::string_view page_token, absl::string_view flag) const;
+  // When the newest backup was taken; nullopt if there is none (or no directory).
+  absl::StatusOr<std::optional<absl::Time>> Newest() const;
 
  private:
   absl::StatusOr<std::vector<std::string>> Ids() const;  // oldest first

@@ -14,6 +14,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   const int max_request_bytes = options.setup.hub.max_request_bytes();
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
   KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, options.backups));
+  KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backups.dir.empty()));
   KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock));
   KENTRA_ASSIGN_OR_RETURN(hub->mailbox_, Mailbox::Open(options.data_dir + "/mailbox", options.clock,
                                                        absl::Hours(24) * hub->registry_->hub().mailbox_ttl_days()));
@@ -27,6 +28,22 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
                                          {"mailbox", hub->mailbox_->store()},
                                          {"audit", hub->audit_->store()}},
       options.clock, "hub", options.backups);
+  if (options.backup_every != absl::ZeroDuration()) {
+    BackupDirectory* backups = hub->backups_.get();
+    HubAuditLog* audit = hub->audit_.get();
+    hub->backup_schedule_ = std::make_unique<BackupSchedule>(
+        options.clock, BackupSchedule::Options{options.backup_every, absl::Minutes(1), "kentra-hub"},
+        [backups] { return backups->Newest(); },
+        [backups, audit] {
+          auto taken = backups->Take("kentra-hub --backup_dir");
+          // In the audit log as the operator's own backups are, by the hub itself.
+          absl::Status written = audit->Record("hub/backup-schedule", "", "AdminService.CreateBackup",
+                                               taken.ok() ? taken->path : "", taken.status());
+          if (!written.ok()) std::fprintf(stderr, "kentra-hub: could not audit a backup: %s\n", written.ToString().c_str());
+          return taken.status();
+        });
+    hub->backup_schedule_->Start();
+  }
   hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->mailbox_.get(),
                                                    hub->registry_.get(), hub->audit_.get(), hub->backups_.get(),
                                                    options.clock);
@@ -80,6 +97,7 @@ void HubServer::Shutdown(absl::Duration grace) {
 
 HubServer::~HubServer() {
   Shutdown(absl::Seconds(5));
+  backup_schedule_.reset();  // waits for a backup under way
   server_.reset();
   mailbox_service_.reset();
   directory_service_.reset();

@@ -18,6 +18,7 @@
 #include "hub/centre_registry.h"
 #include "hub/directory_service.h"
 #include "common/backup_directory.h"
+#include "common/backup_schedule.h"
 #include "hub/indicator_store.h"
 #include "hub/mailbox.h"
 #include "hub/mailbox_service.h"
@@ -42,6 +43,9 @@ struct HubOptions {
   const Clock* clock = SystemClock::Get();
   // Where CreateBackup puts backups (no directory: none), and how many stay there.
   BackupDirectory::Options backups;
+  // Takes a backup on its own whenever the newest is this old (zero: only on
+  // request). Needs backups.dir.
+  absl::Duration backup_every = absl::ZeroDuration();
   // Expire old mailbox messages every minute (tests call Mailbox::ExpireOld).
   bool expire_messages = true;
   // Interceptors of every call (tests).
@@ -68,6 +72,7 @@ class HubServer {
   std::unique_ptr<PeerVerifier> verifier_;
   std::unique_ptr<HubAuditLog> audit_;
   std::unique_ptr<BackupDirectory> backups_;
+  std::unique_ptr<BackupSchedule> backup_schedule_;  // null unless backup_every is set
   std::unique_ptr<HubAccess> access_;
   std::unique_ptr<SyncServiceImpl> sync_;
   std::unique_ptr<StatsServiceImpl> stats_;

@@ -20,6 +20,9 @@ ABSL_FLAG(std::string, backup_dir, "",
           "Where backups of the hub's stores go (kentractl admin backup create); outside the data directory. "
           "Empty: none.");
 ABSL_FLAG(int, backups_kept, 14, "How many backups stay in --backup_dir; older ones are deleted.");
+ABSL_FLAG(absl::Duration, backup_every, absl::ZeroDuration(),
+          "Take a backup into --backup_dir whenever the newest there is this old (e.g. 24h; at least 1m), and at "
+          "start if there is none. 0: only on request (kentractl admin backup create).");
 ABSL_FLAG(std::string, federation, "", "The federation config (configs/federation.textproto): revoked certificates.");
 
 int main(int argc, char** argv) {
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
   options.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
   options.directory_path = absl::GetFlag(FLAGS_directory);
   options.backups = {absl::GetFlag(FLAGS_backup_dir), absl::GetFlag(FLAGS_backups_kept)};
+  options.backup_every = absl::GetFlag(FLAGS_backup_every);
   if (!absl::GetFlag(FLAGS_federation).empty()) {
     auto federation = kentra::LoadFederationConfig(absl::GetFlag(FLAGS_federation));
     if (!federation.ok()) {

@@ -6,6 +6,7 @@
 #ifndef KENTRA_NODE_BACKUPS_H_
 #define KENTRA_NODE_BACKUPS_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -28,6 +29,8 @@ class NodeBackups {
   absl::StatusOr<kentra::type::v1::Backup> Create(const Actor& actor);
   absl::StatusOr<kentra::type::v1::ListBackupsResponse> List(
       const kentra::type::v1::ListBackupsRequest& request) const;
+  // When the newest backup was taken (nullopt if none).
+  absl::StatusOr<std::optional<absl::Time>> Newest() const { return backups_.Newest(); }
 
  private:
   Store* store_;

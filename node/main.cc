@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, bootstrap_coordinator, "",
 ABSL_FLAG(std::string, backup_dir, "",
           "Where backups of the store go (kentractl backup create); outside the data directory. Empty: none.");
 ABSL_FLAG(int, backups_kept, 14, "How many backups stay in --backup_dir; older ones are deleted.");
+ABSL_FLAG(absl::Duration, backup_every, absl::ZeroDuration(),
+          "Take a backup into --backup_dir whenever the newest there is this old (e.g. 24h; at least 1m), and at "
+          "start if there is none. 0: only on request (kentractl backup create).");
 ABSL_FLAG(bool, check, false, "Check that every index agrees with its records, then exit.");
 
 int main(int argc, char** argv) {
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
   options.roster_root_key_path = absl::GetFlag(FLAGS_roster_root_key);
   options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   options.backups_kept = absl::GetFlag(FLAGS_backups_kept);
+  options.backup_every = absl::GetFlag(FLAGS_backup_every);
   if (absl::GetFlag(FLAGS_print_roster_entry)) {
     auto seed = kentra::ReadHexSecretFile(options.secrets_dir + "/node.key");
     auto keys = seed.ok() ? kentra::NodeKeys::FromSeed(*seed)

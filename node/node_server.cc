@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   }
   const BackupDirectory::Options backup_options{options.backup_dir, options.backups_kept};
   KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, backup_options));
+  KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backup_dir.empty()));
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
@@ -111,6 +112,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
                                                   node->records_.get());
   node->backups_ = std::make_unique<NodeBackups>(node->store_.get(), node->records_.get(), options.clock,
                                                  node->centre_id_, backup_options);
+  if (options.backup_every != absl::ZeroDuration()) {
+    NodeBackups* backups = node->backups_.get();
+    node->backup_schedule_ = std::make_unique<BackupSchedule>(
+        options.clock, BackupSchedule::Options{options.backup_every, absl::Minutes(1), "kentra-node " + node->centre_id_},
+        [backups] { return backups->Newest(); },
+        [backups] {
+          Actor scheduler;
+          scheduler.name = "system/backup-schedule";
+          return backups->Create(scheduler).status();
+        });
+    node->backup_schedule_->Start();
+  }
   node->service_ =
       std::make_unique<StaffServiceImpl>(node->access_.get(), node->hub_sync_.get(), node->backups_.get());
   node->account_service_ = std::make_unique<AccountServiceImpl>(node->access_.get());
@@ -136,6 +149,7 @@ void NodeServer::Shutdown(absl::Duration grace) {
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
+  backup_schedule_.reset();  // waits for a backup under way
   server_.reset();
   referral_service_.reset();
   account_service_.reset();

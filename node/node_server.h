@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/backup_schedule.h"
 #include "common/clock.h"
 #include "common/server.h"
 #include "common/storage.h"
@@ -56,6 +57,9 @@ struct NodeOptions {
   // Where CreateBackup puts backups (empty: none), and how many stay there.
   std::string backup_dir;
   int backups_kept = 14;
+  // Takes a backup on its own whenever the newest in backup_dir is this old
+  // (zero: only on request). Needs backup_dir.
+  absl::Duration backup_every = absl::ZeroDuration();
   // The clock of records (certificates are always judged by the real time).
   const Clock* clock = SystemClock::Get();
 };
@@ -103,6 +107,7 @@ class NodeServer {
   std::unique_ptr<HubSync> hub_sync_;
   std::unique_ptr<ReferralCourier> courier_;
   std::unique_ptr<NodeBackups> backups_;
+  std::unique_ptr<BackupSchedule> backup_schedule_;  // null unless backup_every is set
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<StaffServiceImpl> service_;
   std::unique_ptr<ReferralServiceImpl> referral_service_;

@@ -124,6 +124,28 @@ TEST_F(BackupTest, TheNewestKeptStayAndTheListPages) {
   EXPECT_THAT(List(r, &page), GrpcStatusIs(grpc::INVALID_ARGUMENT, "page_token"));
 }
 
+TEST_F(BackupTest, OnItsOwnScheduleTheNodeBacksUpAtOnceAndThenWhenTheNewestIsOldEnough) {
+  node_.set_backup_every(absl::Hours(24));
+  node_.Restart();
+  auto count = [&] {
+    tv1::ListBackupsResponse list;
+    return List({}, &list).ok() ? list.backups_size() : -1;
+  };
+  auto eventually = [&](int n) {
+    for (int i = 0; i < 500 && count() != n; ++i) absl::SleepFor(absl::Milliseconds(20));
+    return count() == n;
+  };
+  ASSERT_TRUE(eventually(1)) << "none yet, so one as the node starts";
+  auto audited = node_.AuditEntriesOf("CreateBackup");
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_EQ(audited[0].actor(), "system/backup-schedule");
+  // A node restarted a day later, or running on, takes the next one.
+  node_.clock().Advance(absl::Hours(25));
+  node_.Restart();
+  ASSERT_TRUE(eventually(2));
+  EXPECT_EQ(node_.AuditEntriesOf("CreateBackup").size(), 2u);
+}
+
 TEST_F(BackupTest, ANodeWithoutABackupDirectorySaysSo) {
   node_.set_backups("", 14);
   node_.Restart();

@@ -189,6 +189,7 @@ void TestNode::Start() {
   options.data_dir = data_dir();
   options.backup_dir = backup_dir_;
   options.backups_kept = backups_kept_;
+  options.backup_every = backup_every_;
   options.listen_address = "127.0.0.1:0";
   options.secrets_dir = absl::StrCat(TestPkiDir(), "/centres/", centre_.id());
   std::ifstream revoked(TestPkiDir() + "/bad/revoked/serial");
@@ -312,6 +313,7 @@ void TestHub::Start(const std::string& listen) {
                 centres.end());
   options.data_dir = data_dir();
   options.backups = {backup_dir(), 14};
+  options.backup_every = backup_every_;
   options.listen_address = listen;
   options.interceptors = interceptors_;
   options.secrets_dir = TestPkiDir() + "/hub";

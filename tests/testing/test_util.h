@@ -147,6 +147,8 @@ class TestNode {
     backups_kept_ = kept;
   }
   const std::string& backup_dir() const { return backup_dir_; }
+  // Backups on the node's own schedule (zero: none), from the next Restart().
+  void set_backup_every(absl::Duration every) { backup_every_ = every; }
   // The node's RocksDB directory.
   std::string data_dir() const { return dir_.path() + "/db"; }
 
@@ -166,6 +168,7 @@ class TestNode {
   std::string roster_without_;
   std::string backup_dir_ = dir_.path() + "/backups";
   int backups_kept_ = 14;
+  absl::Duration backup_every_ = absl::ZeroDuration();
   kentra::config::v1::CentreConfig centre_;
   std::unique_ptr<kentra::node::NodeServer> server_;
 };
@@ -187,6 +190,8 @@ class TestHub {
   // Leaves `centre` out of the hub's registry (none if empty) from the next
   // Restart(), while the nodes' roster still has it: a misconfigured federation.
   void set_registry_without(const std::string& centre) { registry_without_ = centre; }
+  // Backups on the hub's own schedule (zero: none), from the next Restart().
+  void set_backup_every(absl::Duration every) { backup_every_ = every; }
   // The signed directory the hub publishes (TestDirectory(1) until replaced).
   std::string directory_path() const { return dir_.path() + "/directory.pb"; }
   kentra::hub::HubServer& server() { return *server_; }
@@ -201,6 +206,7 @@ class TestHub {
   FakeClock clock_;
   std::string listen_;  // where it listens, kept while stopped
   std::string registry_without_;
+  absl::Duration backup_every_ = absl::ZeroDuration();
   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<kentra::hub::HubServer> server_;
 };
