@@ -104,7 +104,7 @@ TEST(SyncFaultTest, NodeKilledWhileItPushes) {
   for (int delay_ms : {0, 4, 12}) {
     SCOPED_TRACE(absl::StrCat("node killed ", delay_ms, " ms into the sync"));
     TempDir dir;
-    TestHub hub;
+    TestHub hub(absl::Now());  // the node process keeps the real time, and pushes its month
     const std::string data = dir.path() + "/node";
     BootstrapForTests("kassandra", data);
     auto args = [&](const std::string& listen) {
