@@ -269,6 +269,16 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
   return deleted;
 }
 
+absl::StatusOr<std::vector<std::string>> Mailbox::UnknownPosts(absl::string_view sender,
+                                                               const std::vector<std::string>& message_ids) const {
+  std::vector<std::string> unknown;
+  for (const std::string& id : message_ids) {
+    KENTRA_ASSIGN_OR_RETURN(auto held, store_->Get(kPosts, PostKey(sender, id)));
+    if (!held) unknown.push_back(id);
+  }
+  return unknown;
+}
+
 absl::StatusOr<int> Mailbox::ExpireOld() {
   const absl::Time now = clock_->Now();
   std::vector<MailboxMessage> expired;

@@ -60,6 +60,12 @@ class Mailbox {
   // each once).
   absl::StatusOr<int> Ack(absl::string_view recipient, const std::vector<int64_t>& sequences);
 
+  // Of these message ids that `sender` posted, those with no post held here (a
+  // post is remembered for the time to live), in the order given.
+  absl::StatusOr<std::vector<std::string>> UnknownPosts(absl::string_view sender,
+                                                        const std::vector<std::string>& message_ids) const;
+  absl::Duration ttl() const { return ttl_; }
+
   // Drops every message whose time has passed, telling each sender with an
   // UndeliveredNotice, and forgets post receipts older than the time to live.
   // Returns how many messages expired.

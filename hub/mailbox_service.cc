@@ -192,4 +192,30 @@ grpc::Status MailboxServiceImpl::AckMessages(grpc::ServerContext* ctx, const v1:
   return grpc::Status::OK;
 }
 
+grpc::Status MailboxServiceImpl::CheckPosts(grpc::ServerContext* ctx, const v1::CheckPostsRequest* req,
+                                            v1::CheckPostsResponse* resp) {
+  auto me = access_->AdmitCentre(ctx, kService, "CheckPosts", *registry_);
+  if (!me.ok()) return ToGrpcStatus(me.status());
+  absl::Status valid;
+  if (req->message_ids_size() == 0 || req->message_ids_size() > kMaxCheckPosts) {
+    valid = absl::InvalidArgumentError(absl::StrCat("message_ids: give 1 to ", kMaxCheckPosts));
+  }
+  for (int i = 0; valid.ok() && i < req->message_ids_size(); ++i) {
+    if (!IsOpaqueId(req->message_ids(i))) {
+      valid = absl::InvalidArgumentError(absl::StrCat("message_ids[", i, "]: must be 32 lowercase hex digits"));
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> unknown =
+      valid.ok() ? mailbox_->UnknownPosts(*me, {req->message_ids().begin(), req->message_ids().end()})
+                 : absl::StatusOr<std::vector<std::string>>(valid);
+  access_->Audit(ctx, Principal{Principal::Kind::kCentre, *me, ""}, kService, "CheckPosts",
+                 absl::StrCat(req->message_ids_size(), " asked about",
+                              unknown.ok() ? absl::StrCat(", ", unknown->size(), " unknown") : ""),
+                 unknown.status());
+  if (!unknown.ok()) return ToGrpcStatus(unknown.status());
+  for (auto& id : *unknown) resp->add_unknown_message_ids(std::move(id));
+  resp->mutable_post_ttl()->set_seconds(absl::ToInt64Seconds(mailbox_->ttl()));
+  return grpc::Status::OK;
+}
+
 }  // namespace kentra::hub

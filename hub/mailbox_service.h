@@ -18,6 +18,7 @@ inline constexpr int kMaxFetchPage = 500;
 inline constexpr int kDefaultFetchPage = 50;
 inline constexpr int kMaxAcks = 500;
 inline constexpr int kMaxBatchPost = 100;
+inline constexpr int kMaxCheckPosts = 1000;
 // A watch response holds messages up to this size (at least one message).
 inline constexpr size_t kMaxWatchResponseBytes = 1 << 20;
 
@@ -37,6 +38,8 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
                              grpc::ServerWriter<v1::WatchMessagesResponse>* writer) override;
   grpc::Status AckMessages(grpc::ServerContext* ctx, const v1::AckMessagesRequest* req,
                            v1::AckMessagesResponse* resp) override;
+  grpc::Status CheckPosts(grpc::ServerContext* ctx, const v1::CheckPostsRequest* req,
+                          v1::CheckPostsResponse* resp) override;
 
   // The message the mailbox keeps for a valid post from `sender`.
   static v1::MailboxMessage MessageOf(const v1::PostMessageRequest& req, const std::string& sender);

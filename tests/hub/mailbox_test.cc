@@ -158,6 +158,57 @@ TEST_F(MailboxTest, ABatchIsStoredInOrderAndARepeatGetsTheFirstReceipts) {
   EXPECT_EQ(box.messages(2).sender(), "kassandra");
 }
 
+// A sender asks which of its posts the hub holds: those it posted, and that
+// were acknowledged since, are known; another centre's, and those never
+// posted, are not. Bad requests are refused whole.
+TEST_F(MailboxTest, CheckPostsNamesThePostsTheHubHoldsNoneOf) {
+  const auto delivered = Post("thessaloniki");
+  const auto waiting = Post("chalkidona");
+  v1::BatchPostMessagesResponse receipts;
+  ASSERT_TRUE(BatchPost({delivered, waiting}, &receipts).ok());
+  auto thessaloniki = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"));
+  {
+    v1::AckMessagesRequest ack;
+    ack.add_sequences(receipts.receipts(0).sequence());
+    v1::AckMessagesResponse acked;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(thessaloniki->AckMessages(&ctx, ack, &acked).ok());
+    ASSERT_EQ(acked.deleted(), 1);
+  }
+  const std::string never = absl::BytesToHexString(RandomBytes(16));
+  v1::CheckPostsRequest check;
+  for (const auto& id : {delivered.message_id(), never, waiting.message_id()}) check.add_message_ids(id);
+  v1::CheckPostsResponse out;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(kassandra_->CheckPosts(&ctx, check, &out).ok());
+  }
+  ASSERT_EQ(out.unknown_message_ids_size(), 1);
+  EXPECT_EQ(out.unknown_message_ids(0), never);
+  EXPECT_EQ(out.post_ttl().seconds(), 30 * 24 * 3600);
+  // Kassandra's posts are no other centre's.
+  {
+    grpc::ClientContext ctx;
+    v1::CheckPostsResponse theirs;
+    ASSERT_TRUE(thessaloniki->CheckPosts(&ctx, check, &theirs).ok());
+    EXPECT_EQ(theirs.unknown_message_ids_size(), 3);
+  }
+
+  v1::CheckPostsRequest none, too_many, bad_id;
+  for (int i = 0; i <= kMaxCheckPosts; ++i) too_many.add_message_ids(never);
+  bad_id.add_message_ids(never);
+  bad_id.add_message_ids("ABC");
+  for (const auto& [bad, error] : std::vector<std::pair<v1::CheckPostsRequest, std::string>>{
+           {none, "message_ids: give 1 to 1000"},
+           {too_many, "message_ids: give 1 to 1000"},
+           {bad_id, "message_ids[1]: must be 32 lowercase hex digits"}}) {
+    SCOPED_TRACE(error);
+    grpc::ClientContext ctx;
+    v1::CheckPostsResponse refused;
+    EXPECT_THAT(kassandra_->CheckPosts(&ctx, bad, &refused), GrpcStatusIs(grpc::INVALID_ARGUMENT, error));
+  }
+}
+
 TEST_F(MailboxTest, AWatchHandsABacklogOverInFewResponsesInOrder) {
   constexpr int kBacklog = 120;
   std::vector<std::string> posted;
