@@ -107,9 +107,9 @@ absl::StatusOr<v1::SyncRun> HubSync::RunOnce(const std::string& trigger, const P
   run.set_succeeded(pushed.ok());
   if (!pushed.ok()) run.set_error(pushed.ToString());
   *run.mutable_end_time() = ToTimestamp(clock_->Now());
-  std::fprintf(stderr, "kentra-node: sync %s (%s): %d months pushed, %d changed, %d referral messages sent, %d received%s%s\n",
+  std::fprintf(stderr, "kentra-node: sync %s (%s): %d months pushed, %d changed, %d referral messages sent (%d lost by the hub, again), %d received%s%s\n",
                run.name().c_str(), trigger.c_str(), run.periods_pushed(), run.periods_changed(),
-               run.referral_messages_posted(), run.referral_messages_received(), pushed.ok() ? "" : "; failed: ",
+               run.referral_messages_posted(), run.referral_messages_reposted(), run.referral_messages_received(), pushed.ok() ? "" : "; failed: ",
                run.error().c_str());
   WriteBatch batch;
   batch.Put(cf_, RunKey(seq), run.SerializeAsString());

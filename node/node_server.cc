@@ -94,6 +94,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
       node->hub_sync_->SetReferralExchange([courier](v1::SyncRun* run) -> absl::Status {
         KENTRA_ASSIGN_OR_RETURN(ReferralCourier::Round round, courier->Exchange());
         run->set_referral_messages_posted(round.posted);
+        run->set_referral_messages_reposted(round.reposted);
         run->set_referral_messages_received(round.received);
         run->set_directory_version(round.directory_version);
         return absl::OkStatus();

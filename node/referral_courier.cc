@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,7 @@ constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
 constexpr absl::Duration kDirectoryRefresh = absl::Hours(1);
 constexpr int kPostBatch = 100;                // the hub's limit per BatchPostMessages
+constexpr int kCheckPostsBatch = 1000;         // the hub's limit per CheckPosts
 constexpr size_t kPostBatchBytes = 1 << 20;  // of sealed messages per BatchPostMessages (at least one)
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
@@ -174,9 +176,56 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
                           absl::StrCat("posting ", items.size(), " referral messages (the first to ",
                                        items.front().second.recipient(), "): ", status.error_message()));
     }
+    const absl::Time now = absl::Now();
+    for (size_t i = 0; i < items.size(); ++i) {
+      const bool receipted = static_cast<int>(i) < receipts.receipts_size() && receipts.receipts(static_cast<int>(i)).has_post_time();
+      items[i].second.set_post_time_micros(
+          absl::ToUnixMicros(receipted ? FromTimestamp(receipts.receipts(static_cast<int>(i)).post_time()) : now));
+    }
     KENTRA_RETURN_IF_ERROR(referrals_->MarkPosted(items));
     posted += static_cast<int>(items.size());
   }
+}
+
+absl::StatusOr<int> ReferralCourier::RepostLost() {
+  absl::MutexLock lock(&post_mu_);
+  // What the hub would have forgotten anyway is not asked about (a margin of an
+  // hour keeps clear of the hub forgetting it as it is asked).
+  KENTRA_RETURN_IF_ERROR(referrals_->ForgetPostedOlderThan(post_ttl_ - absl::Hours(1)).status());
+  std::vector<std::string> lost;
+  std::string after;
+  for (;;) {
+    KENTRA_ASSIGN_OR_RETURN(auto kept, referrals_->PostedItems(after, kCheckPostsBatch));
+    if (kept.empty()) break;
+    after = kept.back().first;
+    hv1::CheckPostsRequest request;
+    absl::flat_hash_map<std::string, std::string> key_of;  // message id -> posted key
+    for (const auto& [key, item] : kept) {
+      request.add_message_ids(item.message_id());
+      key_of[item.message_id()] = key;
+    }
+    hv1::CheckPostsResponse response;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    grpc::Status status = hub_->CheckPosts(&ctx, request, &response);
+    if (!status.ok()) {
+      return absl::Status(FromGrpcStatus(status).code(),
+                          absl::StrCat("asking the hub which posted referral messages it holds: ", status.error_message()));
+    }
+    if (response.post_ttl().seconds() > 0) post_ttl_ = absl::Seconds(response.post_ttl().seconds());
+    for (const std::string& id : response.unknown_message_ids()) {
+      if (auto key = key_of.find(id); key != key_of.end()) lost.push_back(key->second);
+    }
+    if (static_cast<int>(kept.size()) < kCheckPostsBatch) break;
+  }
+  KENTRA_RETURN_IF_ERROR(referrals_->RequeuePosted(lost));
+  return static_cast<int>(lost.size());
+}
+
+void ReferralCourier::RepostLostSoon() {
+  absl::MutexLock lock(&mu_);
+  check_posts_ = true;
+  woken_ = true;
 }
 
 absl::StatusOr<int> ReferralCourier::ApplyAndAck(const google::protobuf::RepeatedPtrField<hv1::MailboxMessage>& messages) {
@@ -223,6 +272,7 @@ absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
     std::fprintf(stderr, "kentra-node: %s\n", refreshed.status().ToString().c_str());
   }
   round.directory_version = referrals_->directory()->version();
+  KENTRA_ASSIGN_OR_RETURN(round.reposted, RepostLost());
   KENTRA_ASSIGN_OR_RETURN(round.posted, PostOutbox());
   for (;;) {
     hv1::FetchMessagesRequest request;
@@ -259,7 +309,19 @@ void ReferralCourier::PostLoop() {
       if (!expired.ok()) std::fprintf(stderr, "kentra-node: referral deadlines: %s\n", expired.status().ToString().c_str());
       next_sweep = absl::Now() + kDeadlineSweep;
     }
-    auto posted = PostOutbox();
+    bool check_posts;
+    {
+      absl::MutexLock lock(&mu_);
+      check_posts = check_posts_;
+    }
+    // After a watch that ended (the hub may have stopped, and come back
+    // restored from a backup) and at start-up: first what the hub lost.
+    absl::StatusOr<int> posted = check_posts ? RepostLost() : absl::StatusOr<int>(0);
+    if (posted.ok() && check_posts) {
+      absl::MutexLock lock(&mu_);
+      check_posts_ = false;
+    }
+    if (posted.ok()) posted = PostOutbox();
     absl::Duration wait = next_sweep - absl::Now();
     if (!posted.ok()) {
       std::fprintf(stderr, "kentra-node: %s; retrying in %s\n", posted.status().ToString().c_str(),
@@ -315,6 +377,7 @@ void ReferralCourier::WatchLoop() {
     if (failed.ok()) failed = FromGrpcStatus(finished);
     std::fprintf(stderr, "kentra-node: referral watch ended (%s); again in %s\n", failed.ToString().c_str(),
                  absl::FormatDuration(backoff).c_str());
+    RepostLostSoon();
     if (SleepFor(backoff, /*wake_early=*/false)) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
   }

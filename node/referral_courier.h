@@ -47,6 +47,7 @@ class ReferralCourier {
   // One round: posts the whole outbox, then fetches, applies and acknowledges
   // everything waiting in the mailbox.
   struct Round {
+    int reposted = 0;  // lost by the hub and posted again
     int posted = 0;
     int received = 0;
     int64_t directory_version = 0;  // held after the round
@@ -59,6 +60,13 @@ class ReferralCourier {
 
  private:
   absl::StatusOr<int> PostOutbox();
+  // Asks the hub which of the posted messages kept here it holds no post of
+  // (it was restored from a backup taken before they were posted) and puts
+  // those back into the outbox, ahead of what was queued after them; forgets the
+  // kept ones the hub no longer remembers either way. Returns how many went back.
+  absl::StatusOr<int> RepostLost();
+  // Has the posting thread run RepostLost() before it next posts.
+  void RepostLostSoon();
   // Applies the messages and acknowledges them once stored.
   absl::StatusOr<int> ApplyAndAck(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();
@@ -77,6 +85,8 @@ class ReferralCourier {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool check_posts_ ABSL_GUARDED_BY(mu_) = true;  // RepostLost() is due (at start-up, and after a watch ended)
+  absl::Duration post_ttl_ ABSL_GUARDED_BY(post_mu_) = absl::Hours(24 * 30);  // the hub's, once it says
   grpc::ClientContext* watch_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::vector<int64_t> acks_ ABSL_GUARDED_BY(mu_);  // stored, not yet acknowledged
   std::thread poster_;

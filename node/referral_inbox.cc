@@ -322,6 +322,17 @@ absl::Status CentreReferrals::OnConsent(WriteBatch& batch, const Actor& actor, c
     ids.emplace_back(it->key().substr(prefix.size()));
   }
   KENTRA_RETURN_IF_ERROR(it->status());
+  // The sealed copies of the referrals kept in case the hub loses them go too.
+  const absl::flat_hash_set<std::string> withdrawn(ids.begin(), ids.end());
+  auto posted = store_->NewIterator(kPosted);
+  for (posted->Seek(""); !withdrawn.empty() && posted->Valid(); posted->Next()) {
+    kentra::storage::v1::OutboxItem item;
+    if (!item.ParseFromArray(posted->value().data(), static_cast<int>(posted->value().size()))) {
+      return absl::DataLossError(absl::StrCat("posted items: a corrupt item at ", posted->key()));
+    }
+    if (item.carries_person() && withdrawn.contains(item.referral_id())) batch.Delete(kPosted, posted->key());
+  }
+  KENTRA_RETURN_IF_ERROR(posted->status());
   for (const std::string& id : ids) {
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(id));
     if (!r) continue;
@@ -457,6 +468,9 @@ absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string
   for (const auto& [key, item] : items) {
     batch.Delete(kOutbox, key);
     batch.Delete(kReferrals, UnsentMessageKey(item.referral_id(), key));
+    kentra::storage::v1::OutboxItem kept = item;
+    kept.clear_payload();  // it is posted sealed again, if at all
+    batch.Put(kPosted, key, kept.SerializeAsString());
     if (!marked.insert(item.referral_id()).second) continue;
     KENTRA_ASSIGN_OR_RETURN(auto r, Read(item.referral_id()));
     if (r && (r->delivery() == v1::REFERRAL_DELIVERY_QUEUED || !r->delivery_problem().empty())) {
@@ -472,6 +486,65 @@ absl::Status CentreReferrals::MarkPosted(const std::vector<std::pair<std::string
   for (const auto& [key, item] : items) posted.push_back(keys::ParsePadded(key, 20).value_or(0));
   outbox_floor_ = OutboxFloorAfter(outbox_floor_, posted);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> CentreReferrals::PostedItems(
+    absl::string_view after_key, int limit) const {
+  std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>> items;
+  auto it = store_->NewIterator(kPosted);
+  it->Seek(after_key);
+  if (it->Valid() && !after_key.empty() && it->key() == after_key) it->Next();
+  for (; it->Valid() && static_cast<int>(items.size()) < limit; it->Next()) {
+    kentra::storage::v1::OutboxItem item;
+    if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("posted items: a corrupt item at ", it->key()));
+    }
+    items.emplace_back(std::string(it->key()), std::move(item));
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  return items;
+}
+
+absl::Status CentreReferrals::RequeuePosted(const std::vector<std::string>& keys) {
+  if (keys.empty()) return absl::OkStatus();
+  WriteBatch batch;
+  uint64_t lowest = outbox_floor_;
+  for (const std::string& key : keys) {
+    KENTRA_ASSIGN_OR_RETURN(auto held, store_->Get(kPosted, key));
+    if (!held) continue;
+    kentra::storage::v1::OutboxItem item;
+    if (!item.ParseFromString(*held)) return absl::DataLossError(absl::StrCat("posted items: a corrupt item at ", key));
+    std::fprintf(stderr, "kentra-node: the hub has lost referral message %s for %s (posted %s): posting it again\n",
+                 item.message_id().c_str(), item.recipient().c_str(),
+                 FormatLocalMinute(absl::FromUnixMicros(item.post_time_micros())).c_str());
+    item.clear_post_time_micros();
+    batch.Delete(kPosted, key);
+    batch.Put(kOutbox, key, item.SerializeAsString());
+    batch.Put(kReferrals, UnsentMessageKey(item.referral_id(), key), "");
+    lowest = std::min(lowest, keys::ParsePadded(key, 20).value_or(lowest));
+  }
+  if (batch.Count() == 0) return absl::OkStatus();
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  // Below the floor now: the outbox scan must start at the lowest of them.
+  outbox_floor_ = std::min<uint64_t>(outbox_floor_, lowest);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> CentreReferrals::ForgetPostedOlderThan(absl::Duration age) {
+  const absl::Time before = clock_->Now() - age;
+  WriteBatch batch;
+  auto it = store_->NewIterator(kPosted);
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    kentra::storage::v1::OutboxItem item;
+    if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("posted items: a corrupt item at ", it->key()));
+    }
+    if (absl::FromUnixMicros(item.post_time_micros()) < before) batch.Delete(kPosted, it->key());
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  const int forgotten = static_cast<int>(batch.Count());
+  if (forgotten > 0) KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
+  return forgotten;
 }
 
 uint64_t OutboxFloorAfter(uint64_t floor, const std::vector<uint64_t>& posted) {

@@ -153,6 +153,7 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
   item.set_message_id(message.message_id());
   item.set_referral_id(referral_id);
   item.set_payload(payload.SerializeAsString());
+  item.set_carries_person(message.has_request());
   item.set_queue_time_micros(absl::ToUnixMicros(clock_->Now()));
   const std::string key = keys::PaddedSequence(++last_outbox_);
   batch.Put(kOutbox, key, item.SerializeAsString());

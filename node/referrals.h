@@ -126,9 +126,21 @@ class CentreReferrals {
   // every item is posted, so it does not step over the deleted items of what
   // was posted before.
   absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> Outbox(int limit);
-  // The hub holds these outbox items (key, item): removes them, and marks their
+  // The hub holds these outbox items (key, item with its post_time_micros):
+  // moves them from the outbox to the posted items kept (below), and marks their
   // referrals as at the hub with no delivery problem.
   absl::Status MarkPosted(const std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>& items);
+  // Posted items are kept, sealed as posted, for as long as the hub remembers
+  // posts, so that what a hub restored from a backup lost can be posted again.
+  // Up to `limit` of them with keys after `after_key`, oldest first.
+  absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxItem>>> PostedItems(
+      absl::string_view after_key, int limit) const;
+  // The hub lost these posted items (by key): they go back into the outbox
+  // under their keys, ahead of anything queued after them, and are posted again.
+  absl::Status RequeuePosted(const std::vector<std::string>& keys);
+  // Deletes the posted items the hub took longer than `age` ago (by this
+  // node's clock), which it no longer remembers either way. Returns how many.
+  absl::StatusOr<int> ForgetPostedOlderThan(absl::Duration age);
   // The courier's word on posting to the hub while it fails (empty once it
   // works again), or the node's that it has no hub: until then every referral
   // with a message still queued shows it as its delivery_problem, unless it has

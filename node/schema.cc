@@ -37,7 +37,7 @@ int64_t OpenMicros(const Case& c) { return absl::ToUnixMicros(FromTimestamp(c.op
 const std::vector<std::string>& ColumnFamilyNames() {
   static const auto* names = new std::vector<std::string>{
       "meta", "beneficiaries", "cases", "service_events", "indexes", "requests", "audit",
-                                   "users",  "sessions", "indicators", "sketches", "referrals", "outbox"};
+                                   "users",  "sessions", "indicators", "sketches", "referrals", "outbox", "posted"};
   return *names;
 }
 
@@ -52,6 +52,7 @@ Store::Options NodeStoreOptions() {
   const auto at_the_end = [](absl::string_view) -> std::optional<size_t> { return 0; };
   options.insert_runs[kAudit] = at_the_end;
   options.insert_runs[kOutbox] = at_the_end;
+  options.insert_runs[kPosted] = at_the_end;
   options.insert_runs[kIndexes] = [](absl::string_view key) -> std::optional<size_t> {
     const bool block = absl::StartsWith(key, kIdxAuditResource) && key.find('*') != absl::string_view::npos;
     if (!block && !absl::StartsWith(key, kIdxAuditActor)) return std::nullopt;

@@ -42,6 +42,7 @@ enum Cf : int {
   kSketches,          // "P" -> the month's persons sketch (common/anon/sketch.h)
   kReferrals,         // referrals, their listing indexes and applied messages (node/referrals.h)
   kOutbox,            // PaddedSequence(seq) -> storage.v1.OutboxItem, sealed for the hub
+  kPosted,            // the outbox key -> storage.v1.OutboxItem posted, kept while the hub remembers it
   kCfCount,
 };
 
