@@ -263,6 +263,19 @@ absl::StatusOr<bool> CentreReferrals::ApplyUpdate(WriteBatch& batch, const Actor
                                                                       : ReferralSide::kSender;
   // Both sides may see the same deadline pass; the second expiry is no news.
   if (in.action() == v1::REFERRAL_ACTION_EXPIRE && r.state() == v1::REFERRAL_STATE_EXPIRED) return false;
+  // A receipt that crossed this centre's cancellation (or its expiry of the
+  // referral) on the way: the other centre did get the referral, and has the
+  // cancellation or expiry by now too. It closes no step, but the referral was
+  // delivered.
+  if (ours && in.action() == v1::REFERRAL_ACTION_RECEIVE &&
+      (r.state() == v1::REFERRAL_STATE_CANCELLED || r.state() == v1::REFERRAL_STATE_EXPIRED)) {
+    if (r.delivery() == v1::REFERRAL_DELIVERY_DELIVERED) return false;
+    r.set_delivery(v1::REFERRAL_DELIVERY_DELIVERED);
+    PutReferral(batch, r, /*is_new=*/false);
+    records_->PutAudit(batch, from, "ReceiveReferral", r.name(),
+                       absl::StrCat("received, after it was ", r.state() == v1::REFERRAL_STATE_CANCELLED ? "cancelled" : "expired"));
+    return false;
+  }
   KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next, NextReferralState(r.state(), in.action(), side));
   const absl::Time now = clock_->Now();
   v1::ReferralTransition t = in;

@@ -438,6 +438,11 @@ TEST_F(ReferralTest, ABacklogIsStoredInFewWritesAndInOrder) {
               i == 5 ? nv1::REFERRAL_STATE_CANCELLED : nv1::REFERRAL_STATE_RECEIVED);
     EXPECT_TRUE(Reaches(kassandra_, sent[i], i == 5 ? nv1::REFERRAL_STATE_CANCELLED : nv1::REFERRAL_STATE_RECEIVED));
   }
+  // Thessaloniki's receipt of the cancelled one crossed the cancellation: at
+  // Kassandra it says the referral was delivered, and is no refused message.
+  ASSERT_TRUE(WaitFor([&] { return Get(kassandra_, sent[5]).delivery() == nv1::REFERRAL_DELIVERY_DELIVERED; }));
+  EXPECT_EQ(Get(kassandra_, sent[5]).state(), nv1::REFERRAL_STATE_CANCELLED);
+  EXPECT_TRUE(kassandra_.AuditEntriesOf("ReceiveReferralMessage").empty());
 }
 
 TEST_F(ReferralTest, DeadlinesExpireOnBothSidesAndTheHubReportsUndelivered) {
