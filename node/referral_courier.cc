@@ -208,6 +208,12 @@ absl::StatusOr<int> ReferralCourier::RepostLost() {
     grpc::ClientContext ctx;
     WithDeadline(ctx);
     grpc::Status status = hub_->CheckPosts(&ctx, request, &response);
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      // A hub older than this node cannot say: the mail must still go.
+      std::fprintf(stderr, "kentra-node: the hub cannot say which posted referral messages it holds (%s); "
+                   "what a restore of it lost is not posted again\n", status.error_message().c_str());
+      return 0;
+    }
     if (!status.ok()) {
       return absl::Status(FromGrpcStatus(status).code(),
                           absl::StrCat("asking the hub which posted referral messages it holds: ", status.error_message()));

@@ -5,6 +5,7 @@
 #define KENTRA_TESTS_NODE_REFERRAL_FIXTURE_H_
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -70,6 +71,29 @@ class BatchRefusal final : public grpc::experimental::ServerInterceptorFactoryIn
   };
   absl::Mutex mu_;
   std::string recipient_ ABSL_GUARDED_BY(mu_);
+};
+
+// Makes the hub answer CheckPosts UNIMPLEMENTED, as a hub older than the call
+// does, while Pretend(true).
+class OlderHub final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  void Pretend(bool older) { older_ = older; }
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    if (!older_ || absl::string_view(info->method()) != "/kentra.hub.v1.MailboxService/CheckPosts") return nullptr;
+    return new Unimplemented();
+  }
+
+ private:
+  class Unimplemented final : public grpc::experimental::Interceptor {
+   public:
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+        methods->ModifySendStatus(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+      }
+      methods->Proceed();
+    }
+  };
+  std::atomic<bool> older_{false};
 };
 
 class ReferralTest : public ::testing::Test {
@@ -143,7 +167,8 @@ class ReferralTest : public ::testing::Test {
   }
 
   std::shared_ptr<BatchRefusal> refusal_ = std::make_shared<BatchRefusal>();
-  TestHub hub_{kStart, {refusal_}};
+  std::shared_ptr<OlderHub> older_hub_ = std::make_shared<OlderHub>();
+  TestHub hub_{kStart, {refusal_, older_hub_}};
   TestNode kassandra_;
   TestNode thessaloniki_;
   TestNode chalkidona_;

@@ -133,6 +133,18 @@ TEST_F(ReferralRecoveryTest, ANodeStartingAfterTheRestoreAsksToo) {
   ASSERT_TRUE(Reaches(kassandra_, lost.name(), nv1::REFERRAL_STATE_RECEIVED));
 }
 
+// A hub older than the node cannot say what it lacks: the node's mail goes all
+// the same.
+TEST_F(ReferralRecoveryTest, AHubThatCannotSayWhatItLacksStillGetsTheMail) {
+  nv1::Referral first, second;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 27)), &first).ok());
+  ASSERT_TRUE(WaitFor([&] { return Kept(kassandra_).size() == 1; }));  // something to ask about
+  older_hub_->Pretend(true);
+  kassandra_.Restart();  // asks as it starts
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 28)), &second).ok());
+  ASSERT_TRUE(Reaches(thessaloniki_, second.name(), nv1::REFERRAL_STATE_RECEIVED));
+}
+
 // The kept copy of a referral carries the person, sealed: withdrawing consent
 // deletes it, while the messages that carry no one stay kept.
 TEST_F(ReferralRecoveryTest, WithdrawingConsentDeletesTheKeptCopyOfTheReferral) {
