@@ -98,14 +98,21 @@ absl::Status RunIndicatorCommand(const std::string& noun, const Args& args, Staf
       KENTRA_RETURN_IF_ERROR(FromGrpcStatus(s.stub->ListSyncRuns(s.Context().get(), nv1::ListSyncRunsRequest(), &page)));
       runs.assign(page.sync_runs().begin(), page.sync_runs().end());
     }
-    Table t{{"RUN", "TRIGGER", "STARTED", "SECONDS", "MONTHS PUSHED", "CHANGED", "RESULT"}, {}};
+    // Referral mail: sealed messages posted to the hub (of which the hub had
+    // lost some, posted again) and taken from this centre's mailbox.
+    Table t{{"RUN", "TRIGGER", "STARTED", "SECONDS", "MONTHS PUSHED", "CHANGED", "MAIL OUT", "MAIL IN", "RESULT"}, {}};
     for (const auto& r : runs) {
       const absl::Duration took = FromTimestamp(r.end_time()) - FromTimestamp(r.start_time());
       std::string id = r.name().substr(r.name().find('/') + 1);
       id.erase(0, std::min(id.find_first_not_of('0'), id.size() - 1));
       t.rows.push_back({id, r.trigger(), FormatLocalMinute(FromTimestamp(r.start_time())),
                         absl::StrFormat("%.1f", absl::ToDoubleSeconds(took)), absl::StrCat(r.periods_pushed()),
-                        absl::StrCat(r.periods_changed()), r.succeeded() ? "ok" : "FAILED: " + r.error()});
+                        absl::StrCat(r.periods_changed()),
+                        absl::StrCat(r.referral_messages_posted(),
+                                     r.referral_messages_reposted() > 0
+                                         ? absl::StrCat(" (", r.referral_messages_reposted(), " lost by the hub)")
+                                         : ""),
+                        absl::StrCat(r.referral_messages_received()), r.succeeded() ? "ok" : "FAILED: " + r.error()});
     }
     PrintTable(t, s.format, *s.out);
     if (!runs.empty() && verb.empty() && !runs[0].succeeded()) {

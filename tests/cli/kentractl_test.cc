@@ -161,7 +161,8 @@ TEST(KentractlHubTest, SyncAndTheAuthoritysTables) {
   ASSERT_EQ(run({"sync"}, "centres/kassandra/staff"), 0) << err.str();
   EXPECT_NE(out.str().find("ok"), std::string::npos) << out.str();
   ASSERT_EQ(run({"sync", "history", "--output=csv"}, "centres/kassandra/staff"), 0) << err.str();
-  EXPECT_NE(out.str().find("RUN,TRIGGER"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("RUN,TRIGGER,STARTED,SECONDS,MONTHS PUSHED,CHANGED,MAIL OUT,MAIL IN,RESULT\n"), std::string::npos)
+      << out.str();
   ASSERT_EQ(run({"stats", "indicators", "--from=2026-10", "--by=target-group", "--output=csv"},
                 "authorities/central-macedonia"), 0) << err.str();
   EXPECT_EQ(out.str().rfind("CATEGORY,2026-10,TOTAL\n", 0), 0u) << out.str();
