@@ -25,6 +25,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"MailboxService", "WatchMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "AckMessages", Bit(Principal::Kind::kCentre)},
       {"MailboxService", "CheckPosts", Bit(Principal::Kind::kCentre)},
+      {"MailboxService", "ReconcileMailbox", Bit(Principal::Kind::kCentre)},
       {"DirectoryService", "GetDirectory", Bit(Principal::Kind::kCentre)},
       {"AdminService", "ListCentres", Bit(Principal::Kind::kOperator)},
       {"AdminService", "ListHubAuditEntries", Bit(Principal::Kind::kOperator)},

@@ -20,6 +20,7 @@ enum Cf : int {
   kMessages = 0,  // "<recipient>/<sequence>" -> MailboxMessage
   kPosts,         // "<sender>/<message_id>" -> MailboxMessage without the sealed bytes (the receipt)
   kBoxes,         // "<recipient>" -> the sequence numbers reserved, as decimal: none above it was ever given out
+  kAcknowledged,  // "<recipient>" -> the highest sequence number it acknowledged, as decimal
 };
 
 // How many sequence numbers a mailbox reserves at a time. A hub starting again
@@ -56,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Mailbox>> Mailbox::Open(const std::string& dir, c
     if (slash == absl::string_view::npos) return std::nullopt;
     return slash + 1;
   };
-  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"messages", "posts", "boxes"}, options));
+  KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"messages", "posts", "boxes", "acknowledged"}, options));
   auto mailbox = std::unique_ptr<Mailbox>(new Mailbox(std::move(store), clock, ttl));
   KENTRA_RETURN_IF_ERROR(mailbox->Load());
   return mailbox;
@@ -73,6 +74,15 @@ absl::Status Mailbox::Load() {
     box.reserved = last;
   }
   KENTRA_RETURN_IF_ERROR(boxes->status());
+  auto acknowledged = store_->NewIterator(kAcknowledged);
+  for (acknowledged->Seek(""); acknowledged->Valid(); acknowledged->Next()) {
+    int64_t through = 0;
+    if (!absl::SimpleAtoi(acknowledged->value(), &through)) {
+      return absl::DataLossError("mailbox: a corrupt acknowledged sequence number");
+    }
+    boxes_[std::string(acknowledged->key())].acknowledged_through = through;
+  }
+  KENTRA_RETURN_IF_ERROR(acknowledged->status());
   auto it = store_->NewIterator(kMessages);
   for (it->Seek(""); it->Valid(); it->Next()) {
     MailboxMessage m;
@@ -249,6 +259,7 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
   }
   WriteBatch batch;
   int deleted = 0;
+  int64_t highest = 0;
   std::set<int64_t> seen;
   for (int64_t sequence : sequences) {
     if (sequence <= 0 || sequence > visible || !seen.insert(sequence).second) continue;
@@ -257,16 +268,60 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
     if (!held) continue;
     batch.Delete(kMessages, key);
     ++deleted;
+    highest = std::max(highest, sequence);
   }
   if (deleted == 0) return 0;
+  bool raised = false;
+  {
+    absl::MutexLock lock(&mu_);
+    raised = highest > boxes_[recipient].acknowledged_through;
+  }
+  if (raised) batch.Put(kAcknowledged, recipient, absl::StrCat(highest));
   // Not fsynced: if a machine crash loses the deletion, the messages are still
   // held and are delivered again, and the recipient, which stores each message
   // once, acknowledges them again. (A later synced write, as every post is,
   // makes this one durable too: the write-ahead log is synced in order.)
   KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
   absl::MutexLock lock(&mu_);
-  boxes_[recipient].pending -= deleted;
+  Box& box = boxes_[recipient];
+  box.pending -= deleted;
+  box.acknowledged_through = std::max(box.acknowledged_through, highest);
   return deleted;
+}
+
+absl::StatusOr<int> Mailbox::ForgetLostDeliveries(absl::string_view recipient, int64_t stored_through) {
+  auto guard = box_locks_.Lock({recipient});  // no acknowledgement meanwhile
+  int64_t acknowledged;
+  {
+    absl::MutexLock lock(&mu_);
+    auto box = boxes_.find(recipient);
+    if (box == boxes_.end()) return 0;
+    acknowledged = box->second.acknowledged_through;
+  }
+  if (stored_through >= acknowledged) return 0;
+  // The posts of what was acknowledged after `stored_through`: delivered, and
+  // lost since by the recipient. (What is still held is delivered again anyway.)
+  WriteBatch batch;
+  auto posts = store_->NewIterator(kPosts);
+  for (posts->Seek(""); posts->Valid(); posts->Next()) {
+    MailboxMessage receipt;
+    if (!receipt.ParseFromArray(posts->value().data(), static_cast<int>(posts->value().size()))) {
+      return absl::DataLossError(absl::StrCat("mailbox: a corrupt post receipt at ", posts->key()));
+    }
+    if (receipt.recipient() != recipient || receipt.sequence() <= stored_through ||
+        receipt.sequence() > acknowledged) {
+      continue;
+    }
+    KENTRA_ASSIGN_OR_RETURN(auto held, store_->Get(kMessages, MessageKey(recipient, receipt.sequence())));
+    if (!held) batch.Delete(kPosts, posts->key());
+  }
+  KENTRA_RETURN_IF_ERROR(posts->status());
+  const int forgotten = batch.Count();
+  batch.Put(kAcknowledged, recipient, absl::StrCat(stored_through));
+  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  absl::MutexLock lock(&mu_);
+  boxes_[recipient].acknowledged_through = stored_through;
+  return forgotten;
 }
 
 absl::StatusOr<std::vector<std::string>> Mailbox::UnknownPosts(absl::string_view sender,

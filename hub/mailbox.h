@@ -66,6 +66,13 @@ class Mailbox {
                                                         const std::vector<std::string>& message_ids) const;
   absl::Duration ttl() const { return ttl_; }
 
+  // `recipient` says it has stored its messages through `stored_through`. If it
+  // acknowledged later ones (its node was restored from a backup taken before
+  // it stored them), the hub forgets their posts, so that their senders, asking
+  // which of their posts the hub holds (UnknownPosts), post them again. Returns
+  // how many it forgot.
+  absl::StatusOr<int> ForgetLostDeliveries(absl::string_view recipient, int64_t stored_through);
+
   // Drops every message whose time has passed, telling each sender with an
   // UndeliveredNotice, and forgets post receipts older than the time to live.
   // Returns how many messages expired.
@@ -118,6 +125,7 @@ class Mailbox {
     std::set<int64_t> in_flight;  // given out, being written
     int pending = 0;              // messages held
     int watches = 0;              // open WatchMessages streams
+    int64_t acknowledged_through = 0;  // on disk: the highest sequence its recipient acknowledged
     // Signalled when visible_through moves, and at Close(). Each mailbox has its
     // own, so that a post wakes only its recipient's watches: a Condition on mu_
     // would be checked for every open watch (one per centre) at each unlock.

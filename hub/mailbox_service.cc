@@ -218,4 +218,24 @@ grpc::Status MailboxServiceImpl::CheckPosts(grpc::ServerContext* ctx, const v1::
   return grpc::Status::OK;
 }
 
+grpc::Status MailboxServiceImpl::ReconcileMailbox(grpc::ServerContext* ctx, const v1::ReconcileMailboxRequest* req,
+                                                  v1::ReconcileMailboxResponse* resp) {
+  auto me = access_->AdmitCentre(ctx, kService, "ReconcileMailbox", *registry_);
+  if (!me.ok()) return ToGrpcStatus(me.status());
+  absl::StatusOr<int> lost = req->stored_through() < 0
+                                 ? absl::StatusOr<int>(absl::InvalidArgumentError("stored_through: must not be negative"))
+                                 : mailbox_->ForgetLostDeliveries(*me, req->stored_through());
+  access_->Audit(ctx, Principal{Principal::Kind::kCentre, *me, ""}, kService, "ReconcileMailbox",
+                 absl::StrCat("stored through ", req->stored_through(),
+                              lost.ok() ? absl::StrCat(": ", *lost, " lost, their senders post them again") : ""),
+                 lost.status());
+  if (!lost.ok()) return ToGrpcStatus(lost.status());
+  if (*lost > 0) {
+    std::fprintf(stderr, "kentra-hub: %s lost %d referral messages it had acknowledged (restored from a backup?); "
+                 "their senders post them again\n", me->c_str(), *lost);
+  }
+  resp->set_lost_messages(*lost);
+  return grpc::Status::OK;
+}
+
 }  // namespace kentra::hub

@@ -40,6 +40,8 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
                            v1::AckMessagesResponse* resp) override;
   grpc::Status CheckPosts(grpc::ServerContext* ctx, const v1::CheckPostsRequest* req,
                           v1::CheckPostsResponse* resp) override;
+  grpc::Status ReconcileMailbox(grpc::ServerContext* ctx, const v1::ReconcileMailboxRequest* req,
+                                v1::ReconcileMailboxResponse* resp) override;
 
   // The message the mailbox keeps for a valid post from `sender`.
   static v1::MailboxMessage MessageOf(const v1::PostMessageRequest& req, const std::string& sender);

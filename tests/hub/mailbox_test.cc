@@ -209,6 +209,51 @@ TEST_F(MailboxTest, CheckPostsNamesThePostsTheHubHoldsNoneOf) {
   }
 }
 
+// A centre that stored less than it acknowledged (its node restored from a
+// backup) makes the hub forget the posts of what it lost, and only of that:
+// their senders find them unknown and post them again.
+TEST_F(MailboxTest, ReconcileMailboxForgetsThePostsOfWhatTheRecipientLost) {
+  const std::vector<v1::PostMessageRequest> posts = {Post("thessaloniki"), Post("thessaloniki"), Post("thessaloniki"),
+                                                     Post("chalkidona")};
+  v1::BatchPostMessagesResponse receipts;
+  ASSERT_TRUE(BatchPost(posts, &receipts).ok());
+  auto thessaloniki = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"));
+  {
+    v1::AckMessagesRequest ack;  // the first two; the third still waits
+    ack.add_sequences(1);
+    ack.add_sequences(2);
+    v1::AckMessagesResponse acked;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(thessaloniki->AckMessages(&ctx, ack, &acked).ok());
+  }
+  auto reconcile = [&](int64_t stored_through, v1::ReconcileMailboxResponse* out) {
+    v1::ReconcileMailboxRequest request;
+    request.set_stored_through(stored_through);
+    grpc::ClientContext ctx;
+    return thessaloniki->ReconcileMailbox(&ctx, request, out);
+  };
+  v1::ReconcileMailboxResponse out;
+  ASSERT_TRUE(reconcile(2, &out).ok());
+  EXPECT_EQ(out.lost_messages(), 0) << "it holds what it acknowledged";
+  ASSERT_TRUE(reconcile(1, &out).ok());
+  EXPECT_EQ(out.lost_messages(), 1);
+  ASSERT_TRUE(reconcile(1, &out).ok());
+  EXPECT_EQ(out.lost_messages(), 0) << "told once";
+  v1::CheckPostsRequest check;
+  for (const auto& p : posts) check.add_message_ids(p.message_id());
+  v1::CheckPostsResponse unknown;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(kassandra_->CheckPosts(&ctx, check, &unknown).ok());
+  ASSERT_EQ(unknown.unknown_message_ids_size(), 1);
+  EXPECT_EQ(unknown.unknown_message_ids(0), posts[1].message_id()) << "not the one still waiting, nor Chalkidona's";
+  // Restarted, the hub still knows what was acknowledged.
+  hub_.Restart();
+  thessaloniki = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"));
+  ASSERT_TRUE(reconcile(0, &out).ok());
+  EXPECT_EQ(out.lost_messages(), 1) << "the first";
+  EXPECT_THAT(reconcile(-1, &out), GrpcStatusIs(grpc::INVALID_ARGUMENT, "stored_through: must not be negative"));
+}
+
 TEST_F(MailboxTest, AWatchHandsABacklogOverInFewResponsesInOrder) {
   constexpr int kBacklog = 120;
   std::vector<std::string> posted;
@@ -314,7 +359,7 @@ TEST(MailboxSequenceTest, ANumberIsNeverGivenTwiceEvenIfTheMessageItWentWithIsLo
   }
   {
     // What the lost message's own write held: the message and its post receipt.
-    auto store = Store::Open(dir.path(), {"messages", "posts", "boxes"});
+    auto store = Store::Open(dir.path(), {"messages", "posts", "boxes", "acknowledged"});
     ASSERT_OK(store);
     WriteBatch crash;
     crash.Delete(0, absl::StrCat("thessaloniki/", keys::PaddedSequence(static_cast<uint64_t>(lost_sequence))));
