@@ -25,6 +25,7 @@ constexpr absl::Duration kDeadlineSweep = absl::Minutes(1);
 constexpr absl::Duration kDirectoryRefresh = absl::Hours(1);
 constexpr int kPostBatch = 100;                // the hub's limit per BatchPostMessages
 constexpr int kCheckPostsBatch = 1000;         // the hub's limit per CheckPosts
+constexpr absl::Duration kCheckPostsEvery = absl::Hours(1);
 constexpr size_t kPostBatchBytes = 1 << 20;  // of sealed messages per BatchPostMessages (at least one)
 
 void WithDeadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
@@ -228,6 +229,26 @@ absl::StatusOr<int> ReferralCourier::RepostLost() {
   return static_cast<int>(lost.size());
 }
 
+void ReferralCourier::ReconcileMailbox() {
+  const std::optional<int64_t> stored = referrals_->MailboxStoredThrough();
+  if (!stored) return;  // nothing recorded yet: nothing to compare
+  hv1::ReconcileMailboxRequest request;
+  request.set_stored_through(*stored);
+  hv1::ReconcileMailboxResponse response;
+  grpc::ClientContext ctx;
+  WithDeadline(ctx);
+  grpc::Status status = hub_->ReconcileMailbox(&ctx, request, &response);
+  if (status.ok() && response.lost_messages() > 0) {
+    std::fprintf(stderr, "kentra-node: this node has lost %d referral messages it had stored and acknowledged "
+                 "(restored from a backup?); the hub has their senders post them again\n", response.lost_messages());
+  } else if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+             status.error_code() != grpc::StatusCode::UNIMPLEMENTED) {
+    // (Unreachable, the watch says so; a hub older than this node cannot tell.)
+    std::fprintf(stderr, "kentra-node: telling the hub how far this node has stored its mailbox: %s\n",
+                 status.error_message().c_str());
+  }
+}
+
 void ReferralCourier::RepostLostSoon() {
   absl::MutexLock lock(&mu_);
   check_posts_ = true;
@@ -278,6 +299,7 @@ absl::StatusOr<ReferralCourier::Round> ReferralCourier::Exchange() {
     std::fprintf(stderr, "kentra-node: %s\n", refreshed.status().ToString().c_str());
   }
   round.directory_version = referrals_->directory()->version();
+  ReconcileMailbox();
   KENTRA_ASSIGN_OR_RETURN(round.reposted, RepostLost());
   KENTRA_ASSIGN_OR_RETURN(round.posted, PostOutbox());
   for (;;) {
@@ -302,6 +324,7 @@ void ReferralCourier::PostLoop() {
   std::optional<absl::Time> failing_since;  // of the posts failing now
   absl::Time next_sweep = absl::Now();
   absl::Time next_directory = absl::Now();
+  absl::Time next_check = absl::Now() + kCheckPostsEvery;  // (at start-up it is due anyway)
   for (;;) {
     if (absl::Now() >= next_directory) {
       auto refreshed = RefreshDirectory();
@@ -309,6 +332,13 @@ void ReferralCourier::PostLoop() {
       // Until the node holds one, ask again at every sweep.
       next_directory = absl::Now() + (refreshed.ok() && referrals_->directory()->version() > 0 ? kDirectoryRefresh
                                                                                                   : kDeadlineSweep);
+    }
+    if (absl::Now() >= next_check) {
+      // Also every hour: a centre restored from a backup makes the hub forget
+      // posts of this one's that it had received (ReconcileMailbox).
+      absl::MutexLock lock(&mu_);
+      check_posts_ = true;
+      next_check = absl::Now() + kCheckPostsEvery;
     }
     if (absl::Now() >= next_sweep) {
       auto expired = referrals_->ExpireDue();
@@ -360,6 +390,7 @@ void ReferralCourier::WatchLoop() {
       if (stopping_) return;
       watch_ctx_ = &ctx;
     }
+    ReconcileMailbox();
     hv1::WatchMessagesRequest request;  // from the start: whatever is still there was not acknowledged
     auto reader = hub_->WatchMessages(&ctx, request);
     hv1::WatchMessagesResponse response;

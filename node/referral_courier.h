@@ -11,7 +11,12 @@
 // failure. Exchange() does one full round of both for the
 // nightly sync, so a node that does not watch still gets its mail every night.
 // The courier also keeps the node's copy of the federation directory current:
-// at start-up, every hour, and at each sync.
+// at start-up, every hour, and at each sync. And it makes good what a restore
+// from a backup loses: it asks the hub which of the messages it posted (kept
+// for as long as the hub remembers posts) the hub lacks, at start-up, when its
+// watch ends, every hour and at each sync, and posts those again; and it tells
+// the hub how far it holds its own mailbox stored, so that the hub has the
+// senders post again what this node lost.
 #ifndef KENTRA_NODE_REFERRAL_COURIER_H_
 #define KENTRA_NODE_REFERRAL_COURIER_H_
 
@@ -67,6 +72,11 @@ class ReferralCourier {
   absl::StatusOr<int> RepostLost();
   // Has the posting thread run RepostLost() before it next posts.
   void RepostLostSoon();
+  // Tells the hub through which sequence this node holds its mailbox stored: if
+  // it acknowledged more (this node was restored from a backup), the hub has
+  // their senders post them again (RepostLost, at their next check). Logs what
+  // it learns; the mail goes on either way.
+  void ReconcileMailbox();
   // Applies the messages and acknowledges them once stored.
   absl::StatusOr<int> ApplyAndAck(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& messages);
   void PostLoop();

@@ -114,7 +114,16 @@ absl::Status CentreReferrals::ApplyRun(absl::Span<const Arrival> run) {
     if (change) changed.push_back(*std::move(change));
   }
   if (batch.Count() == 0) return absl::OkStatus();  // only messages stored before, delivered again
-  KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+  {
+    // How far the mailbox is stored goes with what was stored.
+    int64_t highest = 0;
+    for (const Arrival& a : run) highest = std::max(highest, a.message->sequence());
+    absl::MutexLock stored(&stored_mu_);
+    const bool raised = !stored_through_ || highest > *stored_through_;
+    if (raised) batch.Put(kMeta, kMetaMailboxStoredThrough, absl::StrCat(highest));
+    KENTRA_RETURN_IF_ERROR(store_->Write(batch));
+    if (raised) stored_through_ = highest;
+  }
   bool receipts = false;
   for (const auto& [referral, action] : changed) {
     Notify(referral, action);
@@ -263,17 +272,16 @@ absl::StatusOr<bool> CentreReferrals::ApplyUpdate(WriteBatch& batch, const Actor
                                                                       : ReferralSide::kSender;
   // Both sides may see the same deadline pass; the second expiry is no news.
   if (in.action() == v1::REFERRAL_ACTION_EXPIRE && r.state() == v1::REFERRAL_STATE_EXPIRED) return false;
-  // A receipt that crossed this centre's cancellation (or its expiry of the
-  // referral) on the way: the other centre did get the referral, and has the
-  // cancellation or expiry by now too. It closes no step, but the referral was
-  // delivered.
-  if (ours && in.action() == v1::REFERRAL_ACTION_RECEIVE &&
-      (r.state() == v1::REFERRAL_STATE_CANCELLED || r.state() == v1::REFERRAL_STATE_EXPIRED)) {
+  // A receipt for a referral past being requested: one that crossed this
+  // centre's cancellation (or its expiry of the referral) on the way, or a
+  // second (the other centre, restored from a backup, received it again). The
+  // other centre did get the referral; it closes no step.
+  if (ours && in.action() == v1::REFERRAL_ACTION_RECEIVE && r.state() != v1::REFERRAL_STATE_REQUESTED) {
     if (r.delivery() == v1::REFERRAL_DELIVERY_DELIVERED) return false;
     r.set_delivery(v1::REFERRAL_DELIVERY_DELIVERED);
     PutReferral(batch, r, /*is_new=*/false);
     records_->PutAudit(batch, from, "ReceiveReferral", r.name(),
-                       absl::StrCat("received, after it was ", r.state() == v1::REFERRAL_STATE_CANCELLED ? "cancelled" : "expired"));
+                       absl::StrCat("received, when it was ", v1::ReferralState_Name(r.state()), " here"));
     return false;
   }
   KENTRA_ASSIGN_OR_RETURN(v1::ReferralState next, NextReferralState(r.state(), in.action(), side));

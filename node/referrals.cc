@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
 #include "common/crypto.h"
@@ -100,6 +101,13 @@ absl::Status CentreReferrals::Load() {
     auto seq = keys::ParsePadded(first->key(), 20);
     if (!seq) return absl::DataLossError(absl::StrCat("outbox: a corrupt key ", first->key()));
     outbox_floor_ = *seq;
+  }
+  KENTRA_ASSIGN_OR_RETURN(auto stored, store_->Get(kMeta, kMetaMailboxStoredThrough));
+  if (stored) {
+    int64_t through = 0;
+    if (!absl::SimpleAtoi(*stored, &through)) return absl::DataLossError("referrals: a corrupt mailbox position");
+    absl::MutexLock lock(&stored_mu_);
+    stored_through_ = through;
   }
   return absl::OkStatus();
 }

@@ -112,6 +112,15 @@ class CentreReferrals {
   // stored run is stored.
   absl::Status ApplyAll(const google::protobuf::RepeatedPtrField<kentra::hub::v1::MailboxMessage>& messages);
 
+  // The highest sequence number of this centre's mailbox at the hub through
+  // which every message is stored (or refused) durably; none if this store has
+  // not recorded it yet. The courier tells the hub (ReconcileMailbox), which so
+  // learns what a node restored from a backup has lost.
+  std::optional<int64_t> MailboxStoredThrough() const {
+    absl::MutexLock lock(&stored_mu_);
+    return stored_through_;
+  }
+
   // Expires every referral not accepted by its deadline that this side owns the
   // expiry of (sent and never received; received and not acted on), telling the
   // other centre. Returns how many expired.
@@ -252,6 +261,11 @@ class CentreReferrals {
   // first) stops it until it is posted too. A key whose write failed stops it
   // until the next start; the scan is then only as slow as without a floor.
   std::atomic<uint64_t> outbox_floor_{0};
+  // The highest mailbox sequence stored durably (kMetaMailboxStoredThrough);
+  // unknown in a store from before it was recorded. Writes that raise it hold
+  // stored_mu_ until they are done, so that it only grows on disk.
+  mutable absl::Mutex stored_mu_;
+  std::optional<int64_t> stored_through_ ABSL_GUARDED_BY(stored_mu_);
   std::function<void()> outbox_listener_;
   mutable absl::Mutex courier_mu_;  // what the courier reports
   std::string hub_problem_ ABSL_GUARDED_BY(courier_mu_);

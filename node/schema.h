@@ -56,6 +56,9 @@ inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
 inline constexpr absl::string_view kMetaReferralDirectory = "referral_directory";  // SignedDirectory (node/referral_directory.h)
+// The highest sequence number of the centre's mailbox at the hub that it has
+// stored (or refused), as decimal (node/referrals.h).
+inline constexpr absl::string_view kMetaMailboxStoredThrough = "mailbox_stored_through";
 
 // A migration's rewrite, written in batches of about 1000 operations (unsynced;
 // the last one, which records the new version, is synced). A batch is written

@@ -1,8 +1,11 @@
-// Referral mail a hub restored from a backup has lost: a node keeps what it
-// posted, sealed, for as long as the hub remembers posts, asks the hub which of
-// it the hub holds none of once its watch has ended (and at each sync), and
+// Referral mail lost to a restore from a backup. A node keeps what it posted,
+// sealed, for as long as the hub remembers posts, asks the hub which of it the
+// hub holds none of (once its watch has ended, hourly, and at each sync), and
 // posts those again in their order; the receiver stores each message once. A
-// consent withdrawal deletes the kept copies that carry the person.
+// hub restored from a backup has lost what was posted after it; a node
+// restored from one has lost what it stored after it, and tells the hub how
+// far it holds its mailbox, so that the hub forgets those posts. A consent
+// withdrawal deletes the kept copies that carry the person.
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -115,6 +118,47 @@ TEST_F(ReferralRecoveryTest, WhatARestoredHubLostIsPostedAgainAndStoredOnce) {
   ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
   EXPECT_TRUE(run.succeeded()) << run.error();
   EXPECT_EQ(run.referral_messages_reposted(), 0);
+}
+
+// A centre's node restored from a backup has lost what it stored since: the
+// hub, told how far it holds its mailbox, has the senders post that again, and
+// the senders take its second receipt in their stride.
+TEST_F(ReferralRecoveryTest, ANodeRestoredFromABackupGetsAgainWhatItStoredSince) {
+  nv1::Referral before, lost;
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 31)), &before).ok());
+  ASSERT_TRUE(Reaches(thessaloniki_, before.name(), nv1::REFERRAL_STATE_RECEIVED));
+  kentra::type::v1::Backup backup;
+  ASSERT_TRUE(thessaloniki_.NewStub()
+                  ->CreateBackup(thessaloniki_.Context("coord").get(), kentra::type::v1::CreateBackupRequest(), &backup)
+                  .ok());
+  ASSERT_TRUE(Send(kassandra_, Request(Person(kassandra_, 32)), &lost).ok());
+  ASSERT_TRUE(Reaches(thessaloniki_, lost.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(Reaches(kassandra_, lost.name(), nv1::REFERRAL_STATE_RECEIVED));
+  ASSERT_TRUE(WaitFor([&] { return hub_.server().mailbox()->Pending("thessaloniki") == 0; }));
+
+  thessaloniki_.Stop();
+  std::filesystem::rename(thessaloniki_.data_dir(), thessaloniki_.data_dir() + ".broken");
+  std::filesystem::copy(backup.path(), thessaloniki_.data_dir(), std::filesystem::copy_options::recursive);
+  thessaloniki_.Restart();
+  ASSERT_TRUE(WaitFor([&] {
+    return HubAudited("thessaloniki", "ReconcileMailbox", "stored through 1: 1 lost, their senders post them again");
+  }));
+  nv1::GetReferralRequest get;
+  get.set_name(lost.name());
+  nv1::Referral out;
+  EXPECT_EQ(thessaloniki_.NewReferralStub()->GetReferral(thessaloniki_.Context().get(), get, &out).error_code(),
+            grpc::NOT_FOUND);
+  // Kassandra posts it again at its next check (hourly, or at a sync).
+  nv1::SyncRun run;
+  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  EXPECT_TRUE(run.succeeded()) << run.error();
+  EXPECT_EQ(run.referral_messages_reposted(), 1);
+  ASSERT_TRUE(Reaches(thessaloniki_, lost.name(), nv1::REFERRAL_STATE_RECEIVED));
+  EXPECT_TRUE(Get(thessaloniki_, lost.name()).has_person());
+  // Its receipt comes back to Kassandra a second time: no news, and no refusal.
+  ASSERT_TRUE(WaitFor([&] { return hub_.server().mailbox()->Pending("kassandra") == 0; }));
+  EXPECT_EQ(Get(kassandra_, lost.name()).state(), nv1::REFERRAL_STATE_RECEIVED);
+  EXPECT_TRUE(kassandra_.AuditEntriesOf("ReceiveReferralMessage").empty());
 }
 
 // A node that was down while the hub was restored asks as it starts.

@@ -286,8 +286,9 @@ std::string TestNode::FingerprintWithoutAudit() const {
       }
       // The cached federation directory is no record: the courier refreshes it whenever.
       if (cf == kMeta && it->key() == kMetaReferralDirectory) continue;
-      // Nor is how far the audit journal has been moved into the store.
-      if (cf == kMeta && it->key() == AuditJournal::kMetaKey) continue;
+      // Nor is how far the audit journal has been moved into the store, nor how
+      // far the mailbox is stored (a refused message is stored, as refused).
+      if (cf == kMeta && (it->key() == AuditJournal::kMetaKey || it->key() == kMetaMailboxStoredThrough)) continue;
       absl::StrAppend(&all, cf, ":", it->key().size(), ":", it->key(), it->value().size(), ":", it->value());
     }
   }
