@@ -481,6 +481,13 @@ TEST_F(ReferralTest, DeadlinesExpireOnBothSidesAndTheHubReportsUndelivered) {
   kassandra_.clock().Advance(absl::Hours(24 * 15));
   EXPECT_GE(*kassandra_.server().referrals()->ExpireDue(), 1);
   EXPECT_EQ(Get(kassandra_, unread.name()).state(), nv1::REFERRAL_STATE_EXPIRED);
+  // Chalkidona back: it receives the referral, then its expiry. Its receipt
+  // crossed the expiry, and marks the referral delivered at Kassandra.
+  chalkidona_.Restart();
+  ASSERT_TRUE(Reaches(chalkidona_, unread.name(), nv1::REFERRAL_STATE_EXPIRED));
+  ASSERT_TRUE(WaitFor([&] { return Get(kassandra_, unread.name()).delivery() == nv1::REFERRAL_DELIVERY_DELIVERED; }));
+  EXPECT_EQ(Get(kassandra_, unread.name()).state(), nv1::REFERRAL_STATE_EXPIRED);
+  EXPECT_TRUE(kassandra_.AuditEntriesOf("ReceiveReferralMessage").empty());
 }
 
 TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
