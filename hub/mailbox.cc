@@ -249,13 +249,19 @@ bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Durat
 }
 
 absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<int64_t>& sequences) {
-  auto guard = box_locks_.Lock({recipient});
-  int64_t visible;
+  return Remove(recipient, sequences, /*acknowledged_by_recipient=*/true);
+}
+
+absl::StatusOr<int> Mailbox::Remove(absl::string_view recipient, const std::vector<int64_t>& sequences,
+                                    bool acknowledged_by_recipient) {
+  auto guard = box_locks_.Lock({recipient});  // (acknowledged_through changes only under it)
+  int64_t visible, acknowledged;
   {
     absl::MutexLock lock(&mu_);
     auto box = boxes_.find(recipient);
     if (box == boxes_.end()) return 0;
     visible = box->second.visible_through;
+    acknowledged = box->second.acknowledged_through;
   }
   WriteBatch batch;
   int deleted = 0;
@@ -271,11 +277,7 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
     highest = std::max(highest, sequence);
   }
   if (deleted == 0) return 0;
-  bool raised = false;
-  {
-    absl::MutexLock lock(&mu_);
-    raised = highest > boxes_[recipient].acknowledged_through;
-  }
+  const bool raised = acknowledged_by_recipient && highest > acknowledged;
   if (raised) batch.Put(kAcknowledged, recipient, absl::StrCat(highest));
   // Not fsynced: if a machine crash loses the deletion, the messages are still
   // held and are delivered again, and the recipient, which stores each message
@@ -285,7 +287,7 @@ absl::StatusOr<int> Mailbox::Ack(absl::string_view recipient, const std::vector<
   absl::MutexLock lock(&mu_);
   Box& box = boxes_[recipient];
   box.pending -= deleted;
-  box.acknowledged_through = std::max(box.acknowledged_through, highest);
+  if (raised) box.acknowledged_through = highest;
   return deleted;
 }
 
@@ -348,7 +350,8 @@ absl::StatusOr<int> Mailbox::ExpireOld() {
   KENTRA_RETURN_IF_ERROR(it->status());
   int count = 0;
   for (const MailboxMessage& m : expired) {
-    KENTRA_ASSIGN_OR_RETURN(int dropped, Ack(m.recipient(), {m.sequence()}));
+    // Dropped, not acknowledged: the recipient never stored it.
+    KENTRA_ASSIGN_OR_RETURN(int dropped, Remove(m.recipient(), {m.sequence()}, /*acknowledged_by_recipient=*/false));
     if (dropped == 0 || m.sender() == kHubSender) continue;  // acknowledged meanwhile, or a notice itself
     ++count;
     MailboxMessage notice;

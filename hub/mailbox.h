@@ -107,6 +107,10 @@ class Mailbox {
   Mailbox(std::unique_ptr<Store> store, const Clock* clock, absl::Duration ttl)
       : store_(std::move(store)), clock_(clock), ttl_(ttl) {}
   absl::Status Load();
+  // Deletes these of `recipient`'s messages (Ack), counting them as
+  // acknowledged (ForgetLostDeliveries) only if `acknowledged_by_recipient`.
+  absl::StatusOr<int> Remove(absl::string_view recipient, const std::vector<int64_t>& sequences,
+                             bool acknowledged_by_recipient);
   // Durably reserves sequence numbers past each mailbox's highest in `highest`
   // (recipient -> sequence) that lies beyond its reservation.
   absl::Status Reserve(const absl::flat_hash_map<std::string, int64_t>& highest);
