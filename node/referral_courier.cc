@@ -177,11 +177,10 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
                           absl::StrCat("posting ", items.size(), " referral messages (the first to ",
                                        items.front().second.recipient(), "): ", status.error_message()));
     }
-    const absl::Time now = absl::Now();
-    for (size_t i = 0; i < items.size(); ++i) {
-      const bool receipted = static_cast<int>(i) < receipts.receipts_size() && receipts.receipts(static_cast<int>(i)).has_post_time();
-      items[i].second.set_post_time_micros(
-          absl::ToUnixMicros(receipted ? FromTimestamp(receipts.receipts(static_cast<int>(i)).post_time()) : now));
+    // Kept as posted, with the hub's time of the post (its receipt's).
+    for (int i = 0; i < receipts.receipts_size() && i < static_cast<int>(items.size()); ++i) {
+      items[static_cast<size_t>(i)].second.set_post_time_micros(
+          absl::ToUnixMicros(FromTimestamp(receipts.receipts(i).post_time())));
     }
     KENTRA_RETURN_IF_ERROR(referrals_->MarkPosted(items));
     posted += static_cast<int>(items.size());
@@ -190,10 +189,10 @@ absl::StatusOr<int> ReferralCourier::PostOutbox() {
 
 absl::StatusOr<int> ReferralCourier::RepostLost() {
   absl::MutexLock lock(&post_mu_);
-  // What the hub would have forgotten anyway is not asked about (a margin of an
-  // hour keeps clear of the hub forgetting it as it is asked).
-  KENTRA_RETURN_IF_ERROR(referrals_->ForgetPostedOlderThan(post_ttl_ - absl::Hours(1)).status());
-  std::vector<std::string> lost;
+  // What the hub would have forgotten anyway is not asked about, and is
+  // forgotten here too (an hour early, clear of the hub forgetting it as it is asked).
+  const absl::Time forget_before = referrals_->clock()->Now() - post_ttl_ + absl::Hours(1);
+  std::vector<std::string> lost, old;
   std::string after;
   for (;;) {
     KENTRA_ASSIGN_OR_RETURN(auto kept, referrals_->PostedItems(after, kCheckPostsBatch));
@@ -202,9 +201,14 @@ absl::StatusOr<int> ReferralCourier::RepostLost() {
     hv1::CheckPostsRequest request;
     absl::flat_hash_map<std::string, std::string> key_of;  // message id -> posted key
     for (const auto& [key, item] : kept) {
+      if (absl::FromUnixMicros(item.post_time_micros()) < forget_before) {
+        old.push_back(key);
+        continue;
+      }
       request.add_message_ids(item.message_id());
       key_of[item.message_id()] = key;
     }
+    if (request.message_ids().empty()) continue;
     hv1::CheckPostsResponse response;
     grpc::ClientContext ctx;
     WithDeadline(ctx);
@@ -225,6 +229,7 @@ absl::StatusOr<int> ReferralCourier::RepostLost() {
     }
     if (static_cast<int>(kept.size()) < kCheckPostsBatch) break;
   }
+  KENTRA_RETURN_IF_ERROR(referrals_->ForgetPosted(old));
   KENTRA_RETURN_IF_ERROR(referrals_->RequeuePosted(lost));
   return static_cast<int>(lost.size());
 }

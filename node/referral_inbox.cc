@@ -551,21 +551,11 @@ absl::Status CentreReferrals::RequeuePosted(const std::vector<std::string>& keys
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> CentreReferrals::ForgetPostedOlderThan(absl::Duration age) {
-  const absl::Time before = clock_->Now() - age;
+absl::Status CentreReferrals::ForgetPosted(const std::vector<std::string>& keys) {
+  if (keys.empty()) return absl::OkStatus();
   WriteBatch batch;
-  auto it = store_->NewIterator(kPosted);
-  for (it->Seek(""); it->Valid(); it->Next()) {
-    kentra::storage::v1::OutboxItem item;
-    if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("posted items: a corrupt item at ", it->key()));
-    }
-    if (absl::FromUnixMicros(item.post_time_micros()) < before) batch.Delete(kPosted, it->key());
-  }
-  KENTRA_RETURN_IF_ERROR(it->status());
-  const int forgotten = static_cast<int>(batch.Count());
-  if (forgotten > 0) KENTRA_RETURN_IF_ERROR(store_->Write(batch, Store::Durability::kProcessCrashed));
-  return forgotten;
+  for (const std::string& key : keys) batch.Delete(kPosted, key);
+  return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 
 uint64_t OutboxFloorAfter(uint64_t floor, const std::vector<uint64_t>& posted) {

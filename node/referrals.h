@@ -147,9 +147,10 @@ class CentreReferrals {
   // The hub lost these posted items (by key): they go back into the outbox
   // under their keys, ahead of anything queued after them, and are posted again.
   absl::Status RequeuePosted(const std::vector<std::string>& keys);
-  // Deletes the posted items the hub took longer than `age` ago (by this
-  // node's clock), which it no longer remembers either way. Returns how many.
-  absl::StatusOr<int> ForgetPostedOlderThan(absl::Duration age);
+  // Deletes these posted items (by key): the hub no longer remembers them either way.
+  absl::Status ForgetPosted(const std::vector<std::string>& keys);
+  // The clock of this centre's records (and of its posted items' ages).
+  const Clock* clock() const { return clock_; }
   // The courier's word on posting to the hub while it fails (empty once it
   // works again), or the node's that it has no hub: until then every referral
   // with a message still queued shows it as its delivery_problem, unless it has
