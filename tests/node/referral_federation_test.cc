@@ -264,13 +264,13 @@ TEST_F(ReferralTest, TheTargetIsResolvedAtTheSenderFromTheOperatorsDirectory) {
   ASSERT_TRUE(forger.ok());
   WriteTestDirectory(hub_.directory_path(), moved, &*forger);
   nv1::SyncRun run;
-  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  ASSERT_TRUE(SyncNow(kassandra_, &run).ok());
   EXPECT_EQ(run.directory_version(), 1);
   EXPECT_EQ(Resolve(kassandra_, tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT, "Κασσάνδρα").targets(0).centre(),
             "thessaloniki");
   // ... until the operator's signed one is published.
   WriteTestDirectory(hub_.directory_path(), moved);
-  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  ASSERT_TRUE(SyncNow(kassandra_, &run).ok());
   EXPECT_EQ(run.directory_version(), 2);
   targets = Resolve(kassandra_, tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT, "Κασσάνδρα");
   EXPECT_EQ(targets.directory_version(), 2);

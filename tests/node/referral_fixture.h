@@ -147,6 +147,11 @@ class ReferralTest : public ::testing::Test {
     return node.NewReferralStub()->CreateReferral(node.Context().get(), r, out);
   }
 
+  // Runs a sync at `node` now, as its coordinator.
+  grpc::Status SyncNow(TestNode& node, kentra::node::v1::SyncRun* run) {
+    return node.NewStub()->SyncNow(node.Context("coord").get(), kentra::node::v1::SyncNowRequest(), run);
+  }
+
   kentra::node::v1::Referral Get(TestNode& node, const std::string& name) {
     kentra::node::v1::GetReferralRequest r;
     r.set_name(name);

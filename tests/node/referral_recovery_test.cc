@@ -115,7 +115,7 @@ TEST_F(ReferralRecoveryTest, WhatARestoredHubLostIsPostedAgainAndStoredOnce) {
 
   // A sync asks again, and finds nothing lost.
   nv1::SyncRun run;
-  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  ASSERT_TRUE(SyncNow(kassandra_, &run).ok());
   EXPECT_TRUE(run.succeeded()) << run.error();
   EXPECT_EQ(run.referral_messages_reposted(), 0);
 }
@@ -150,7 +150,7 @@ TEST_F(ReferralRecoveryTest, ANodeRestoredFromABackupGetsAgainWhatItStoredSince)
             grpc::NOT_FOUND);
   // Kassandra posts it again at its next check (hourly, or at a sync).
   nv1::SyncRun run;
-  ASSERT_TRUE(kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  ASSERT_TRUE(SyncNow(kassandra_, &run).ok());
   EXPECT_TRUE(run.succeeded()) << run.error();
   EXPECT_EQ(run.referral_messages_reposted(), 1);
   ASSERT_TRUE(Reaches(thessaloniki_, lost.name(), nv1::REFERRAL_STATE_RECEIVED));
@@ -220,7 +220,7 @@ TEST_F(ReferralRecoveryTest, KeptCopiesGoOnceTheHubWouldHaveForgottenThem) {
   ASSERT_TRUE(WaitFor([&] { return Kept(kassandra_).size() == 1; }));
   auto sync = [&] {
     nv1::SyncRun run;
-    grpc::Status s = kassandra_.NewStub()->SyncNow(kassandra_.Context("coord").get(), nv1::SyncNowRequest(), &run);
+    grpc::Status s = SyncNow(kassandra_, &run);
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(run.succeeded()) << run.error();
   };

@@ -235,7 +235,7 @@ TEST_F(ReferralTest, AnOfflineTargetGetsItAtItsSyncOrWhenItWatchesAgain) {
   EXPECT_EQ(thessaloniki_.NewReferralStub()->GetReferral(thessaloniki_.Context().get(), get, &out).error_code(),
             grpc::NOT_FOUND);
   nv1::SyncRun run;
-  ASSERT_TRUE(thessaloniki_.NewStub()->SyncNow(thessaloniki_.Context("coord").get(), nv1::SyncNowRequest(), &run).ok());
+  ASSERT_TRUE(SyncNow(thessaloniki_, &run).ok());
   EXPECT_TRUE(run.succeeded()) << run.error();
   EXPECT_EQ(run.referral_messages_received(), 1);
   EXPECT_EQ(Get(thessaloniki_, by_sync.name()).state(), nv1::REFERRAL_STATE_RECEIVED);
