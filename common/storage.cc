@@ -273,7 +273,7 @@ absl::Status Store::SyncWritten() {
   absl::MutexLock lock(&sync_mu_);
   while (synced_ < mine) {
     if (syncing_) {
-      sync_mu_.Await(absl::Condition(+[](bool* syncing) { return !*syncing; }, &syncing_));
+      sync_done_.Wait(&sync_mu_);
       continue;
     }
     // Lead one sync for every write seen by now.
@@ -284,6 +284,7 @@ absl::Status Store::SyncWritten() {
     wal_syncs_.fetch_add(1, std::memory_order_relaxed);
     sync_mu_.Lock();
     syncing_ = false;
+    sync_done_.SignalAll();
     if (!s.ok()) return s;
     synced_ = std::max(synced_, covers);
   }

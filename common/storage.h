@@ -180,6 +180,7 @@ class Store {
   absl::Mutex sync_mu_;
   uint64_t synced_ ABSL_GUARDED_BY(sync_mu_) = 0;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  absl::CondVar sync_done_;
   std::atomic<int64_t> wal_syncs_{0};
   std::atomic<int64_t> written_batches_{0};
   std::atomic<int64_t> written_operations_{0};
