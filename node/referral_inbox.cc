@@ -373,6 +373,7 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
   // Referrals with an earlier message that does not go now: their later ones wait behind it.
   absl::flat_hash_set<std::string> behind;
   const absl::flat_hash_map<std::string, absl::Time> refused = RefusedNow();
+  seal_ahead_.ForgetBelow(keys::PaddedSequence(outbox_floor_));  // posted, all of them
   auto it = store_->NewIterator(kOutbox);
   for (it->Seek(keys::PaddedSequence(outbox_floor_)); it->Valid() && static_cast<int>(items.size()) < limit;
        it->Next()) {
@@ -385,7 +386,8 @@ absl::StatusOr<std::vector<std::pair<std::string, kentra::storage::v1::OutboxIte
       continue;
     }
     if (item.sealed().empty()) {
-      absl::StatusOr<std::string> sealed = SealQueued(item);
+      std::optional<std::string> ahead = seal_ahead_.Take(std::string(it->key()));
+      absl::StatusOr<std::string> sealed = ahead ? *std::move(ahead) : SealQueued(item);
       if (!sealed.ok()) {
         held.emplace(item.referral_id(), std::string(sealed.status().message()));
         behind.insert(item.referral_id());

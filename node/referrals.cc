@@ -154,7 +154,8 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
   payload.set_referral_id(referral_id);
   payload.set_body(message.SerializeAsString());
   *payload.mutable_sign_time() = ToTimestamp(clock_->Now());
-  // Signed and sealed when posted (Outbox); whether it can be is known now.
+  // Signed and sealed when posted (Outbox), or just before (SealAhead);
+  // whether it can be is known now.
   KENTRA_RETURN_IF_ERROR(SealedSize(payload).status());
   kentra::storage::v1::OutboxItem item;
   item.set_recipient(recipient);
@@ -166,6 +167,7 @@ absl::Status CentreReferrals::QueueMessage(WriteBatch& batch, const std::string&
   const std::string key = keys::PaddedSequence(++last_outbox_);
   batch.Put(kOutbox, key, item.SerializeAsString());
   batch.Put(kReferrals, UnsentMessageKey(referral_id, key), "");
+  seal_ahead_.Start(key, std::move(item));  // while the batch is written
   return absl::OkStatus();
 }
 

@@ -36,6 +36,7 @@
 #include "node/referral_directory.h"
 #include "node/referral_rules.h"
 #include "node/referral_state.h"
+#include "node/seal_ahead.h"
 
 namespace kentra::node {
 
@@ -272,6 +273,8 @@ class CentreReferrals {
   std::string hub_problem_ ABSL_GUARDED_BY(courier_mu_);
   absl::flat_hash_map<std::string, absl::Time> refused_ ABSL_GUARDED_BY(courier_mu_);  // outbox key -> offered again
   ReferralWatchers watchers_;
+  // Last, so that its thread, which seals with keys_, stops first.
+  SealAhead seal_ahead_{[this](const kentra::storage::v1::OutboxItem& item) { return SealQueued(item); }};
 };
 
 }  // namespace kentra::node
