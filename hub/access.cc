@@ -70,8 +70,12 @@ absl::StatusOr<std::string> HubAccess::AdmitCentre(grpc::ServerContext* ctx, abs
 
 void HubAccess::Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service,
                       absl::string_view method, absl::string_view detail, const absl::Status& outcome) const {
-  absl::Status written = audit_->Record(caller.ToString(), ctx->peer(), absl::StrCat(service, ".", method), detail,
-                                        outcome);
+  AuditAll(ctx, caller, service, method, {HubAuditLog::Line{std::string(detail), outcome}});
+}
+
+void HubAccess::AuditAll(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service,
+                         absl::string_view method, const std::vector<HubAuditLog::Line>& lines) const {
+  absl::Status written = audit_->RecordAll(caller.ToString(), ctx->peer(), absl::StrCat(service, ".", method), lines);
   if (!written.ok()) std::fprintf(stderr, "kentra-hub: could not audit a call: %s\n", written.ToString().c_str());
 }
 

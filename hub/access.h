@@ -47,6 +47,9 @@ class HubAccess {
   // Audits an admitted call: what was asked and what it got.
   void Audit(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service, absl::string_view method,
              absl::string_view detail, const absl::Status& outcome) const;
+  // Audits the parts of an admitted call (a batch's messages), a line each, in one write.
+  void AuditAll(grpc::ServerContext* ctx, const Principal& caller, absl::string_view service,
+                absl::string_view method, const std::vector<HubAuditLog::Line>& lines) const;
 
  private:
   const PeerVerifier* verifier_;

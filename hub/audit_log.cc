@@ -22,19 +22,29 @@ absl::StatusOr<std::unique_ptr<HubAuditLog>> HubAuditLog::Open(const std::string
 
 absl::Status HubAuditLog::Record(absl::string_view principal, absl::string_view peer, absl::string_view method,
                                  absl::string_view detail, const absl::Status& outcome) {
-  const uint64_t seq = ++last_;
-  v1::HubAuditEntry entry;
-  entry.set_name(absl::StrCat("hubAuditEntries/", keys::PaddedSequence(seq)));
-  *entry.mutable_time() = ToTimestamp(clock_->Now());
-  entry.set_principal(std::string(principal));
-  entry.set_peer(std::string(peer));
-  entry.set_method(std::string(method));
-  entry.set_detail(std::string(Utf8Prefix(detail, 500)));
-  entry.set_outcome(outcome.ok() ? "OK"
-                                 : absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
-                                                Utf8Prefix(outcome.message(), 300)));
+  return RecordAll(principal, peer, method, {Line{std::string(detail), outcome}});
+}
+
+absl::Status HubAuditLog::RecordAll(absl::string_view principal, absl::string_view peer, absl::string_view method,
+                                    const std::vector<Line>& lines) {
+  if (lines.empty()) return absl::OkStatus();
+  uint64_t seq = last_.fetch_add(lines.size());
+  const auto time = ToTimestamp(clock_->Now());
   WriteBatch batch;
-  batch.Put(0, keys::PaddedSequence(seq), entry.SerializeAsString());
+  for (const Line& line : lines) {
+    ++seq;
+    v1::HubAuditEntry entry;
+    entry.set_name(absl::StrCat("hubAuditEntries/", keys::PaddedSequence(seq)));
+    *entry.mutable_time() = time;
+    entry.set_principal(std::string(principal));
+    entry.set_peer(std::string(peer));
+    entry.set_method(std::string(method));
+    entry.set_detail(std::string(Utf8Prefix(line.detail, 500)));
+    entry.set_outcome(line.outcome.ok() ? "OK"
+                                        : absl::StrCat(absl::StatusCodeToString(line.outcome.code()), ": ",
+                                                       Utf8Prefix(line.outcome.message(), 300)));
+    batch.Put(0, keys::PaddedSequence(seq), entry.SerializeAsString());
+  }
   return store_->Write(batch, Store::Durability::kProcessCrashed);
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -23,6 +24,14 @@ class HubAuditLog {
   // Appends one line.
   absl::Status Record(absl::string_view principal, absl::string_view peer, absl::string_view method,
                       absl::string_view detail, const absl::Status& outcome);
+  // What one line says of one part of a call, and what that part got.
+  struct Line {
+    std::string detail;
+    absl::Status outcome;
+  };
+  // Appends a line for each of `lines`, in order, in one write.
+  absl::Status RecordAll(absl::string_view principal, absl::string_view peer, absl::string_view method,
+                         const std::vector<Line>& lines);
   // Newest first.
   absl::StatusOr<v1::ListHubAuditEntriesResponse> List(const v1::ListHubAuditEntriesRequest& request) const;
 

@@ -45,14 +45,13 @@ v1::MailboxMessage MailboxServiceImpl::MessageOf(const v1::PostMessageRequest& r
   return message;
 }
 
-void MailboxServiceImpl::AuditPost(grpc::ServerContext* ctx, const std::string& sender,
-                                   const v1::PostMessageRequest& req, absl::string_view method,
-                                   const absl::StatusOr<v1::PostMessageResponse>& receipt) const {
-  access_->Audit(ctx, Principal{Principal::Kind::kCentre, sender, ""}, kService, method,
-                 absl::StrCat("to ", Utf8Prefix(req.recipient(), 64), ", message ", Utf8Prefix(req.message_id(), 32),
-                              ", referral ", Utf8Prefix(req.referral_id(), 32), ", ", req.sealed().size(), " B",
-                              receipt.ok() ? absl::StrCat(", sequence ", receipt->sequence()) : ""),
-                 receipt.status());
+HubAuditLog::Line MailboxServiceImpl::PostLine(const v1::PostMessageRequest& req,
+                                               const absl::StatusOr<v1::PostMessageResponse>& receipt) {
+  return HubAuditLog::Line{
+      absl::StrCat("to ", Utf8Prefix(req.recipient(), 64), ", message ", Utf8Prefix(req.message_id(), 32),
+                   ", referral ", Utf8Prefix(req.referral_id(), 32), ", ", req.sealed().size(), " B",
+                   receipt.ok() ? absl::StrCat(", sequence ", receipt->sequence()) : ""),
+      receipt.status()};
 }
 
 grpc::Status MailboxServiceImpl::PostMessage(grpc::ServerContext* ctx, const v1::PostMessageRequest* req,
@@ -63,7 +62,8 @@ grpc::Status MailboxServiceImpl::PostMessage(grpc::ServerContext* ctx, const v1:
   const absl::Status valid = ValidatePost(*req, *sender, "");
   absl::StatusOr<v1::PostMessageResponse> receipt =
       valid.ok() ? mailbox_->Post(MessageOf(*req, *sender)) : absl::StatusOr<v1::PostMessageResponse>(valid);
-  AuditPost(ctx, *sender, *req, "PostMessage", receipt);
+  access_->AuditAll(ctx, Principal{Principal::Kind::kCentre, *sender, ""}, kService, "PostMessage",
+                    {PostLine(*req, receipt)});
   if (!receipt.ok()) return ToGrpcStatus(receipt.status());
   *resp = *std::move(receipt);
   return grpc::Status::OK;
@@ -89,8 +89,10 @@ grpc::Status MailboxServiceImpl::BatchPostMessages(grpc::ServerContext* ctx, con
                    absl::StrCat(req->requests_size(), " messages"), receipts.status());
     return ToGrpcStatus(receipts.status());
   }
-  // One audit line per message, as if each had been posted alone.
-  for (int i = 0; i < req->requests_size(); ++i) AuditPost(ctx, *sender, req->requests(i), "BatchPostMessages", (*receipts)[i]);
+  // One audit line per message, as if each had been posted alone, all in one write.
+  std::vector<HubAuditLog::Line> lines;
+  for (int i = 0; i < req->requests_size(); ++i) lines.push_back(PostLine(req->requests(i), (*receipts)[i]));
+  access_->AuditAll(ctx, Principal{Principal::Kind::kCentre, *sender, ""}, kService, "BatchPostMessages", lines);
   resp->mutable_receipts()->Assign(receipts->begin(), receipts->end());
   return grpc::Status::OK;
 }

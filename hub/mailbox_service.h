@@ -51,8 +51,9 @@ class MailboxServiceImpl final : public v1::MailboxService::Service {
   // field after `field_prefix`.
   absl::Status ValidatePost(const v1::PostMessageRequest& req, absl::string_view sender,
                             absl::string_view field_prefix) const;
-  void AuditPost(grpc::ServerContext* ctx, const std::string& sender, const v1::PostMessageRequest& req,
-                 absl::string_view method, const absl::StatusOr<v1::PostMessageResponse>& receipt) const;
+  // The audit line of one post and what it got.
+  static HubAuditLog::Line PostLine(const v1::PostMessageRequest& req,
+                                    const absl::StatusOr<v1::PostMessageResponse>& receipt);
 
   const HubAccess* access_;
   Mailbox* mailbox_;

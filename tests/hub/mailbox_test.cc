@@ -138,6 +138,25 @@ TEST_F(MailboxTest, ABatchIsStoredInOrderAndARepeatGetsTheFirstReceipts) {
   EXPECT_EQ(first.receipts(1).sequence(), 1);  // Chalkidona's own mailbox
   EXPECT_EQ(first.receipts(2).sequence(), 2);
   EXPECT_EQ(Pending("thessaloniki"), 2);
+  // The operator's audit log has a line for each message, as if posted alone.
+  v1::ListHubAuditEntriesResponse log;
+  {
+    grpc::Status listed = v1::AdminService::NewStub(hub_.Channel("operator"))
+                              ->ListHubAuditEntries(::kentra::testing::SessionContext("").get(), {}, &log);
+    ASSERT_TRUE(listed.ok()) << listed.error_message();
+  }
+  ASSERT_GE(log.hub_audit_entries_size(), 3);
+  for (int i = 0; i < 3; ++i) {  // newest first
+    const auto& line = log.hub_audit_entries(i);
+    const auto& post = posts[static_cast<size_t>(2 - i)];
+    SCOPED_TRACE(line.detail());
+    EXPECT_EQ(line.method(), "MailboxService.BatchPostMessages");
+    EXPECT_EQ(line.principal(), "centre/kassandra");
+    EXPECT_EQ(line.outcome(), "OK");
+    EXPECT_EQ(line.detail(), absl::StrCat("to ", post.recipient(), ", message ", post.message_id(), ", referral ",
+                                          post.referral_id(), ", ", post.sealed().size(), " B, sequence ",
+                                          first.receipts(2 - i).sequence()));
+  }
 
   // Sent again (the node never heard the answer), and with a new one after a
   // repeat inside the batch itself: the old ones are not stored twice.
