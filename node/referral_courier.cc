@@ -338,13 +338,6 @@ void ReferralCourier::PostLoop() {
       next_directory = absl::Now() + (refreshed.ok() && referrals_->directory()->version() > 0 ? kDirectoryRefresh
                                                                                                   : kDeadlineSweep);
     }
-    if (absl::Now() >= next_check) {
-      // Also every hour: a centre restored from a backup makes the hub forget
-      // posts of this one's that it had received (ReconcileMailbox).
-      absl::MutexLock lock(&mu_);
-      check_posts_ = true;
-      next_check = absl::Now() + kCheckPostsEvery;
-    }
     if (absl::Now() >= next_sweep) {
       auto expired = referrals_->ExpireDue();
       if (!expired.ok()) std::fprintf(stderr, "kentra-node: referral deadlines: %s\n", expired.status().ToString().c_str());
@@ -353,6 +346,12 @@ void ReferralCourier::PostLoop() {
     bool check_posts;
     {
       absl::MutexLock lock(&mu_);
+      if (absl::Now() >= next_check) {
+        // Also every hour: a centre restored from a backup makes the hub forget
+        // posts of this one's that it had received (ReconcileMailbox).
+        check_posts_ = true;
+        next_check = absl::Now() + kCheckPostsEvery;
+      }
       check_posts = check_posts_;
     }
     // After a watch that ended (the hub may have stopped, and come back
