@@ -152,11 +152,15 @@ class ReferralTest : public ::testing::Test {
     return node.NewStub()->SyncNow(node.Context("coord").get(), kentra::node::v1::SyncNowRequest(), run);
   }
 
-  kentra::node::v1::Referral Get(TestNode& node, const std::string& name) {
+  // GetReferral of `name` on `node`, as its staff.
+  grpc::Status GetReferral(TestNode& node, const std::string& name, kentra::node::v1::Referral* out) {
     kentra::node::v1::GetReferralRequest r;
     r.set_name(name);
+    return node.NewReferralStub()->GetReferral(node.Context().get(), r, out);
+  }
+  kentra::node::v1::Referral Get(TestNode& node, const std::string& name) {
     kentra::node::v1::Referral out;
-    grpc::Status s = node.NewReferralStub()->GetReferral(node.Context().get(), r, &out);
+    grpc::Status s = GetReferral(node, name, &out);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return out;
   }
@@ -164,10 +168,8 @@ class ReferralTest : public ::testing::Test {
   // Waits until `node` holds `name` in `state`.
   bool Reaches(TestNode& node, const std::string& name, kentra::node::v1::ReferralState state) {
     return WaitFor([&] {
-      kentra::node::v1::GetReferralRequest r;
-      r.set_name(name);
       kentra::node::v1::Referral out;
-      return node.NewReferralStub()->GetReferral(node.Context().get(), r, &out).ok() && out.state() == state;
+      return GetReferral(node, name, &out).ok() && out.state() == state;
     });
   }
 

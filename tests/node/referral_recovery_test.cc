@@ -143,11 +143,8 @@ TEST_F(ReferralRecoveryTest, ANodeRestoredFromABackupGetsAgainWhatItStoredSince)
   ASSERT_TRUE(WaitFor([&] {
     return HubAudited("thessaloniki", "ReconcileMailbox", "stored through 1: 1 lost, their senders post them again");
   }));
-  nv1::GetReferralRequest get;
-  get.set_name(lost.name());
   nv1::Referral out;
-  EXPECT_EQ(thessaloniki_.NewReferralStub()->GetReferral(thessaloniki_.Context().get(), get, &out).error_code(),
-            grpc::NOT_FOUND);
+  EXPECT_EQ(GetReferral(thessaloniki_, lost.name(), &out).error_code(), grpc::NOT_FOUND);
   // Kassandra posts it again at its next check (hourly, or at a sync).
   nv1::SyncRun run;
   ASSERT_TRUE(SyncNow(kassandra_, &run).ok());

@@ -229,11 +229,8 @@ TEST_F(ReferralTest, AnOfflineTargetGetsItAtItsSyncOrWhenItWatchesAgain) {
   thessaloniki_.set_watch_referrals(false);
   thessaloniki_.Restart();
   absl::SleepFor(absl::Milliseconds(300));
-  nv1::GetReferralRequest get;
-  get.set_name(by_sync.name());
   nv1::Referral out;
-  EXPECT_EQ(thessaloniki_.NewReferralStub()->GetReferral(thessaloniki_.Context().get(), get, &out).error_code(),
-            grpc::NOT_FOUND);
+  EXPECT_EQ(GetReferral(thessaloniki_, by_sync.name(), &out).error_code(), grpc::NOT_FOUND);
   nv1::SyncRun run;
   ASSERT_TRUE(SyncNow(thessaloniki_, &run).ok());
   EXPECT_TRUE(run.succeeded()) << run.error();
