@@ -304,6 +304,7 @@ absl::StatusOr<int> Mailbox::ForgetLostDeliveries(absl::string_view recipient, i
   // The posts of what was acknowledged after `stored_through`: delivered, and
   // lost since by the recipient. (What is still held is delivered again anyway.)
   WriteBatch batch;
+  std::vector<MailboxMessage> notices;  // the hub's own, lost with the rest
   auto posts = store_->NewIterator(kPosts);
   for (posts->Seek(""); posts->Valid(); posts->Next()) {
     MailboxMessage receipt;
@@ -315,14 +316,29 @@ absl::StatusOr<int> Mailbox::ForgetLostDeliveries(absl::string_view recipient, i
       continue;
     }
     KENTRA_ASSIGN_OR_RETURN(auto held, store_->Get(kMessages, MessageKey(recipient, receipt.sequence())));
-    if (!held) batch.Delete(kPosts, posts->key());
+    if (held) continue;
+    batch.Delete(kPosts, posts->key());
+    // A notice's receipt is the whole notice: it carries nothing sealed.
+    if (receipt.sender() == kHubSender) notices.push_back(std::move(receipt));
   }
   KENTRA_RETURN_IF_ERROR(posts->status());
   const int forgotten = batch.Count();
   batch.Put(kAcknowledged, recipient, absl::StrCat(stored_through));
   KENTRA_RETURN_IF_ERROR(store_->Write(batch));
-  absl::MutexLock lock(&mu_);
-  boxes_[recipient].acknowledged_through = stored_through;
+  {
+    absl::MutexLock lock(&mu_);
+    boxes_[recipient].acknowledged_through = stored_through;
+  }
+  if (!notices.empty()) {
+    // No node posts these again: the hub does, under the same ids, which a
+    // node that does hold one already refuses as applied before.
+    for (MailboxMessage& notice : notices) {
+      notice.clear_sequence();
+      notice.clear_post_time();
+      notice.clear_expire_time();
+    }
+    KENTRA_RETURN_IF_ERROR(PostAll(std::move(notices)).status());
+  }
   return forgotten;
 }
 

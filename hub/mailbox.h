@@ -69,8 +69,9 @@ class Mailbox {
   // `recipient` says it has stored its messages through `stored_through`. If it
   // acknowledged later ones (its node was restored from a backup taken before
   // it stored them), the hub forgets their posts, so that their senders, asking
-  // which of their posts the hub holds (UnknownPosts), post them again. Returns
-  // how many it forgot.
+  // which of their posts the hub holds (UnknownPosts), post them again; the
+  // hub's own notices among them it posts again itself. Returns how many it
+  // forgot.
   absl::StatusOr<int> ForgetLostDeliveries(absl::string_view recipient, int64_t stored_through);
 
   // Drops every message whose time has passed, telling each sender with an

@@ -229,12 +229,12 @@ grpc::Status MailboxServiceImpl::ReconcileMailbox(grpc::ServerContext* ctx, cons
                                  : mailbox_->ForgetLostDeliveries(*me, req->stored_through());
   access_->Audit(ctx, Principal{Principal::Kind::kCentre, *me, ""}, kService, "ReconcileMailbox",
                  absl::StrCat("stored through ", req->stored_through(),
-                              lost.ok() ? absl::StrCat(": ", *lost, " lost, their senders post them again") : ""),
+                              lost.ok() ? absl::StrCat(": ", *lost, " lost, posted again by their senders") : ""),
                  lost.status());
   if (!lost.ok()) return ToGrpcStatus(lost.status());
   if (*lost > 0) {
     std::fprintf(stderr, "kentra-hub: %s lost %d referral messages it had acknowledged (restored from a backup?); "
-                 "their senders post them again\n", me->c_str(), *lost);
+                 "their senders post them again (the hub its own notices)\n", me->c_str(), *lost);
   }
   resp->set_lost_messages(*lost);
   return grpc::Status::OK;

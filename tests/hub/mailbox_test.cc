@@ -3,8 +3,9 @@
 // idempotently; a watch hands a backlog over in
 // few responses, in order; the operator sees whose mail waits and which nodes
 // watch. A message is shown before it is synced, and its sequence number is
-// never given to another message even if a crash loses it. A waiting watch wakes
-// for its own mail, and every one at the hub's close.
+// never given to another message even if a crash loses it. A notice of the
+// hub's that a restored node lost is posted again. A waiting watch wakes for its
+// own mail, and every one at the hub's close.
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -392,6 +393,45 @@ TEST(MailboxSequenceTest, ANumberIsNeverGivenTwiceEvenIfTheMessageItWentWithIsLo
   ASSERT_OK(again);
   EXPECT_GT(again->sequence(), next->sequence());
   EXPECT_EQ((*mailbox)->Pending("thessaloniki"), 3);
+}
+
+TEST(MailboxNoticeTest, ANoticeTheRecipientLostIsPostedAgainByTheHub) {
+  // A node restored from a backup taken before it stored the hub's notice that
+  // one of its messages expired undelivered: no node would post that again.
+  kentra::testing::TempDir dir;
+  FakeClock clock(absl::FromUnixSeconds(1795000000));
+  auto mailbox = Mailbox::Open(dir.path(), &clock, absl::Hours(24 * 30));
+  ASSERT_OK(mailbox);
+  const v1::MailboxMessage never_collected = Message("kassandra", "chalkidona");
+  ASSERT_OK((*mailbox)->Post(never_collected));
+  auto stored = (*mailbox)->Post(Message("thessaloniki", "kassandra"));  // stored by Kassandra, before the backup
+  ASSERT_OK(stored);
+  ASSERT_EQ(*(*mailbox)->Ack("kassandra", {stored->sequence()}), 1);
+  clock.Advance(absl::Hours(24 * 30) + absl::Seconds(1));
+  ASSERT_EQ(*(*mailbox)->ExpireOld(), 1);
+  bool more = false;
+  auto delivered = (*mailbox)->Fetch("kassandra", 0, 10, &more);
+  ASSERT_OK(delivered);
+  ASSERT_EQ(delivered->size(), 1u);
+  const v1::MailboxMessage notice = delivered->front();
+  ASSERT_EQ(notice.sender(), kHubSender);
+  ASSERT_EQ(notice.undelivered().message_id(), never_collected.message_id());
+  ASSERT_EQ(*(*mailbox)->Ack("kassandra", {notice.sequence()}), 1);
+  ASSERT_EQ((*mailbox)->Pending("kassandra"), 0);
+
+  // Restored, Kassandra holds its mail through the first message only.
+  EXPECT_EQ(*(*mailbox)->ForgetLostDeliveries("kassandra", stored->sequence()), 1);
+  auto again = (*mailbox)->Fetch("kassandra", notice.sequence(), 10, &more);
+  ASSERT_OK(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_GT(again->front().sequence(), notice.sequence());
+  EXPECT_EQ(again->front().sender(), kHubSender);
+  EXPECT_EQ(again->front().message_id(), notice.message_id());
+  EXPECT_EQ(again->front().undelivered().SerializeAsString(), notice.undelivered().SerializeAsString());
+  EXPECT_EQ(again->front().post_time().seconds(), absl::ToUnixSeconds(clock.Now()));
+  // Told once: the notice posted again waits, and is not lost.
+  EXPECT_EQ(*(*mailbox)->ForgetLostDeliveries("kassandra", stored->sequence()), 0);
+  EXPECT_EQ((*mailbox)->Pending("kassandra"), 1);
 }
 
 TEST(MailboxWaitTest, AWaitingWatchWakesForItsOwnMailAndEveryOneAtClose) {

@@ -141,7 +141,7 @@ TEST_F(ReferralRecoveryTest, ANodeRestoredFromABackupGetsAgainWhatItStoredSince)
   std::filesystem::copy(backup.path(), thessaloniki_.data_dir(), std::filesystem::copy_options::recursive);
   thessaloniki_.Restart();
   ASSERT_TRUE(WaitFor([&] {
-    return HubAudited("thessaloniki", "ReconcileMailbox", "stored through 1: 1 lost, their senders post them again");
+    return HubAudited("thessaloniki", "ReconcileMailbox", "stored through 1: 1 lost, posted again by their senders");
   }));
   nv1::Referral out;
   EXPECT_EQ(GetReferral(thessaloniki_, lost.name(), &out).error_code(), grpc::NOT_FOUND);
