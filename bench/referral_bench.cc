@@ -240,16 +240,11 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-// Sleeps until `period` after `start`: a baseline taken at the referrals' pace
-// leaves the machine as idle between two of its calls as a referral leaves each
-// process between two of its steps. (A gRPC call to a process idle for a while
-// takes this machine some 0.2-0.3 ms, against 0.07 ms back to back.)
-void PaceFrom(Clock::time_point start, std::chrono::microseconds period) {
-  std::this_thread::sleep_until(start + period);
-}
-
 // p99 of one synced RocksDB write of `bytes`, one at a time, each `period`
-// after the one before (zero: back to back).
+// after the one before (zero: back to back). Taken at the referrals' pace, a
+// baseline leaves the machine as idle between two of its calls as a referral
+// leaves each process between two of its steps. (A gRPC call to a process idle
+// for a while takes this machine some 0.2-0.3 ms, against 0.07 ms back to back.)
 double DurableWriteP99(const std::string& dir, int bytes, int n, std::chrono::microseconds period) {
   auto store = Store::Open(dir, {"default"});
   if (!store.ok()) return 0;
@@ -261,7 +256,7 @@ double DurableWriteP99(const std::string& dir, int bytes, int n, std::chrono::mi
     const auto t0 = Clock::now();
     if (!(*store)->Write(batch).ok()) return 0;
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    PaceFrom(t0, period);
+    std::this_thread::sleep_until(t0 + period);
   }
   return Percentile(ms, 0.99);
 }
@@ -278,7 +273,7 @@ LoadResult PacedEcho(Clients* clients, int request_bytes, int n, std::chrono::mi
     } else {
       ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    PaceFrom(t0, period);
+    std::this_thread::sleep_until(t0 + period);
   }
   result.calls = static_cast<int64_t>(ms.size());
   result.p50_ms = Percentile(ms, 0.5);
@@ -482,8 +477,6 @@ int Run() {
     nv1::Referral sent;
     return FromGrpcStatus(senders[static_cast<size_t>(client)]->CreateReferral(&ctx, Request(n.person), &sent));
   });
-  const int64_t sent_total = sends.calls + sends.errors;  // an upper bound of what was sent
-  (void)sent_total;
   // Every referral sent is waited for; the rate counts from the first send to the last arrival.
   int64_t target = before;
   for (int i = 0; i < 600 && arrivals.count() > target; ++i) {

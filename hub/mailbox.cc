@@ -330,13 +330,9 @@ absl::StatusOr<int> Mailbox::ForgetLostDeliveries(absl::string_view recipient, i
     boxes_[recipient].acknowledged_through = stored_through;
   }
   if (!notices.empty()) {
-    // No node posts these again: the hub does, under the same ids, which a
-    // node that does hold one already refuses as applied before.
-    for (MailboxMessage& notice : notices) {
-      notice.clear_sequence();
-      notice.clear_post_time();
-      notice.clear_expire_time();
-    }
+    // No node posts these again: the hub does, under the same ids (with a new
+    // sequence and post time), which a node that does hold one already refuses
+    // as applied before.
     KENTRA_RETURN_IF_ERROR(PostAll(std::move(notices)).status());
   }
   return forgotten;
