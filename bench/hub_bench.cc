@@ -82,6 +82,8 @@ absl::Status WriteFederation(const std::string& dir, int centres, int regions) {
         << r + 1 << "\" } }\n";
   }
   hub << "centres_dir: \"centres\"\n";
+  // The bench measures the hub answering, not the budget that limits an authority.
+  hub << "query_budget { per_minute: 1000000 per_day: 10000000 }\n";
   return hub.good() ? absl::OkStatus() : absl::InternalError("cannot write the hub config");
 }
 
@@ -104,6 +106,8 @@ kentra::anon::v1::PeriodCells Cells(const std::string& centre, absl::CivilMonth 
     c->set_value(rng() % 2 == 0 ? 0 : 3 + static_cast<int64_t>(rng() % 40));
   }
   cells.set_persons_sketch(sketch);
+  // Past months come closed, as nodes send them once they close: released.
+  cells.set_closed(month < absl::CivilMonth(TodayAt(absl::Now())));
   return cells;
 }
 

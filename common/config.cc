@@ -216,6 +216,9 @@ absl::Status ValidateCentreConfig(const CentreConfig& c) {
   if (!in_range(node.peer_failures_per_10_minutes(), 5, 1000)) {
     return Invalid("node.peer_failures_per_10_minutes", "must be 5 to 1000 (0 for the default, 20)");
   }
+  if (!in_range(node.release_after_days(), 1, 90)) {
+    return Invalid("node.release_after_days", "must be 1 to 90 (0 for the default, 10)");
+  }
   return absl::OkStatus();
 }
 
@@ -252,6 +255,15 @@ absl::Status ValidateHubMessage(const google::protobuf::Message& m) {
   if (h.mailbox_ttl_days() < 0 || h.mailbox_ttl_days() > 90) {
     return Invalid("mailbox_ttl_days", "must be 1 to 90 (0 for the default, 30)");
   }
+  if (h.release_after_days() < 0 || h.release_after_days() > 90) {
+    return Invalid("release_after_days", "must be 1 to 90 (0 for the default, 12)");
+  }
+  if (h.query_budget().per_minute() < 0 || h.query_budget().per_minute() > 1000000) {
+    return Invalid("query_budget.per_minute", "must be 1 to 1000000 (0 for the default, 30)");
+  }
+  if (h.query_budget().per_day() < 0 || h.query_budget().per_day() > 10000000) {
+    return Invalid("query_budget.per_day", "must be 1 to 10000000 (0 for the default, 1000)");
+  }
   return absl::OkStatus();
 }
 
@@ -264,6 +276,9 @@ absl::StatusOr<HubSetup> LoadHubConfig(const std::string& path) {
   if (h.staleness_hours() == 0) h.set_staleness_hours(36);
   if (h.max_request_bytes() == 0) h.set_max_request_bytes(4 << 20);
   if (h.mailbox_ttl_days() == 0) h.set_mailbox_ttl_days(30);
+  if (h.release_after_days() == 0) h.set_release_after_days(12);
+  if (h.query_budget().per_minute() == 0) h.mutable_query_budget()->set_per_minute(30);
+  if (h.query_budget().per_day() == 0) h.mutable_query_budget()->set_per_day(1000);
   const std::filesystem::path dir = std::filesystem::path(path).parent_path() / h.centres_dir();
   std::error_code ec;
   std::vector<std::filesystem::path> files;
@@ -312,6 +327,7 @@ kentra::config::v1::NodeSettings EffectiveNodeSettings(const CentreConfig& c) {
   if (s.sync_minute_of_day() == 0) s.set_sync_minute_of_day(150);
   if (s.sync_jitter_minutes() == 0) s.set_sync_jitter_minutes(30);
   if (s.referral_accept_working_days() == 0) s.set_referral_accept_working_days(10);
+  if (s.release_after_days() == 0) s.set_release_after_days(10);
   return s;
 }
 

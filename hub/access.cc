@@ -31,6 +31,7 @@ const std::vector<HubMethodRule>& HubAuthorizationTable() {
       {"AdminService", "ListHubAuditEntries", Bit(Principal::Kind::kOperator)},
       {"AdminService", "CreateBackup", Bit(Principal::Kind::kOperator)},
       {"AdminService", "ListBackups", Bit(Principal::Kind::kOperator)},
+      {"AdminService", "ListAuthorityUsage", Bit(Principal::Kind::kOperator)},
   };
   return *table;
 }

@@ -1,5 +1,7 @@
 #include "hub/admin_service.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -53,6 +55,27 @@ grpc::Status AdminServiceImpl::ListHubAuditEntries(grpc::ServerContext* ctx, con
   auto page = audit_->List(*req);
   if (!page.ok()) return ToGrpcStatus(page.status());
   *resp = *std::move(page);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListAuthorityUsage(grpc::ServerContext* ctx, const v1::ListAuthorityUsageRequest*,
+                                                  v1::ListAuthorityUsageResponse* resp) {
+  auto caller = access_->Admit(ctx, "AdminService", "ListAuthorityUsage");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  std::map<std::string, QueryBudget::Usage> usage;
+  for (auto& u : budget_->UsageNow()) usage[u.authority] = std::move(u);
+  for (const auto& region : registry_->hub().regions()) {
+    v1::AuthorityUsage* out = resp->add_authority_usages();
+    out->set_region(region.id());
+    auto it = usage.find(region.id());
+    if (it == usage.end()) continue;
+    out->set_queries_last_minute(it->second.last_minute);
+    out->set_queries_last_day(it->second.last_day);
+    out->set_refused_last_day(it->second.refused_last_day);
+    if (it->second.last_query != absl::InfinitePast()) *out->mutable_last_query_time() = ToTimestamp(it->second.last_query);
+  }
+  resp->set_per_minute(budget_->per_minute());
+  resp->set_per_day(budget_->per_day());
   return grpc::Status::OK;
 }
 

@@ -1,6 +1,7 @@
 // The hub's AdminService, for the federation operator: every centre's last sync,
 // with the stale ones flagged, and its referral mail (how much waits, since when,
-// whether its node watches); the hub's audit log; backups of the hub's stores.
+// whether its node watches); each authority's use of its query budget; the hub's
+// audit log; backups of the hub's stores.
 #ifndef KENTRA_HUB_ADMIN_SERVICE_H_
 #define KENTRA_HUB_ADMIN_SERVICE_H_
 
@@ -10,6 +11,7 @@
 #include "hub/centre_registry.h"
 #include "hub/indicator_store.h"
 #include "hub/mailbox.h"
+#include "hub/query_budget.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 
 namespace kentra::hub {
@@ -19,9 +21,9 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   // None is owned.
   AdminServiceImpl(const HubAccess* access, const IndicatorStore* store, const Mailbox* mailbox,
                    const CentreRegistry* registry, const HubAuditLog* audit, BackupDirectory* backups,
-                   const Clock* clock)
+                   const QueryBudget* budget, const Clock* clock)
       : access_(access), store_(store), mailbox_(mailbox), registry_(registry), audit_(audit), backups_(backups),
-        clock_(clock) {}
+        budget_(budget), clock_(clock) {}
 
   grpc::Status ListCentres(grpc::ServerContext* ctx, const v1::ListCentresRequest* req,
                            v1::ListCentresResponse* resp) override;
@@ -31,6 +33,8 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                             kentra::type::v1::Backup* resp) override;
   grpc::Status ListBackups(grpc::ServerContext* ctx, const kentra::type::v1::ListBackupsRequest* req,
                            kentra::type::v1::ListBackupsResponse* resp) override;
+  grpc::Status ListAuthorityUsage(grpc::ServerContext* ctx, const v1::ListAuthorityUsageRequest* req,
+                                  v1::ListAuthorityUsageResponse* resp) override;
 
  private:
   const HubAccess* access_;
@@ -39,6 +43,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
   const CentreRegistry* registry_;
   const HubAuditLog* audit_;
   BackupDirectory* backups_;
+  const QueryBudget* budget_;
   const Clock* clock_;
 };
 

@@ -2,9 +2,36 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "common/status.h"
+#include "common/time_util.h"
 
 namespace kentra::hub {
+namespace {
+
+// Counts into `budget` the authorities' statistics queries of the last day, from
+// the audit log (newest first), so that a restart does not refill a budget.
+absl::Status RestoreQueryBudget(const HubAuditLog& audit, absl::Time now, QueryBudget* budget) {
+  v1::ListHubAuditEntriesRequest request;
+  request.set_page_size(1000);
+  for (;;) {
+    KENTRA_ASSIGN_OR_RETURN(v1::ListHubAuditEntriesResponse page, audit.List(request));
+    for (const auto& e : page.hub_audit_entries()) {
+      const absl::Time when = FromTimestamp(e.time());
+      if (when <= now - absl::Hours(24)) return absl::OkStatus();
+      absl::string_view authority = e.principal();
+      if (absl::StartsWith(e.method(), "StatsService.") && absl::ConsumePrefix(&authority, "authority/") &&
+          e.detail() != kOverBudgetDetail) {
+        budget->Restore(std::string(authority), when);
+      }
+    }
+    if (page.next_page_token().empty()) return absl::OkStatus();
+    request.set_page_token(page.next_page_token());
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) {
   auto hub = std::unique_ptr<HubServer>(new HubServer());
@@ -15,13 +42,18 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
   KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, options.backups));
   KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backups.dir.empty()));
-  KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock));
+  KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock,
+                                                             hub->registry_->hub().release_after_days()));
   KENTRA_ASSIGN_OR_RETURN(hub->mailbox_, Mailbox::Open(options.data_dir + "/mailbox", options.clock,
                                                        absl::Hours(24) * hub->registry_->hub().mailbox_ttl_days()));
   KENTRA_ASSIGN_OR_RETURN(hub->audit_, HubAuditLog::Open(options.data_dir + "/audit", options.clock));
   hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
-  hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get());
+  const auto& budget = hub->registry_->hub().query_budget();
+  hub->budget_ = std::make_unique<QueryBudget>(options.clock, budget.per_minute(), budget.per_day());
+  KENTRA_RETURN_IF_ERROR(RestoreQueryBudget(*hub->audit_, options.clock->Now(), hub->budget_.get()));
+  hub->stats_ = std::make_unique<StatsServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(),
+                                                   hub->budget_.get(), options.clock);
   // Laid out as the data directory lays them out, so the hub starts on a copy of a backup.
   hub->backups_ = std::make_unique<BackupDirectory>(
       std::vector<BackupDirectory::Part>{{"indicators", hub->store_->store()},
@@ -46,7 +78,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   }
   hub->admin_ = std::make_unique<AdminServiceImpl>(hub->access_.get(), hub->store_.get(), hub->mailbox_.get(),
                                                    hub->registry_.get(), hub->audit_.get(), hub->backups_.get(),
-                                                   options.clock);
+                                                   hub->budget_.get(), options.clock);
   hub->mailbox_service_ = std::make_unique<MailboxServiceImpl>(hub->access_.get(), hub->mailbox_.get(),
                                                                hub->registry_.get());
   hub->directory_service_ = std::make_unique<DirectoryServiceImpl>(hub->access_.get(), hub->registry_.get(),

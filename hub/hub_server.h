@@ -75,6 +75,7 @@ class HubServer {
   std::unique_ptr<BackupSchedule> backup_schedule_;  // null unless backup_every is set
   std::unique_ptr<HubAccess> access_;
   std::unique_ptr<SyncServiceImpl> sync_;
+  std::unique_ptr<QueryBudget> budget_;
   std::unique_ptr<StatsServiceImpl> stats_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<Mailbox> mailbox_;

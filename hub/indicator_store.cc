@@ -4,7 +4,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/anon/codebook.h"
 #include "common/status.h"
+#include "common/time_util.h"
 
 namespace kentra::hub {
 namespace {
@@ -17,12 +19,27 @@ std::string CellsKey(absl::string_view centre, absl::string_view period) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<IndicatorStore>> IndicatorStore::Open(const std::string& dir, const Clock* clock) {
+absl::StatusOr<std::unique_ptr<IndicatorStore>> IndicatorStore::Open(const std::string& dir, const Clock* clock,
+                                                                     int release_after_days) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ", dir, ": ", ec.message()));
   KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"cells", "syncs"}));
-  return std::unique_ptr<IndicatorStore>(new IndicatorStore(std::move(store), clock));
+  return std::unique_ptr<IndicatorStore>(new IndicatorStore(std::move(store), clock, release_after_days));
+}
+
+absl::CivilDay IndicatorStore::ReleaseDay(absl::CivilMonth period) const {
+  return anon::ReleaseDay(period, release_after_days_);
+}
+
+bool IndicatorStore::PastReleaseDay(absl::CivilMonth period) const {
+  return TodayAt(clock_->Now()) >= ReleaseDay(period);
+}
+
+absl::StatusOr<bool> IndicatorStore::Released(absl::string_view centre, absl::CivilMonth period) const {
+  if (PastReleaseDay(period)) return true;
+  KENTRA_ASSIGN_OR_RETURN(auto held, Values(centre, anon::PeriodName(period)));
+  return held != nullptr && held->closed;
 }
 
 absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::PeriodCells& cells) {
@@ -32,9 +49,19 @@ absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::Perio
   const std::string bytes = cells.SerializeAsString();
   if (held) {
     if (held->SerializeAsString() == bytes) return false;
-    if (held->closed()) {
-      return absl::FailedPreconditionError(absl::StrCat(cells.centre(), " ", cells.period(),
-                                                        " is closed on the hub; a closed month never changes"));
+    absl::CivilMonth month;
+    const bool past_release = anon::ParsePeriod(cells.period(), &month) && PastReleaseDay(month);
+    if (held->closed() || past_release) {
+      // Released: only its centre's closing of it, with the same values, may come.
+      kentra::anon::v1::PeriodCells reopened = cells;
+      reopened.set_closed(false);
+      const bool only_closes = !held->closed() && cells.closed() && held->SerializeAsString() == reopened.SerializeAsString();
+      if (!only_closes) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            cells.centre(), " ", cells.period(), " is released to the authorities",
+            held->closed() ? " (closed by its centre)" : absl::StrCat(" since ", absl::FormatCivilTime(ReleaseDay(month))),
+            "; a released month never changes: late records count in the open month"));
+      }
     }
   }
   WriteBatch batch;
@@ -45,6 +72,7 @@ absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::Perio
   auto held_now = std::make_shared<Held>();
   for (const auto& c : cells.cells()) held_now->values.push_back(c.value());
   held_now->sketch = cells.persons_sketch();
+  held_now->closed = cells.closed();
   absl::MutexLock lock(&cache_mu_);
   cache_.insert_or_assign(key, std::move(held_now));
   return true;
@@ -65,6 +93,7 @@ absl::StatusOr<std::shared_ptr<const IndicatorStore::Held>> IndicatorStore::Valu
     v->values.reserve(static_cast<size_t>(cells->cells_size()));
     for (const auto& c : cells->cells()) v->values.push_back(c.value());
     v->sketch = cells->persons_sketch();
+    v->closed = cells->closed();
     values = std::move(v);
   }
   absl::MutexLock lock(&cache_mu_);

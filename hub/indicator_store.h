@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "common/clock.h"
 #include "common/lock_table.h"
 #include "common/storage.h"
@@ -23,12 +24,15 @@ namespace kentra::hub {
 
 class IndicatorStore {
  public:
-  // Opens (creating) the hub's database in `dir`. `clock` is not owned.
-  static absl::StatusOr<std::unique_ptr<IndicatorStore>> Open(const std::string& dir, const Clock* clock);
+  // Opens (creating) the hub's database in `dir`. `clock` is not owned. A month
+  // is released `release_after_days` after it ends if no centre closed it sooner.
+  static absl::StatusOr<std::unique_ptr<IndicatorStore>> Open(const std::string& dir, const Clock* clock,
+                                                              int release_after_days);
 
   // Replaces the cells of (cells.centre, cells.period) atomically. Returns whether
-  // anything changed. FAILED_PRECONDITION if the month is held closed with other
-  // values: a closed month never changes.
+  // anything changed. A released month never changes: FAILED_PRECONDITION if it
+  // is held released with other values (the same values closed only mark it
+  // closed). A month the hub holds nothing of is taken whenever it comes.
   absl::StatusOr<bool> ReplacePeriod(const kentra::anon::v1::PeriodCells& cells);
   // The cells of one centre and month, if held.
   absl::StatusOr<std::optional<kentra::anon::v1::PeriodCells>> Get(absl::string_view centre,
@@ -38,6 +42,7 @@ class IndicatorStore {
   struct Held {
     std::vector<int64_t> values;
     std::string sketch;
+    bool closed = false;  // its centre closed it: final
   };
   // Held cells of one centre and month, or null if not held. Served from memory
   // after the first read (250 centres x 36 months is a few tens of MiB), so
@@ -51,6 +56,12 @@ class IndicatorStore {
                                                                         absl::string_view after_period,
                                                                         int limit) const;
 
+  // The day from which every centre's `period` is released, closed or not.
+  absl::CivilDay ReleaseDay(absl::CivilMonth period) const;
+  // Whether `centre`'s `period` is released to the authorities: held closed, or
+  // its release day has come (held or not: a centre with nothing of it adds 0).
+  absl::StatusOr<bool> Released(absl::string_view centre, absl::CivilMonth period) const;
+
   // Records a finished sync of `centre`; returns when.
   absl::StatusOr<absl::Time> RecordSync(absl::string_view centre, absl::string_view sync_id, int periods_pushed);
   absl::StatusOr<std::optional<kentra::storage::v1::HubSyncRecord>> LastSync(absl::string_view centre) const;
@@ -62,9 +73,13 @@ class IndicatorStore {
   const Store* store() const { return store_.get(); }
 
  private:
-  IndicatorStore(std::unique_ptr<Store> store, const Clock* clock) : store_(std::move(store)), clock_(clock) {}
+  IndicatorStore(std::unique_ptr<Store> store, const Clock* clock, int release_after_days)
+      : store_(std::move(store)), clock_(clock), release_after_days_(release_after_days) {}
+  // Whether `period`'s release day has come.
+  bool PastReleaseDay(absl::CivilMonth period) const;
   std::unique_ptr<Store> store_;
   const Clock* clock_;
+  int release_after_days_;
   LockTable locks_;
   mutable absl::Mutex cache_mu_;
   mutable absl::flat_hash_map<std::string, std::shared_ptr<const Held>> cache_ ABSL_GUARDED_BY(cache_mu_);

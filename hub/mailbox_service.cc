@@ -5,6 +5,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/proto_util.h"
 #include "common/sealing.h"
 #include "common/status.h"
 #include "common/text_fold.h"
@@ -81,6 +82,11 @@ grpc::Status MailboxServiceImpl::BatchPostMessages(grpc::ServerContext* ctx, con
   for (int i = 0; valid.ok() && i < req->requests_size(); ++i) {
     valid = ValidatePost(req->requests(i), *sender, absl::StrCat("requests[", i, "]."));
     messages.push_back(MessageOf(req->requests(i), *sender));
+  }
+  if (valid.ok()) {
+    std::vector<absl::string_view> ids;
+    for (const auto& r : req->requests()) ids.push_back(r.message_id());
+    valid = RefuseRepeats(ids, "requests.message_id");
   }
   absl::StatusOr<std::vector<v1::PostMessageResponse>> receipts =
       valid.ok() ? mailbox_->PostAll(std::move(messages)) : absl::StatusOr<std::vector<v1::PostMessageResponse>>(valid);
@@ -183,6 +189,7 @@ grpc::Status MailboxServiceImpl::AckMessages(grpc::ServerContext* ctx, const v1:
   for (int i = 0; valid.ok() && i < req->sequences_size(); ++i) {
     if (req->sequences(i) <= 0) valid = absl::InvalidArgumentError(absl::StrCat("sequences[", i, "]: must be positive"));
   }
+  if (valid.ok()) valid = RefuseRepeats(req->sequences(), "sequences");
   absl::StatusOr<int> deleted = valid.ok() ? mailbox_->Ack(*me, {req->sequences().begin(), req->sequences().end()})
                                            : absl::StatusOr<int>(valid);
   access_->Audit(ctx, Principal{Principal::Kind::kCentre, *me, ""}, kService, "AckMessages",
@@ -207,6 +214,7 @@ grpc::Status MailboxServiceImpl::CheckPosts(grpc::ServerContext* ctx, const v1::
       valid = absl::InvalidArgumentError(absl::StrCat("message_ids[", i, "]: must be 32 lowercase hex digits"));
     }
   }
+  if (valid.ok()) valid = RefuseRepeats(req->message_ids(), "message_ids");
   absl::StatusOr<std::vector<std::string>> unknown =
       valid.ok() ? mailbox_->UnknownPosts(*me, {req->message_ids().begin(), req->message_ids().end()})
                  : absl::StatusOr<std::vector<std::string>>(valid);

@@ -9,8 +9,10 @@
 #include "absl/strings/str_replace.h"
 #include "common/anon/codebook.h"
 #include "common/anon/sketch.h"
+#include "common/proto_util.h"
 #include "common/status.h"
 #include "common/text_fold.h"
+#include "common/time_util.h"
 
 namespace kentra::hub {
 namespace {
@@ -43,7 +45,35 @@ absl::StatusOr<std::string> Prefix(v1::Breakdown b) {
   }
 }
 
+// FAILED_PRECONDITION for a range of which no month is released: when each will be.
+absl::Status NoneReleased(absl::string_view start, absl::string_view end,
+                          const std::vector<v1::WithheldPeriod>& withheld) {
+  std::vector<std::string> when;
+  for (const auto& w : withheld) {
+    when.push_back(absl::StrCat(w.period(), " on ", FormatDate(w.release_date()), " (sooner if ",
+                                absl::StrJoin(w.open_centres(), ", "), " close it)"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("no month of ", start, "..", end, " is released yet: ", absl::StrJoin(when, "; "),
+                   ". Authorities see a month once it is final, so that two answers never differ by one person"));
+}
+
 }  // namespace
+
+std::string DisclosureNote(int k) {
+  return absl::StrCat(
+      "How to read these figures. Every count is a sum of the centres' protected counts: before a count leaves "
+      "a centre it gets stable noise of at most 3 (cell key method; never 1 or 2, and a true 0 stays 0), so "
+      "small differences mean nothing, and a shown 0 may stand for a true count of 1 to 3 (see "
+      "docs/disclosure-table.md). Totals are sums of the same protected counts, not of true ones. \"<",
+      k, "\" is a sum under ", k,
+      ": it is not shown as a reading aid, but what protects people is the noise, not the threshold (a hidden "
+      "value can be worked out from the totals beside it, and is still only a protected value). Percentages are "
+      "given only where both parts reach ", k, ". Distinct persons across months and centres are estimates, "
+      "shown from ", anon::kMinReleasedEstimate, " up, rounded to ", anon::kEstimateRounding,
+      ". A month appears once it is released (closed by every centre, or on its release day) and never changes "
+      "after; months not yet released are listed as withheld.");
+}
 
 absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, absl::string_view requested) const {
   if (!requested.empty() && requested != caller.id) {
@@ -73,6 +103,8 @@ absl::StatusOr<StatsServiceImpl::Scope> StatsServiceImpl::ScopeOf(
     const std::string& start_period, const std::string& end_period) const {
   Scope scope;
   KENTRA_ASSIGN_OR_RETURN(scope.region, RegionOf(caller, region));
+  // A centre named twice would be added twice: its protected cells multiplied.
+  KENTRA_RETURN_IF_ERROR(RefuseRepeats(centres, "centres"));
   if (centres.empty()) {
     for (const auto* c : registry_->CentresOf(scope.region)) scope.centres.push_back(c->id());
   }
@@ -91,8 +123,42 @@ absl::StatusOr<StatsServiceImpl::Scope> StatsServiceImpl::ScopeOf(
   if (end - start >= kMaxMonths) {
     return absl::InvalidArgumentError(absl::StrCat("end_period: a table covers at most ", kMaxMonths, " months"));
   }
-  for (absl::CivilMonth m = start; m <= end; ++m) scope.months.push_back(anon::PeriodName(m));
+  KENTRA_RETURN_IF_ERROR(NotAfterThisMonth(end, "end_period"));
+  std::vector<absl::CivilMonth> months;
+  for (absl::CivilMonth m = start; m <= end; ++m) months.push_back(m);
+  KENTRA_RETURN_IF_ERROR(SplitReleased(scope.centres, months, &scope.months, &scope.withheld));
+  if (scope.months.empty()) return NoneReleased(start_period, end_period, scope.withheld);
   return scope;
+}
+
+absl::Status StatsServiceImpl::NotAfterThisMonth(absl::CivilMonth month, absl::string_view field) const {
+  const absl::CivilMonth current(TodayAt(clock_->Now()));
+  if (month > current) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", anon::PeriodName(month),
+                                                   " has not begun; the latest month is ", anon::PeriodName(current)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StatsServiceImpl::SplitReleased(const std::vector<std::string>& centres,
+                                             const std::vector<absl::CivilMonth>& months,
+                                             std::vector<std::string>* released,
+                                             std::vector<v1::WithheldPeriod>* withheld) const {
+  for (absl::CivilMonth m : months) {
+    v1::WithheldPeriod w;
+    for (const std::string& centre : centres) {
+      KENTRA_ASSIGN_OR_RETURN(bool done, store_->Released(centre, m));
+      if (!done) w.add_open_centres(centre);
+    }
+    if (w.open_centres().empty()) {
+      released->push_back(anon::PeriodName(m));
+    } else {
+      w.set_period(anon::PeriodName(m));
+      *w.mutable_release_date() = ToDate(store_->ReleaseDay(m));
+      withheld->push_back(std::move(w));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& caller,
@@ -109,6 +175,7 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   for (const auto& c : centres) table.add_centres(c);
   table.set_threshold(k);
   for (const auto& m : months) table.add_columns(m);
+  for (const auto& w : scope.withheld) *table.add_withheld_periods() = w;
   // sums[row][column], from protected cells only.
   std::vector<std::string> rows;
   std::vector<size_t> positions;
@@ -153,14 +220,10 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   } else {
     table.mutable_distinct_persons()->set_count(distinct);
   }
-  table.set_note(absl::StrCat(
-      "Sums of the centres' protected counts: each centre's count carries stable noise of at most 3 "
-      "(cell key method), so small differences mean nothing. Values under ",
-      k, " are shown as <", k, ". ",
-      req.breakdown() == v1::BREAKDOWN_SERVICE_EVENTS ? "Counts are service events."
-                                                      : "Counts are persons per month; totals over months are person-months.",
-      " Distinct persons over the whole range and centres are estimated from sketches, shown only from ",
-      anon::kMinReleasedEstimate, " up, rounded to ", anon::kEstimateRounding, "."));
+  table.set_note(absl::StrCat(req.breakdown() == v1::BREAKDOWN_SERVICE_EVENTS
+                                   ? "Counts are service events. "
+                                   : "Counts are persons per month; totals over months are person-months. ",
+                               DisclosureNote(k)));
   return table;
 }
 
@@ -180,11 +243,24 @@ absl::StatusOr<v1::EsfReport> StatsServiceImpl::Esf(const Principal& caller, con
   if (centres.empty()) {
     return absl::NotFoundError(absl::StrCat("mis_code: no centre of ", region, " runs operation ", req.mis_code()));
   }
+  KENTRA_RETURN_IF_ERROR(NotAfterThisMonth(end, "period"));
+  // The latest released month from January to `end`: its cells count from January.
+  std::vector<absl::CivilMonth> asked;
+  for (absl::CivilMonth m(end.year(), 1); m <= end; ++m) asked.push_back(m);
+  std::vector<std::string> released;
+  std::vector<v1::WithheldPeriod> withheld;
+  KENTRA_RETURN_IF_ERROR(SplitReleased(centres, asked, &released, &withheld));
+  if (released.empty()) return NoneReleased(anon::PeriodName(asked.front()), req.period(), withheld);
+  for (const auto& w : withheld) {
+    if (w.period() > released.back()) *report.add_withheld_periods() = w;
+  }
   const int k = registry_->hub().display_threshold();
   report.set_mis_code(req.mis_code());
   report.set_start_period(anon::PeriodName(absl::CivilMonth(end.year(), 1)));
-  report.set_end_period(anon::PeriodName(end));
+  report.set_end_period(released.back());
   report.set_threshold(k);
+  report.set_note(absl::StrCat("Distinct participants from January to ", released.back(), ", by gender. ",
+                               DisclosureNote(k)));
   for (const auto& indicator : anon::EsfIndicators()) {
     v1::EsfRow* row = report.add_rows();
     row->set_code(indicator.code);
@@ -217,6 +293,7 @@ absl::StatusOr<v1::ReferralReport> StatsServiceImpl::Referrals(const Principal& 
   report.set_start_period(scope.months.front());
   report.set_end_period(scope.months.back());
   report.set_threshold(k);
+  for (const auto& w : scope.withheld) *report.add_withheld_periods() = w;
 
   // Per service (codebook order of R1.sent.*), the positions of its five stage
   // cells and of its day bands, summed over the months.
@@ -241,11 +318,13 @@ absl::StatusOr<v1::ReferralReport> StatsServiceImpl::Referrals(const Principal& 
   std::vector<int64_t> sums(positions.size(), 0);
   for (const auto& month : scope.months) KENTRA_RETURN_IF_ERROR(AddCells(scope.centres, month, positions, &sums, nullptr));
 
-  // The band holding the median of `counts`, if at least k were accepted.
-  auto median = [&](const std::vector<int64_t>& counts) -> std::string {
+  // The band holding the median of `counts`, shown only if the acceptances of
+  // the scope asked for (`accepted`, the protected count) and the banded ones
+  // both reach k.
+  auto median = [&](const std::vector<int64_t>& counts, int64_t accepted) -> std::string {
     int64_t total = 0;
     for (int64_t c : counts) total += c;
-    if (total < k) return "";
+    if (total < k || accepted < k) return "";
     int64_t seen = 0;
     for (size_t b = 0; b < counts.size(); ++b) {
       seen += counts[b];
@@ -257,7 +336,7 @@ absl::StatusOr<v1::ReferralReport> StatsServiceImpl::Referrals(const Principal& 
     v1::Value* values[] = {row->mutable_sent(), row->mutable_received(), row->mutable_accepted(),
                            row->mutable_rejected(), row->mutable_completed()};
     for (size_t i = 0; i < stages; ++i) *values[i] = Published(stage_sums[i], k);
-    row->set_median_days_to_acceptance(median(band_sums));
+    row->set_median_days_to_acceptance(median(band_sums, stage_sums[2]));  // [2]: accepted
   };
   std::vector<int64_t> all_stages(stages, 0), all_bands(bands, 0);
   for (size_t s = 0; s < services.size(); ++s) {
@@ -272,16 +351,24 @@ absl::StatusOr<v1::ReferralReport> StatsServiceImpl::Referrals(const Principal& 
   report.mutable_totals()->set_service("total");
   fill(report.mutable_totals(), all_stages, all_bands);
   report.set_note(absl::StrCat(
-      "Sums of the centres' protected counts (stable noise of at most 3 each); values under ", k, " are shown as <", k,
-      ". Sent counts the referring centres, the other columns the receiving ones: with only some centres chosen, "
+      "Sent counts the referring centres, the other columns the receiving ones: with only some centres chosen, "
       "the columns cover different referrals. The median is the band of whole days from sending to acceptance that "
-      "holds it, shown from ", k, " acceptances up."));
+      "holds it, shown only where the acceptances reach ", k, ". ", DisclosureNote(k)));
   return report;
+}
+
+absl::StatusOr<Principal> StatsServiceImpl::AdmitQuery(grpc::ServerContext* ctx, absl::string_view method) const {
+  KENTRA_ASSIGN_OR_RETURN(Principal caller, access_->Admit(ctx, "StatsService", method));
+  if (absl::Status spent = budget_->Spend(caller.id); !spent.ok()) {
+    access_->Audit(ctx, caller, "StatsService", method, kOverBudgetDetail, spent);
+    return spent;
+  }
+  return caller;
 }
 
 grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v1::QueryIndicatorsRequest* req,
                                                v1::IndicatorTable* resp) {
-  auto caller = access_->Admit(ctx, "StatsService", "QueryIndicators");
+  auto caller = AdmitQuery(ctx, "QueryIndicators");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto table = Query(*caller, *req);
   access_->Audit(ctx, *caller, "StatsService", "QueryIndicators",
@@ -295,7 +382,7 @@ grpc::Status StatsServiceImpl::QueryIndicators(grpc::ServerContext* ctx, const v
 
 grpc::Status StatsServiceImpl::GetReferralReport(grpc::ServerContext* ctx, const v1::GetReferralReportRequest* req,
                                                  v1::ReferralReport* resp) {
-  auto caller = access_->Admit(ctx, "StatsService", "GetReferralReport");
+  auto caller = AdmitQuery(ctx, "GetReferralReport");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto report = Referrals(*caller, *req);
   access_->Audit(ctx, *caller, "StatsService", "GetReferralReport",
@@ -309,7 +396,7 @@ grpc::Status StatsServiceImpl::GetReferralReport(grpc::ServerContext* ctx, const
 
 grpc::Status StatsServiceImpl::GetEsfReport(grpc::ServerContext* ctx, const v1::GetEsfReportRequest* req,
                                             v1::EsfReport* resp) {
-  auto caller = access_->Admit(ctx, "StatsService", "GetEsfReport");
+  auto caller = AdmitQuery(ctx, "GetEsfReport");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto report = Esf(*caller, *req);
   // The months the report covered, as the other queries' entries give them.

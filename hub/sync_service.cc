@@ -116,7 +116,10 @@ grpc::Status SyncServiceImpl::ListHeldPeriods(grpc::ServerContext* ctx, const v1
     v1::HeldPeriod* p = resp->add_held_periods();
     p->set_period((*held)[i].period());
     p->set_batch_id(anon::CellsBatchId((*held)[i]));
-    p->set_closed((*held)[i].closed());
+    // Released (closed by its centre, or past its release day): it never changes here.
+    absl::CivilMonth month;
+    const bool released = anon::ParsePeriod((*held)[i].period(), &month) && store_->ReleaseDay(month) <= TodayAt(clock_->Now());
+    p->set_closed((*held)[i].closed() || released);
   }
   if (static_cast<int>(held->size()) > page_size) resp->set_next_page_token(resp->held_periods(page_size - 1).period());
   return grpc::Status::OK;

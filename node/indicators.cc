@@ -34,7 +34,12 @@ absl::Status IndicatorCounters::ReadPersonRecord(const std::string& key, google:
   return absl::OkStatus();
 }
 
+bool IndicatorCounters::PastReleaseDay(absl::CivilMonth period) const {
+  return TodayAt(clock_->Now()) >= anon::ReleaseDay(period, release_after_days_);
+}
+
 absl::StatusOr<bool> IndicatorCounters::IsClosed(absl::CivilMonth period) const {
+  if (PastReleaseDay(period)) return true;
   KENTRA_ASSIGN_OR_RETURN(auto closed, store_->Get(cf_, absl::StrCat("closed/", PeriodName(period))));
   return closed.has_value();
 }
@@ -117,8 +122,10 @@ void IndicatorCounters::CountReferral(WriteBatch& batch, absl::string_view refer
                                       const std::vector<std::string>& cells) {
   // The current month is never closed: only months already over can be.
   const std::string p = PeriodName(absl::CivilMonth(TodayAt(clock_->Now())));
-  const int64_t record_key = anon::RecordKey(keys_, referral_id);
-  for (const std::string& cell : cells) batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
+  for (const std::string& cell : cells) {
+    const int64_t record_key = anon::ReferralStepKey(keys_, centre_id_, cell, referral_id);
+    batch.AddToCounter(cf_, absl::StrCat("c/", p, "/", cell), 1, record_key);
+  }
   batch.Put(cf_, absl::StrCat("touched/", p), NewMarker());
 }
 
@@ -132,7 +139,8 @@ absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl:
   out.set_centre(centre_id_);
   out.set_period(PeriodName(period));
   out.set_codebook(anon::kCodebookVersion);
-  out.set_closed(false);
+  // Closed by date (a month closed by its coordinator has its frozen copy).
+  out.set_closed(PastReleaseDay(period));
   KENTRA_ASSIGN_OR_RETURN(auto sketch, store_->Get(sketch_cf_, out.period()));
   if (sketch) out.set_persons_sketch(*sketch);
   auto read = [&](const std::string& key, Counter* sum) -> absl::Status {
@@ -167,6 +175,11 @@ absl::Status IndicatorCounters::PutClose(WriteBatch& batch, absl::CivilMonth per
     return absl::FailedPreconditionError(
         absl::StrCat("period: ", PeriodName(period), " is not over yet; only past months can be closed"));
   }
+  if (PastReleaseDay(period)) {
+    return absl::FailedPreconditionError(absl::StrCat("period: ", PeriodName(period), " closed on its own on ",
+                                                      absl::FormatCivilTime(anon::ReleaseDay(period, release_after_days_)),
+                                                      ", ", release_after_days_, " days after it ended"));
+  }
   KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(period));
   if (closed) return absl::FailedPreconditionError(absl::StrCat("period: ", PeriodName(period), " is already closed"));
   // The month's cells as they are now are its cells for good: later events dated
@@ -194,12 +207,20 @@ absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::Pendi
     p.marker = std::string(it->value());
     KENTRA_ASSIGN_OR_RETURN(auto synced, store_->Get(cf_, absl::StrCat("synced/", period)));
     bool due = !synced || *synced != p.marker;
-    if (!due && held != nullptr) {
-      // Pushed before, unchanged since: due only if the hub does not hold that push.
-      KENTRA_ASSIGN_OR_RETURN(auto pushed, store_->Get(cf_, absl::StrCat("pushed/", period)));
+    if (held != nullptr) {
       auto at_hub = held->find(period);
-      due = at_hub == held->end() ||
-            (!at_hub->second.closed && (!pushed || at_hub->second.batch_id != *pushed));
+      if (at_hub == held->end()) {
+        due = true;
+      } else if (at_hub->second.closed) {
+        // Released to the authorities: it never changes there again.
+        due = false;
+      } else if (!due) {
+        // Pushed before, unchanged since: due if the hub does not hold that push,
+        // or holds it open while it has closed here since.
+        KENTRA_ASSIGN_OR_RETURN(auto pushed, store_->Get(cf_, absl::StrCat("pushed/", period)));
+        KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(p.period));
+        due = !pushed || at_hub->second.batch_id != *pushed || closed;
+      }
     }
     if (due) out.push_back(std::move(p));
   }

@@ -17,6 +17,9 @@
 //   closed/P            close time: P is final; later events count in the open month
 //   frozen/P            P's protected cells as they were when it closed: what it
 //                       shows for good
+// A month also closes on its own release_after_days after it ends (ReleaseDay):
+// from that day on no event counts in it or in an earlier month, so its counters
+// no longer change and its cells are final without a frozen copy.
 #ifndef KENTRA_NODE_INDICATORS_H_
 #define KENTRA_NODE_INDICATORS_H_
 
@@ -44,15 +47,17 @@ namespace kentra::node {
 class IndicatorCounters {
  public:
   // `store` and `clock` are not owned; `cf` is the indicators column family and
-  // `sketch_cf` the register family of the months' persons sketches.
+  // `sketch_cf` the register family of the months' persons sketches. Months close
+  // on their own `release_after_days` after they end.
   IndicatorCounters(Store* store, int cf, int sketch_cf, const Clock* clock, std::string centre_id,
-                    anon::AnonKeys keys)
+                    anon::AnonKeys keys, int release_after_days)
       : store_(store),
         cf_(cf),
         sketch_cf_(sketch_cf),
         clock_(clock),
         centre_id_(std::move(centre_id)),
-        keys_(std::move(keys)) {}
+        keys_(std::move(keys)),
+        release_after_days_(release_after_days) {}
 
   // Queues into `batch` what service event `e` of `person` changes. The returned
   // guard serialises the person's events and must be held until `batch` is
@@ -61,8 +66,9 @@ class IndicatorCounters {
                                               const kentra::node::v1::ServiceEvent& e);
 
   // Queues into `batch` one referral step: +1 in each of `cells` (R1, R2) of the
-  // current month, keyed by the referral's id (each step of a referral happens
-  // once, so no per-person bookkeeping is needed).
+  // current month, each with the referral's own key for this centre and cell
+  // (anon::ReferralStepKey; each step of a referral happens once, so no
+  // per-person bookkeeping is needed).
   void CountReferral(WriteBatch& batch, absl::string_view referral_id, const std::vector<std::string>& cells);
 
   // Every cell of month `period`, protected, in codebook order.
@@ -87,10 +93,11 @@ class IndicatorCounters {
   // Records that `pending` reached the hub as the batch `batch_id`.
   absl::Status MarkSynced(const Pending& pending, absl::string_view batch_id);
 
-  // Whether `period` is closed.
+  // Whether `period` is closed: by its coordinator, or on its own from its
+  // release day on.
   absl::StatusOr<bool> IsClosed(absl::CivilMonth period) const;
   // Queues the closing of `period`: FAILED_PRECONDITION unless it is over (before
-  // the current month) and still open.
+  // the current month) and still open (neither closed nor past its release day).
   absl::Status PutClose(WriteBatch& batch, absl::CivilMonth period) const;
 
  private:
@@ -100,6 +107,9 @@ class IndicatorCounters {
   const Clock* clock_;
   std::string centre_id_;
   anon::AnonKeys keys_;
+  int release_after_days_;
+  // Whether `period`'s release day has come.
+  bool PastReleaseDay(absl::CivilMonth period) const;
   // A marker no other change of this process has used.
   std::string NewMarker() const;
   // Reads the bookkeeping record at `key` into `record` (left empty if absent).

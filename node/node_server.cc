@@ -69,7 +69,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
-                                              node->centre_id_,
+                                              settings.release_after_days(), node->centre_id_,
                                               options.insecure ? std::nullopt
                                                                : std::optional<std::string>(node->secrets_.federation_secret),
                                               AuditJournalPath(options.data_dir)));
@@ -176,7 +176,7 @@ absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::
                                                       " (is kentra-node running on this data dir? stop it first)"));
   }
   KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size(),
-                                                            options.centre.id(), std::nullopt,
+                                                            settings.release_after_days(), options.centre.id(), std::nullopt,
                                                             AuditJournalPath(options.data_dir)));
   KENTRA_ASSIGN_OR_RETURN(auto accounts, StaffAccounts::Open(store->get(), records.get(), options.clock,
                                                              options.centre.id(), StaffAccounts::LimitsFrom(settings)));

@@ -82,7 +82,8 @@ absl::Status MigrateCaseIndexToVersion4(Store* store) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store, const Clock* clock,
-                                                                   int max_page_size, std::string centre_id,
+                                                                   int max_page_size, int release_after_days,
+                                                                   std::string centre_id,
                                                                    std::optional<std::string> federation_secret,
                                                                    const std::string& audit_journal_path) {
   KENTRA_RETURN_IF_ERROR(InitCrypto());
@@ -110,7 +111,8 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
   // production node writes nothing it will not use.
   if (!federation_secret) federation_secret = HmacSha256(page_key, "stand-in federation secret");
   auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, kSketches, clock, std::move(centre_id),
-                                                        anon::AnonKeys::Derive(*federation_secret));
+                                                        anon::AnonKeys::Derive(*federation_secret),
+                                                        release_after_days);
   auto records = std::unique_ptr<CentreRecords>(new CentreRecords(
       store, clock, max_page_size, std::move(page_key), std::move(id_key), std::move(indicators)));
   // Entries still in the journal are moved first, so the counters see them.

@@ -66,10 +66,11 @@ class CentreRecords {
   // node-local keys and the schema version on first use. The indicator keys derive
   // from `federation_secret`; without one (plaintext development only) from a
   // node-local stand-in, so such a node's pseudonyms match no other node's.
-  // Audited reads go through the AuditJournal at `audit_journal_path`.
+  // Audited reads go through the AuditJournal at `audit_journal_path`. Months
+  // close on their own `release_after_days` after they end.
   // FAILED_PRECONDITION if the store was written with another schema version.
   static absl::StatusOr<std::unique_ptr<CentreRecords>> Open(Store* store, const Clock* clock, int max_page_size,
-                                                             std::string centre_id,
+                                                             int release_after_days, std::string centre_id,
                                                              std::optional<std::string> federation_secret,
                                                              const std::string& audit_journal_path);
 

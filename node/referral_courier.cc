@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -437,9 +438,14 @@ void ReferralCourier::AckLoop() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !acks_.empty(); };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;  // what was not acknowledged comes again and is recognised
-      const size_t n = std::min<size_t>(acks_.size(), 500);  // the hub's limit per call
-      ack.mutable_sequences()->Add(acks_.begin(), acks_.begin() + n);
-      acks_.erase(acks_.begin(), acks_.begin() + n);
+      // A message delivered twice (a watch opened again) is acknowledged once:
+      // the hub refuses a sequence named twice in one call.
+      absl::flat_hash_set<int64_t> named;
+      size_t n = 0;
+      for (; n < acks_.size() && ack.sequences_size() < 500; ++n) {  // the hub's limit per call
+        if (named.insert(acks_[n]).second) ack.add_sequences(acks_[n]);
+      }
+      acks_.erase(acks_.begin(), acks_.begin() + static_cast<std::ptrdiff_t>(n));
     }
     hv1::AckMessagesResponse acked;
     grpc::ClientContext ctx;

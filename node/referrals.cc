@@ -379,6 +379,8 @@ absl::Status CentreReferrals::CommitTransition(const Actor& actor, v1::Referral&
 }
 
 absl::StatusOr<v1::Referral> CentreReferrals::Accept(const Actor& actor, const v1::AcceptReferralRequest& request) {
+  // Checked before anyone is registered: the case's own check comes after that.
+  KENTRA_RETURN_IF_ERROR(RefuseRepeats(request.needs(), "needs"));
   std::string beneficiary;
   std::string local_case;
   if (request.open_case()) {

@@ -154,6 +154,10 @@ std::string AcceptanceCell(tv1::ServiceType service, int64_t days) {
   return absl::StrCat("R2.", ServiceWord(service), ".", band->label);
 }
 
+absl::CivilDay ReleaseDay(absl::CivilMonth month, int days_after_end) {
+  return absl::CivilDay(month + 1) - 1 + days_after_end;
+}
+
 std::string PeriodName(absl::CivilMonth month) { return absl::StrFormat("%04d-%02d", month.year(), month.month()); }
 
 bool ParsePeriod(const std::string& text, absl::CivilMonth* month) {

@@ -87,6 +87,11 @@ const std::vector<DayBand>& AcceptanceBands();
 std::string PeriodName(absl::CivilMonth month);
 bool ParsePeriod(const std::string& text, absl::CivilMonth* month);
 
+// The day (at the centres) from which `month` counts as closed when months close
+// `days_after_end` days after they end: its last day plus that many days (October
+// with 10: 10 November).
+absl::CivilDay ReleaseDay(absl::CivilMonth month, int days_after_end);
+
 // The name of a push of `cells`, made from their content (the same cells always
 // make the same batch): what a node names its push with, and what the hub
 // reports for the cells it holds, so that the two can tell whether they agree.

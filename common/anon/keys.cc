@@ -30,4 +30,11 @@ uint32_t RecordKey(const AnonKeys& keys, absl::string_view pseudonym) {
   return value % kCellKeyModulus;
 }
 
+uint32_t ReferralStepKey(const AnonKeys& keys, absl::string_view centre_id, absl::string_view cell,
+                         absl::string_view referral_id) {
+  // Length-prefixed parts, so that no two different triples give the same input.
+  return RecordKey(keys, absl::StrCat("referral-step:", centre_id.size(), ":", centre_id, cell.size(), ":", cell,
+                                      referral_id));
+}
+
 }  // namespace kentra::anon

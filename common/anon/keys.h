@@ -31,6 +31,13 @@ std::string Pseudonym(const AnonKeys& keys, absl::string_view centre_id,
 // A person's record key in [0, kCellKeyModulus).
 uint32_t RecordKey(const AnonKeys& keys, absl::string_view pseudonym);
 
+// The record key of one referral step: referral `referral_id` counted by centre
+// `centre_id` in cell `cell`. Each centre and each cell gets its own key for the
+// same referral, so that its noise is independent in the sender's "sent" and the
+// receiver's "received", "accepted" ... cells and links none of them.
+uint32_t ReferralStepKey(const AnonKeys& keys, absl::string_view centre_id, absl::string_view cell,
+                         absl::string_view referral_id);
+
 }  // namespace kentra::anon
 
 #endif  // KENTRA_COMMON_ANON_KEYS_H_

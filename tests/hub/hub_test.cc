@@ -588,8 +588,7 @@ TEST_F(HubStatsTest, EveryCallAndRefusalIsInTheHubsAuditLog) {
 }
 
 TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
-  const auto q = Query("central-macedonia", "2026-09", "2026-10", v1::BREAKDOWN_TARGET_GROUP);
-  const std::string before = Table(q).SerializeAsString();
+  const std::string before = hub_.server().store()->Fingerprint();
   kentra::type::v1::Backup backup;
   EXPECT_EQ(v1::AdminService::NewStub(hub_.Channel("authorities/central-macedonia"))
                 ->CreateBackup(::kentra::testing::SessionContext("").get(), {}, &backup)
@@ -612,18 +611,19 @@ TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
   EXPECT_EQ(log.hub_audit_entries(1).method(), "AdminService.CreateBackup");
   EXPECT_NE(log.hub_audit_entries(1).outcome().find("PERMISSION_DENIED"), std::string::npos) << "the authority's";
   // Nothing synced after the backup survives a restore; everything before does.
-  Activity(*nodes_[1], 30, absl::CivilMonth(2026, 10), 100);
+  // (November: October is released at the hub and never changes there.)
+  Activity(*nodes_[1], 18, absl::CivilMonth(2026, 11), 100);  // served by the 19th: the test's today is the 20th
   const auto after_backup = Sync(*nodes_[1]);
   ASSERT_TRUE(after_backup.succeeded());
   ASSERT_GT(after_backup.periods_pushed(), 0);
-  const std::string after = Table(q).SerializeAsString();
+  const std::string after = hub_.server().store()->Fingerprint();
   ASSERT_NE(after, before);
 
   hub_.Stop();
   std::filesystem::rename(hub_.data_dir(), hub_.data_dir() + ".broken");
   std::filesystem::copy(backup.path(), hub_.data_dir(), std::filesystem::copy_options::recursive);
   hub_.Restart();
-  EXPECT_EQ(Table(q).SerializeAsString(), before) << "the cells as they were at the backup";
+  EXPECT_EQ(hub_.server().store()->Fingerprint(), before) << "the cells as they were at the backup";
   v1::ListCentresResponse centres;
   ASSERT_TRUE(admin->ListCentres(::kentra::testing::SessionContext("").get(), {}, &centres).ok());
   int synced = 0;
@@ -635,14 +635,14 @@ TEST_F(HubStatsTest, TheOperatorBacksUpTheHubAndTheHubStartsOnIt) {
   const auto resync = Sync(*nodes_[1]);
   ASSERT_TRUE(resync.succeeded()) << resync.error();
   EXPECT_EQ(resync.periods_pushed(), after_backup.periods_pushed());
-  EXPECT_EQ(Table(q).SerializeAsString(), after) << "the hub again holds what the node holds";
+  EXPECT_EQ(hub_.server().store()->Fingerprint(), after) << "the hub again holds what the node holds";
   EXPECT_EQ(Sync(*nodes_[0]).periods_pushed(), 0);
 }
 
 // A node restored from a backup taken before it closed a month finds the hub
-// holding that month closed: it leaves it be (a closed month never changes at
-// the hub) and its syncs go on.
-TEST_F(HubStatsTest, ANodeRestoredFromAnOlderBackupSyncsPastAMonthTheHubHoldsClosed) {
+// holding that month released: it leaves it be (a released month never changes
+// at the hub) and its syncs go on.
+TEST_F(HubStatsTest, ANodeRestoredFromAnOlderBackupSyncsPastAMonthTheHubHoldsReleased) {
   TestNode& kassandra = *nodes_[0];
   kentra::type::v1::Backup backup;
   ASSERT_TRUE(kassandra.NewStub()->CreateBackup(kassandra.Context("coord").get(), {}, &backup).ok());
@@ -651,16 +651,21 @@ TEST_F(HubStatsTest, ANodeRestoredFromAnOlderBackupSyncsPastAMonthTheHubHoldsClo
   kentra::anon::v1::PeriodCells closed;
   ASSERT_TRUE(kassandra.NewStub()->CloseMonth(kassandra.Context("coord").get(), close, &closed).ok());
   ASSERT_TRUE(Sync(kassandra).succeeded());
+  auto released = hub_.server().store()->Get("kassandra", "2026-10");
+  ASSERT_TRUE(released.ok() && released->has_value());
 
   kassandra.Stop();
   std::filesystem::rename(kassandra.data_dir(), kassandra.data_dir() + ".lost");
   std::filesystem::copy(backup.path(), kassandra.data_dir(), std::filesystem::copy_options::recursive);
   kassandra.Restart();
+  Activity(kassandra, 3, absl::CivilMonth(2026, 10), 300);  // October is open again at the restored node
   const auto run = Sync(kassandra);
   EXPECT_TRUE(run.succeeded()) << run.error();
+  EXPECT_EQ(run.periods_pushed(), 1) << "November's year-to-date cells; October is released at the hub";
   auto held = hub_.server().store()->Get("kassandra", "2026-10");
   ASSERT_TRUE(held.ok() && held->has_value());
-  EXPECT_TRUE((*held)->closed()) << "the hub keeps the month as it was closed";
+  EXPECT_EQ((*held)->SerializeAsString(), (*released)->SerializeAsString()) << "the hub keeps October as released";
+  EXPECT_TRUE(*hub_.server().store()->Released("kassandra", absl::CivilMonth(2026, 10)));
 }
 
 TEST_F(HubStatsTest, TheOperatorSeesEveryCentresLastSync) {

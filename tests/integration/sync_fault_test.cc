@@ -4,12 +4,14 @@
 // every month, nothing lost, nothing counted twice, nothing else.
 #include <signal.h>
 
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/anon/codebook.h"
+#include "common/time_util.h"
 #include "hub/indicator_store.h"
 #include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
@@ -19,10 +21,17 @@ namespace {
 
 namespace nv1 = kentra::node::v1;
 
-// The months the tests record activity in: December 2025 to November 2026.
-std::vector<absl::CivilMonth> Months() {
+// How long the tests' nodes leave a month open: long, so that several months
+// take work and the sync pushes each of them.
+constexpr int kReleaseAfterDays = 90;
+
+// The months the tests record activity in: those still open at `now`.
+std::vector<absl::CivilMonth> Months(absl::Time now) {
+  const absl::CivilDay today = TodayAt(now);
+  absl::CivilMonth first(today);
+  while (anon::ReleaseDay(first - 1, kReleaseAfterDays) > today) --first;
   std::vector<absl::CivilMonth> out;
-  for (absl::CivilMonth m(2025, 12); m <= absl::CivilMonth(2026, 11); ++m) out.push_back(m);
+  for (absl::CivilMonth m = first; m <= absl::CivilMonth(today); ++m) out.push_back(m);
   return out;
 }
 
@@ -38,9 +47,10 @@ nv1::SyncRun SyncUntilDone(nv1::StaffService::Stub* stub, const std::string& tok
   return run;
 }
 
-std::map<std::string, std::string> NodeCells(nv1::StaffService::Stub* stub, const std::string& token) {
+std::map<std::string, std::string> NodeCells(nv1::StaffService::Stub* stub, const std::string& token,
+                                             const std::vector<absl::CivilMonth>& months) {
   std::map<std::string, std::string> out;
-  for (absl::CivilMonth m : Months()) {
+  for (absl::CivilMonth m : months) {
     nv1::GetIndicatorsRequest r;
     r.set_period(anon::PeriodName(m));
     kentra::anon::v1::PeriodCells cells;
@@ -50,9 +60,10 @@ std::map<std::string, std::string> NodeCells(nv1::StaffService::Stub* stub, cons
   return out;
 }
 
-std::map<std::string, std::string> HubCells(const hub::IndicatorStore& store) {
+std::map<std::string, std::string> HubCells(const hub::IndicatorStore& store,
+                                            const std::vector<absl::CivilMonth>& months) {
   std::map<std::string, std::string> out;
-  for (absl::CivilMonth m : Months()) {
+  for (absl::CivilMonth m : months) {
     auto held = store.Get("kassandra", anon::PeriodName(m));
     EXPECT_TRUE(held.ok());
     if (held.ok() && held->has_value()) out[anon::PeriodName(m)] = (*held)->SerializeAsString();
@@ -76,9 +87,13 @@ TEST(SyncFaultTest, HubKilledWhileANodePushes) {
     const std::string address = absl::StrCat("127.0.0.1:", hub->port());
     TestNode node("kassandra", absl::FromCivil(absl::CivilSecond(2026, 11, 20, 10, 0, 0), absl::UTCTimeZone()),
                   address);
+    node.set_release_after_days(kReleaseAfterDays);
+    node.Restart();
+    const auto months = Months(node.clock().Now());
+    ASSERT_GE(months.size(), 3u);
     const std::string token = node.Token("coord");
     int serial = 1;
-    for (absl::CivilMonth m : Months()) {
+    for (absl::CivilMonth m : months) {
       RecordActivity(node.NewStub().get(), token, 2, m, serial);
       serial += 2;
     }
@@ -92,11 +107,11 @@ TEST(SyncFaultTest, HubKilledWhileANodePushes) {
     hub = std::make_unique<ChildProcess>(HubArgs(hub_dir, address));
     ASSERT_GT(hub->port(), 0);
     SyncUntilDone(node.NewStub().get(), token);
-    const auto expected = NodeCells(node.NewStub().get(), token);
+    const auto expected = NodeCells(node.NewStub().get(), token, months);
     hub->Stop(SIGTERM);
-    auto store = hub::IndicatorStore::Open(hub_dir + "/indicators", SystemClock::Get());
+    auto store = hub::IndicatorStore::Open(hub_dir + "/indicators", SystemClock::Get(), 12);
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(HubCells(**store), expected);
+    EXPECT_EQ(HubCells(**store, months), expected);
   }
 }
 
@@ -107,8 +122,17 @@ TEST(SyncFaultTest, NodeKilledWhileItPushes) {
     TestHub hub(absl::Now());  // the node process keeps the real time, and pushes its month
     const std::string data = dir.path() + "/node";
     BootstrapForTests("kassandra", data);
+    // Kassandra's config, with months left open longer.
+    const std::string config = dir.path() + "/kassandra.textproto";
+    {
+      std::ifstream in(SourceDir() + "/configs/centres/kassandra.textproto");
+      std::ofstream out(config);
+      out << in.rdbuf() << "\nnode { release_after_days: " << kReleaseAfterDays << " }\n";
+    }
+    const auto months = Months(absl::Now());
+    ASSERT_GE(months.size(), 3u);
     auto args = [&](const std::string& listen) {
-      return std::vector<std::string>{KENTRA_NODE_BINARY, "--config=" + SourceDir() + "/configs/centres/kassandra.textproto",
+      return std::vector<std::string>{KENTRA_NODE_BINARY, "--config=" + config,
                                       "--data_dir=" + data, "--listen=" + listen,
                                       "--secrets_dir=" + TestPkiDir() + "/centres/kassandra", "--hub=" + hub.address()};
     };
@@ -120,7 +144,7 @@ TEST(SyncFaultTest, NodeKilledWhileItPushes) {
     };
     const std::string token = LogIn(node->port(), "centres/kassandra/staff", "coord");
     int serial = 1;
-    for (absl::CivilMonth m : Months()) {
+    for (absl::CivilMonth m : months) {
       RecordActivity(connect().get(), token, 2, m, serial);
       serial += 2;
     }
@@ -134,7 +158,7 @@ TEST(SyncFaultTest, NodeKilledWhileItPushes) {
     node = std::make_unique<ChildProcess>(args(listen));
     ASSERT_GT(node->port(), 0);
     SyncUntilDone(connect().get(), token);
-    EXPECT_EQ(HubCells(*hub.server().store()), NodeCells(connect().get(), token));
+    EXPECT_EQ(HubCells(*hub.server().store(), months), NodeCells(connect().get(), token, months));
     node->Stop(SIGTERM);
   }
 }

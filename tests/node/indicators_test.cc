@@ -151,10 +151,10 @@ TEST_F(IndicatorsTest, AClosedMonthNeverChangesAndLateEventsCountInTheOpenMonth)
   // A late event dated before October, in an open month, changes the year-to-date
   // cells of the open months, never October's.
   const auto c = Person(3, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_ROMA});
-  Serve(c, absl::CivilDay(2026, 8, 10), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+  Serve(c, absl::CivilDay(2026, 9, 10), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
   EXPECT_EQ(Sent("2026-10"), october);
   EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
-  EXPECT_EQ(Sent("2026-08"), Expected(absl::CivilMonth(2026, 8)));
+  EXPECT_EQ(Sent("2026-09"), Expected(absl::CivilMonth(2026, 9)));
 
   EXPECT_THAT(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed),
               GrpcStatusIs(grpc::FAILED_PRECONDITION, "already closed"));

@@ -147,16 +147,17 @@ TEST_F(ReferralTest, EachStepCountsInTheProtectedIndicatorsOfTheCentreThatMadeIt
   ASSERT_TRUE(stub->RejectReferral(thessaloniki_.Context().get(), reject, &out).ok());
 
   // What each node counted and will send for November, against an independent
-  // computation: each referral's key is its id's record key under the centre's
-  // own keys.
+  // computation: each referral's key is its step key for that centre and cell.
   using Counts = std::map<std::string, std::pair<int64_t, int64_t>>;  // cell -> (count, key sum)
-  auto raw = [](const std::string& centre, const std::vector<std::string>& names) {
+  auto raw = [](const std::string& centre, const std::string& cell, const std::vector<std::string>& names) {
     uint64_t key_sum = 0;
-    for (const auto& n : names) key_sum += anon::RecordKey(TestCentreKeys(centre), n.substr(std::string("referrals/").size()));
+    for (const auto& n : names) {
+      key_sum += anon::ReferralStepKey(TestCentreKeys(centre), centre, cell, n.substr(std::string("referrals/").size()));
+    }
     return std::make_pair(static_cast<int64_t>(names.size()), static_cast<int64_t>(key_sum));
   };
-  auto expected = [&](const std::string& centre, const std::vector<std::string>& names) {
-    const auto [count, key_sum] = raw(centre, names);
+  auto expected = [&](const std::string& centre, const std::string& cell, const std::vector<std::string>& names) {
+    const auto [count, key_sum] = raw(centre, cell, names);
     return anon::Protect(count, static_cast<uint64_t>(key_sum));
   };
   auto counted = [](TestNode& node) {
@@ -180,15 +181,20 @@ TEST_F(ReferralTest, EachStepCountsInTheProtectedIndicatorsOfTheCentreThatMadeIt
     return out;
   };
   const auto service = tv1::SERVICE_TYPE_MIGRANT_INTEGRATION_SUPPORT;
-  std::map<std::string, int64_t> at_kassandra = {{anon::ReferralCell(anon::ReferralStage::kSent, service),
-                                                  expected("kassandra", ids)}};
+  const std::string sent = anon::ReferralCell(anon::ReferralStage::kSent, service),
+                    received = anon::ReferralCell(anon::ReferralStage::kReceived, service),
+                    accepted = anon::ReferralCell(anon::ReferralStage::kAccepted, service),
+                    rejected = anon::ReferralCell(anon::ReferralStage::kRejected, service),
+                    completed = anon::ReferralCell(anon::ReferralStage::kCompleted, service),
+                    same_day = anon::AcceptanceCell(service, 0), four_to_seven = "R2.migrant-integration-support.4-7";
+  std::map<std::string, int64_t> at_kassandra = {{sent, expected("kassandra", sent, ids)}};
   std::map<std::string, int64_t> at_thessaloniki = {
-      {anon::ReferralCell(anon::ReferralStage::kReceived, service), expected("thessaloniki", ids)},
-      {anon::ReferralCell(anon::ReferralStage::kAccepted, service), expected("thessaloniki", {ids[0], ids[1]})},
-      {anon::ReferralCell(anon::ReferralStage::kRejected, service), expected("thessaloniki", {ids[2]})},
-      {anon::ReferralCell(anon::ReferralStage::kCompleted, service), expected("thessaloniki", {ids[0]})},
-      {anon::AcceptanceCell(service, 0), expected("thessaloniki", {ids[0]})},
-      {"R2.migrant-integration-support.4-7", expected("thessaloniki", {ids[1]})},
+      {received, expected("thessaloniki", received, ids)},
+      {accepted, expected("thessaloniki", accepted, {ids[0], ids[1]})},
+      {rejected, expected("thessaloniki", rejected, {ids[2]})},
+      {completed, expected("thessaloniki", completed, {ids[0]})},
+      {same_day, expected("thessaloniki", same_day, {ids[0]})},
+      {four_to_seven, expected("thessaloniki", four_to_seven, {ids[1]})},
   };
   // Protection may turn a true 1 into 0; only non-zero cells are listed.
   for (auto* m : {&at_kassandra, &at_thessaloniki}) {
@@ -196,14 +202,14 @@ TEST_F(ReferralTest, EachStepCountsInTheProtectedIndicatorsOfTheCentreThatMadeIt
   }
   // The counts themselves, which protection hides (it may turn every one of
   // these small counts into 0).
-  EXPECT_EQ(counted(kassandra_), (Counts{{anon::ReferralCell(anon::ReferralStage::kSent, service), raw("kassandra", ids)}}));
+  EXPECT_EQ(counted(kassandra_), (Counts{{sent, raw("kassandra", sent, ids)}}));
   EXPECT_EQ(counted(thessaloniki_),
-            (Counts{{anon::ReferralCell(anon::ReferralStage::kReceived, service), raw("thessaloniki", ids)},
-                    {anon::ReferralCell(anon::ReferralStage::kAccepted, service), raw("thessaloniki", {ids[0], ids[1]})},
-                    {anon::ReferralCell(anon::ReferralStage::kRejected, service), raw("thessaloniki", {ids[2]})},
-                    {anon::ReferralCell(anon::ReferralStage::kCompleted, service), raw("thessaloniki", {ids[0]})},
-                    {anon::AcceptanceCell(service, 0), raw("thessaloniki", {ids[0]})},
-                    {"R2.migrant-integration-support.4-7", raw("thessaloniki", {ids[1]})}}));
+            (Counts{{received, raw("thessaloniki", received, ids)},
+                    {accepted, raw("thessaloniki", accepted, {ids[0], ids[1]})},
+                    {rejected, raw("thessaloniki", rejected, {ids[2]})},
+                    {completed, raw("thessaloniki", completed, {ids[0]})},
+                    {same_day, raw("thessaloniki", same_day, {ids[0]})},
+                    {four_to_seven, raw("thessaloniki", four_to_seven, {ids[1]})}}));
   EXPECT_EQ(cells(kassandra_), at_kassandra);
   EXPECT_EQ(cells(thessaloniki_), at_thessaloniki);
   // The month is pending for the next sync at both.

@@ -149,6 +149,9 @@ class TestNode {
   const std::string& backup_dir() const { return backup_dir_; }
   // Backups on the node's own schedule (zero: none), from the next Restart().
   void set_backup_every(absl::Duration every) { backup_every_ = every; }
+  // Months close on their own this many days after they end (90 unless set),
+  // from the next Restart().
+  void set_release_after_days(int days) { centre_.mutable_node()->set_release_after_days(days); }
   // The node's RocksDB directory.
   std::string data_dir() const { return dir_.path() + "/db"; }
 
