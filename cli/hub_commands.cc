@@ -1,6 +1,7 @@
 // kentractl's hub commands: an authority's statistics and the operator's view.
 // They talk to the hub (--hub) with the authority's or operator's certificate.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "cli/kentractl.h"
 #include "common/anon/codebook.h"
@@ -16,6 +17,14 @@ namespace hv1 = kentra::hub::v1;
 
 std::string Shown(const hv1::Value& v, int k) {
   return v.has_count() ? absl::StrCat(v.count()) : absl::StrCat("<", k);
+}
+
+// The months an answer left out, a line each, for a statistician.
+void PrintWithheld(const google::protobuf::RepeatedPtrField<hv1::WithheldPeriod>& withheld, std::ostream& out) {
+  for (const auto& w : withheld) {
+    out << "withheld: " << w.period() << " is not released yet; it will be on " << FormatDate(w.release_date())
+        << " at the latest, sooner if it is closed at: " << absl::StrJoin(w.open_centres(), ", ") << "\n";
+  }
 }
 
 absl::StatusOr<hv1::Breakdown> ParseBreakdown(const std::string& word) {
@@ -66,6 +75,7 @@ absl::Status StatsIndicators(const Args& args, StaffSession& s) {
   }
   PrintTable(t, s.format, *s.out);
   if (s.format == Format::kTable) {
+    PrintWithheld(table.withheld_periods(), *s.out);
     *s.out << "distinct persons over the whole range (estimate): "
            << (table.distinct_persons().has_count() ? absl::StrCat("about ", table.distinct_persons().count())
                                                     : std::string("<50"))
@@ -100,6 +110,10 @@ absl::Status StatsEsf(const Args& args, StaffSession& s) {
                       Shown(r.total(), k)});
   }
   PrintTable(t, s.format, *s.out);
+  if (s.format == Format::kTable) {
+    PrintWithheld(report.withheld_periods(), *s.out);
+    *s.out << report.note() << "\n";
+  }
   return absl::OkStatus();
 }
 
@@ -133,7 +147,10 @@ absl::Status StatsReferrals(const Args& args, StaffSession& s) {
   for (const auto& r : report.rows()) add(r);
   add(report.totals());
   PrintTable(t, s.format, *s.out);
-  if (s.format == Format::kTable) *s.out << report.note() << "\n";
+  if (s.format == Format::kTable) {
+    PrintWithheld(report.withheld_periods(), *s.out);
+    *s.out << report.note() << "\n";
+  }
   return absl::OkStatus();
 }
 
@@ -155,6 +172,25 @@ absl::Status AdminCentres(const Args& args, StaffSession& s) {
                       absl::StrCat(c.periods_held()), c.stale() ? "STALE" : "ok", absl::StrCat(c.mail_waiting()),
                       c.has_oldest_mail_time() ? FormatLocalMinute(FromTimestamp(c.oldest_mail_time())) : "",
                       c.watching() ? "yes" : "no"});
+  }
+  PrintTable(t, s.format, *s.out);
+  return absl::OkStatus();
+}
+
+absl::Status AdminAuthorities(const Args& args, StaffSession& s) {
+  KENTRA_RETURN_IF_ERROR(args.CheckAllowed(CommonOptions()));
+  hv1::ListAuthorityUsageResponse usage;
+  KENTRA_RETURN_IF_ERROR(FromGrpcStatus(
+      hv1::AdminService::NewStub(s.channel)->ListAuthorityUsage(s.Context().get(), {}, &usage)));
+  if (s.format == Format::kJson) {
+    PrintJson({&usage}, true, *s.out);
+    return absl::OkStatus();
+  }
+  Table t{{"REGION", "QUERIES LAST MINUTE", "QUERIES LAST DAY", "REFUSED LAST DAY", "LAST QUERY"}, {}};
+  for (const auto& u : usage.authority_usages()) {
+    t.rows.push_back({u.region(), absl::StrCat(u.queries_last_minute(), "/", usage.per_minute()),
+                      absl::StrCat(u.queries_last_day(), "/", usage.per_day()), absl::StrCat(u.refused_last_day()),
+                      u.has_last_query_time() ? FormatLocalMinute(FromTimestamp(u.last_query_time())) : ""});
   }
   PrintTable(t, s.format, *s.out);
   return absl::OkStatus();
@@ -193,9 +229,11 @@ absl::Status RunHubCommand(const std::string& noun, const Args& args, StaffSessi
   if (noun == "stats" && verb == "referrals") return StatsReferrals(args, s);
   if (noun == "admin" && verb == "centres") return AdminCentres(args, s);
   if (noun == "admin" && verb == "audit") return AdminAudit(args, s);
+  if (noun == "admin" && verb == "authorities") return AdminAuthorities(args, s);
   if (noun == "admin" && verb == "backup") return RunHubBackupCommand(args, s);
   return UsageError(
-      "use 'stats indicators', 'stats esf', 'stats referrals', 'admin centres', 'admin audit' or 'admin backup'");
+      "use 'stats indicators', 'stats esf', 'stats referrals', 'admin centres', 'admin authorities', 'admin audit' or "
+      "'admin backup'");
 }
 
 }  // namespace kentra::cli

@@ -1,5 +1,7 @@
 #include "cli/kentractl.h"
 
+#include "common/anon/ptable.h"
+
 #include <cstdlib>
 #include <iostream>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/anon/ptable.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "common/tls.h"
@@ -78,7 +81,10 @@ Regional authority and operator (to the hub, with their certificate):
   stats referrals --from=YYYY-MM [--to=YYYY-MM] [--region=R] [--centres=a,b]
                                sent, received, accepted, rejected, completed per service;
                                median days from sending to acceptance
+  stats disclosure-table [--threshold=10]
+                               what each published value can stand for (talks to no server)
   admin centres                (operator) last sync of every centre; stale ones flagged
+  admin authorities            (operator) each authority's use of its query budget
   admin audit [--page-size=N]  (operator) the hub's audit log, newest first
   admin backup create | list [--all]
                                (operator) back up the hub's stores while it serves (needs --backup_dir)
@@ -158,6 +164,17 @@ int RunKentractl(const std::vector<std::string>& argv, std::ostream& out, std::o
   if (args.positional().empty() || args.Has("help") || args.positional()[0] == "help") {
     (args.positional().empty() && !args.Has("help") ? err : out) << kUsage;
     return args.positional().empty() && !args.Has("help") ? 2 : 0;
+  }
+  if (args.positional().size() > 1 && args.positional()[0] == "stats" && args.positional()[1] == "disclosure-table") {
+    absl::Status status = args.CheckAllowed({"threshold"});
+    auto k = args.GetInt("threshold", 10);
+    if (status.ok() && (!k.ok() || *k < 5 || *k > 1000)) status = UsageError("--threshold must be 5 to 1000");
+    if (status.ok()) {
+      out << anon::DisclosureTableMarkdown(anon::PerturbationTableV1(), *k);
+      return 0;
+    }
+    err << "kentractl: " << status.message() << "\n";
+    return 2;
   }
   if (args.positional()[0] == "roster" || args.positional()[0] == "directory") {
     absl::Status status =

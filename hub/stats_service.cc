@@ -50,8 +50,8 @@ absl::Status NoneReleased(absl::string_view start, absl::string_view end,
                           const std::vector<v1::WithheldPeriod>& withheld) {
   std::vector<std::string> when;
   for (const auto& w : withheld) {
-    when.push_back(absl::StrCat(w.period(), " on ", FormatDate(w.release_date()), " (sooner if ",
-                                absl::StrJoin(w.open_centres(), ", "), " close it)"));
+    when.push_back(absl::StrCat(w.period(), " on ", FormatDate(w.release_date()), " (sooner if it is closed at: ",
+                                absl::StrJoin(w.open_centres(), ", "), ")"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("no month of ", start, "..", end, " is released yet: ", absl::StrJoin(when, "; "),

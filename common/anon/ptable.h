@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace kentra::anon {
 
@@ -23,6 +24,14 @@ const PerturbationTable& PerturbationTableV1();
 // The protected value of a cell: `count` plus the table's noise at (count,
 // cell_key mod 256). Never negative, never 1 or 2; 0 stays 0.
 int64_t Protect(int64_t count, uint64_t cell_key);
+
+// What a published value can stand for, from `table` itself, for readers of the
+// statistics with display threshold `k`, as Markdown (docs/disclosure-table.md):
+// for each published value 0 to k+3, the true counts it can come from with the
+// probability that each is published as it (over the cell keys, which are
+// uniform), and which true count it most likely came from if every true count
+// were equally likely.
+std::string DisclosureTableMarkdown(const PerturbationTable& table, int k);
 
 }  // namespace kentra::anon
 

@@ -140,7 +140,7 @@ TEST_F(ReleasedMonthsTest, APlantedPersonNeverShowsAsTheDifferenceBetweenTwoAnsw
   // alone is refused with the day, a longer one leaves it out and says so.
   EXPECT_THAT(Ask(Query("2026-10", "2026-10", {"kassandra"})),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       "no month of 2026-10..2026-10 is released yet: 2026-10 on 2026-11-12 (sooner if kassandra"));
+                       "no month of 2026-10..2026-10 is released yet: 2026-10 on 2026-11-12 (sooner if it is closed at: kassandra)"));
   auto before = Ask(Query("2026-09", "2026-10", {"kassandra"}));
   ASSERT_TRUE(before.ok()) << before.status();
   ASSERT_EQ(before->columns_size(), 1);

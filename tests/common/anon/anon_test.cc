@@ -1,8 +1,11 @@
 // kentra-anon/v2: the perturbation table's rules, the codebook, and the keys.
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
@@ -13,6 +16,26 @@ namespace kentra::anon {
 namespace {
 
 namespace tv1 = kentra::type::v1;
+
+// docs/disclosure-table.md is what the table in configs/anon/ptable-v1.csv gives
+// for the default threshold, and says what a statistician must know of it.
+TEST(PerturbationTableTest, ThePublishedDisclosureTableIsTheOneTheTableGives) {
+  std::ifstream in(::kentra::testing::SourceDir() + "/docs/disclosure-table.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string expected = DisclosureTableMarkdown(PerturbationTableV1(), 10);
+  EXPECT_EQ(doc.str(), expected)
+      << "regenerate: build/cli/kentractl stats disclosure-table --threshold=10 > docs/disclosure-table.md";
+  // A published 0 can hide a true 1, 2 or 3, and never a 4.
+  EXPECT_NE(expected.find("| 0 | 0 (100.0%), 1 ("), std::string::npos);
+  EXPECT_NE(expected.find(", 3 ("), std::string::npos);
+  EXPECT_EQ(expected.find("| 1 |"), std::string::npos) << "1 is never published";
+  // Each row's chances come from the table: a true 5 is published as 5 for as
+  // many keys as its row has zeros.
+  int zeros = 0;
+  for (uint32_t key = 0; key < kCellKeyModulus; ++key) zeros += PerturbationTableV1()[5][key] == 0;
+  EXPECT_NE(expected.find(absl::StrFormat("5 (%.1f%%)", 100.0 * zeros / kCellKeyModulus)), std::string::npos);
+}
 
 TEST(PerturbationTableTest, EveryRowKeepsTheRules) {
   const PerturbationTable& table = PerturbationTableV1();
@@ -127,6 +150,29 @@ TEST(AnonKeysTest, PseudonymsAgreeAcrossCentresAndRecordKeysAreSpread) {
     seen.insert(k);
   }
   EXPECT_GT(seen.size(), 240u) << "record keys must cover the key space";
+}
+
+// The same referral counted by the sender ("sent") and the receiver ("received",
+// "accepted") must get unrelated noise, or the noise links the two centres'
+// cells: their keys agree no more often than chance (1 in 256).
+TEST(AnonKeysTest, AReferralsStepKeysAreIndependentAcrossCentresAndCells) {
+  const AnonKeys keys = AnonKeys::Derive(std::string(32, 's'));
+  const std::string sent = ReferralCell(ReferralStage::kSent, tv1::SERVICE_TYPE_COUNSELLING);
+  const std::string received = ReferralCell(ReferralStage::kReceived, tv1::SERVICE_TYPE_COUNSELLING);
+  const std::string accepted = ReferralCell(ReferralStage::kAccepted, tv1::SERVICE_TYPE_COUNSELLING);
+  int across_centres = 0, across_steps = 0;
+  constexpr int kReferrals = 4096;
+  for (int i = 0; i < kReferrals; ++i) {
+    const std::string id = absl::StrFormat("%032x", i * 7919);
+    across_centres += ReferralStepKey(keys, "kassandra", sent, id) == ReferralStepKey(keys, "thessaloniki", received, id);
+    across_steps += ReferralStepKey(keys, "thessaloniki", received, id) ==
+                    ReferralStepKey(keys, "thessaloniki", accepted, id);
+  }
+  // Expected 16 each; 40 is far beyond chance, far below "always" (4096).
+  EXPECT_LT(across_centres, 40);
+  EXPECT_LT(across_steps, 40);
+  EXPECT_EQ(ReferralStepKey(keys, "kassandra", sent, "ab"), ReferralStepKey(keys, "kassandra", sent, "ab"))
+      << "stable: the same step always gets the same noise";
 }
 
 TEST(SketchTest, EstimatesDistinctPersonsAndMergesAsAUnion) {
