@@ -88,14 +88,13 @@ absl::Status WriteFederation(const std::string& dir, int centres, int regions) {
 }
 
 // Plausible protected cells of one centre and month: many zeros, never 1 or 2,
-// and a persons sketch of about 150 people.
+// and, for a past (closed) month, a private persons sketch of about 150 people.
 kentra::anon::v1::PeriodCells Cells(const std::string& centre, absl::CivilMonth month, uint64_t seed) {
   static const anon::AnonKeys keys = anon::AnonKeys::Derive(std::string(32, 'k'));
   std::mt19937_64 rng(seed);
-  std::string sketch;
-  for (int p = 0; p < 150; ++p) {
-    anon::ApplySketchUpdate(&sketch, anon::SketchUpdateFor(keys, absl::StrCat(centre, "-", rng() % 2000)));
-  }
+  std::string bits(anon::kSketchBits, '\0');
+  for (int p = 0; p < 150; ++p) bits[anon::SketchBitFor(keys, absl::StrCat(centre, "-", rng() % 2000))] = 1;
+  const bool closed = month < absl::CivilMonth(TodayAt(absl::Now()));
   kentra::anon::v1::PeriodCells cells;
   cells.set_centre(centre);
   cells.set_period(anon::PeriodName(month));
@@ -105,9 +104,9 @@ kentra::anon::v1::PeriodCells Cells(const std::string& centre, absl::CivilMonth 
     c->set_id(spec.id);
     c->set_value(rng() % 2 == 0 ? 0 : 3 + static_cast<int64_t>(rng() % 40));
   }
-  cells.set_persons_sketch(sketch);
   // Past months come closed, as nodes send them once they close: released.
-  cells.set_closed(month < absl::CivilMonth(TodayAt(absl::Now())));
+  cells.set_closed(closed);
+  if (closed) cells.set_persons_sketch(anon::PrivateSketch(bits, centre, cells.period()));
   return cells;
 }
 

@@ -1,5 +1,6 @@
 #include "hub/indicator_store.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -17,6 +18,30 @@ std::string CellsKey(absl::string_view centre, absl::string_view period) {
   return absl::StrCat(centre, "/", period);
 }
 
+// Rewrites every held month that carries a plain persons sketch without it: a
+// plain sketch is a record of who was served (synced writes, one per month).
+absl::Status DeletePlainSketches(Store& store) {
+  auto it = store.NewIterator(kCells);
+  int rewritten = 0;
+  for (it->Seek(""); it->Valid(); it->Next()) {
+    kentra::anon::v1::PeriodCells cells;
+    if (!cells.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("stored cells cannot be read at ", it->key()));
+    }
+    if (cells.persons_sketch().size() != kPlainSketchBytes) continue;
+    cells.clear_persons_sketch();
+    WriteBatch batch;
+    batch.Put(kCells, it->key(), cells.SerializeAsString());
+    KENTRA_RETURN_IF_ERROR(store.Write(batch));
+    ++rewritten;
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  if (rewritten > 0) {
+    std::fprintf(stderr, "kentra-hub: deleted the plain persons sketches of %d held months\n", rewritten);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IndicatorStore>> IndicatorStore::Open(const std::string& dir, const Clock* clock,
@@ -25,6 +50,7 @@ absl::StatusOr<std::unique_ptr<IndicatorStore>> IndicatorStore::Open(const std::
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create the data directory ", dir, ": ", ec.message()));
   KENTRA_ASSIGN_OR_RETURN(auto store, Store::Open(dir, {"cells", "syncs"}));
+  KENTRA_RETURN_IF_ERROR(DeletePlainSketches(*store));
   return std::unique_ptr<IndicatorStore>(new IndicatorStore(std::move(store), clock, release_after_days));
 }
 
@@ -52,10 +78,14 @@ absl::StatusOr<bool> IndicatorStore::ReplacePeriod(const kentra::anon::v1::Perio
     absl::CivilMonth month;
     const bool past_release = anon::ParsePeriod(cells.period(), &month) && PastReleaseDay(month);
     if (held->closed() || past_release) {
-      // Released: only its centre's closing of it, with the same values, may come.
-      kentra::anon::v1::PeriodCells reopened = cells;
+      // Released: only its centre's closing of it (the same values, with the
+      // month's private sketch) may come.
+      kentra::anon::v1::PeriodCells reopened = cells, held_cells = *held;
       reopened.set_closed(false);
-      const bool only_closes = !held->closed() && cells.closed() && held->SerializeAsString() == reopened.SerializeAsString();
+      reopened.clear_persons_sketch();
+      held_cells.clear_persons_sketch();
+      const bool only_closes =
+          !held->closed() && cells.closed() && held_cells.SerializeAsString() == reopened.SerializeAsString();
       if (!only_closes) {
         return absl::FailedPreconditionError(absl::StrCat(
             cells.centre(), " ", cells.period(), " is released to the authorities",

@@ -22,10 +22,15 @@
 
 namespace kentra::hub {
 
+// The size of the plain HyperLogLog persons sketch that nodes before kentra-anon/v2's
+// private sketches sent (4096 registers): the hub never keeps one.
+inline constexpr size_t kPlainSketchBytes = 4096;
+
 class IndicatorStore {
  public:
   // Opens (creating) the hub's database in `dir`. `clock` is not owned. A month
   // is released `release_after_days` after it ends if no centre closed it sooner.
+  // Plain persons sketches a hub of an earlier version kept are deleted first.
   static absl::StatusOr<std::unique_ptr<IndicatorStore>> Open(const std::string& dir, const Clock* clock,
                                                               int release_after_days);
 

@@ -1,5 +1,6 @@
 #include "hub/stats_service.h"
 
+#include <algorithm>
 #include <iterator>
 #include <map>
 
@@ -85,7 +86,7 @@ absl::StatusOr<std::string> StatsServiceImpl::RegionOf(const Principal& caller, 
 
 absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres, const std::string& period,
                                         const std::vector<size_t>& positions, std::vector<int64_t>* sums,
-                                        std::string* sketch) const {
+                                        std::vector<std::shared_ptr<const IndicatorStore::Held>>* held_months) const {
   for (const std::string& centre : centres) {
     KENTRA_ASSIGN_OR_RETURN(auto held, store_->Values(centre, period));
     if (held == nullptr) continue;  // not synced for that month: nothing to add
@@ -93,7 +94,7 @@ absl::Status StatsServiceImpl::AddCells(const std::vector<std::string>& centres,
       // Stored cells were checked against the codebook: position i is cell i.
       if (positions[i] < held->values.size()) (*sums)[i] += held->values[positions[i]];
     }
-    if (sketch != nullptr) anon::MergeSketch(sketch, held->sketch);
+    if (held_months != nullptr) held_months->push_back(std::move(held));
   }
   return absl::OkStatus();
 }
@@ -187,10 +188,10 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   std::vector<std::vector<int64_t>> sums(rows.size(), std::vector<int64_t>(months.size(), 0));
   std::vector<int64_t> column_totals(months.size(), 0);
   int64_t grand_total = 0;
-  std::string sketch;  // everyone served by the chosen centres over the range
+  std::vector<std::shared_ptr<const IndicatorStore::Held>> held_months;  // for distinct persons
   for (size_t m = 0; m < months.size(); ++m) {
     std::vector<int64_t> column(rows.size(), 0);
-    KENTRA_RETURN_IF_ERROR(AddCells(centres, months[m], positions, &column, &sketch));
+    KENTRA_RETURN_IF_ERROR(AddCells(centres, months[m], positions, &column, &held_months));
     for (size_t r = 0; r < rows.size(); ++r) {
       sums[r][m] = column[r];
       column_totals[m] += column[r];
@@ -214,11 +215,26 @@ absl::StatusOr<v1::IndicatorTable> StatsServiceImpl::Query(const Principal& call
   totals->set_label("total");
   for (int64_t t : column_totals) *totals->add_values() = Published(t, k);
   *totals->mutable_total() = Published(grand_total, k);
-  const int64_t distinct = anon::ReleasedEstimate(anon::EstimateDistinct(sketch));
+  // Everyone served by the chosen centres over the range, from the months'
+  // private sketches, merged with coins of the scope's own (the same question
+  // always gets the same answer); none if a month with anyone in it came
+  // without one (its node is older than the private sketches).
+  anon::SketchMerger merger(absl::StrCat(absl::StrJoin(centres, ","), "/", absl::StrJoin(months, ",")));
+  bool sketch_missing = false;
+  for (const auto& held : held_months) {
+    if (!held->sketch.empty()) {
+      merger.Add(held->sketch);
+    } else if (std::any_of(held->values.begin(), held->values.end(), [](int64_t v) { return v != 0; })) {
+      sketch_missing = true;
+    }
+  }
+  const anon::DistinctEstimate estimate = anon::EstimateDistinct(merger.merged());
+  const int64_t distinct = sketch_missing ? -1 : anon::ReleasedEstimate(estimate);
   if (distinct < 0) {
     table.mutable_distinct_persons()->set_below_threshold(true);
   } else {
     table.mutable_distinct_persons()->set_count(distinct);
+    table.set_distinct_persons_relative_error(estimate.relative_error);
   }
   table.set_note(absl::StrCat(req.breakdown() == v1::BREAKDOWN_SERVICE_EVENTS
                                    ? "Counts are service events. "

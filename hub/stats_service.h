@@ -58,10 +58,11 @@ class StatsServiceImpl final : public v1::StatsService::Service {
   // Admits an authority's call and spends one query of its budget.
   absl::StatusOr<Principal> AdmitQuery(grpc::ServerContext* ctx, absl::string_view method) const;
   // Adds, for each i, the protected value of codebook cell positions[i] of
-  // `period` of every centre in `centres` to (*sums)[i], and merges their
-  // persons sketches into `sketch` (if not null).
+  // `period` of every centre in `centres` to (*sums)[i], and appends what is
+  // held of each to `held_months` (if not null).
   absl::Status AddCells(const std::vector<std::string>& centres, const std::string& period,
-                        const std::vector<size_t>& positions, std::vector<int64_t>* sums, std::string* sketch) const;
+                        const std::vector<size_t>& positions, std::vector<int64_t>* sums,
+                        std::vector<std::shared_ptr<const IndicatorStore::Held>>* held_months) const;
 
   const HubAccess* access_;
   const IndicatorStore* store_;

@@ -36,6 +36,9 @@ absl::Status ValidatePeriodCells(const kentra::anon::v1::PeriodCells& cells, abs
   if (absl::Status s = anon::ValidateSketch(cells.persons_sketch()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("cells.persons_sketch: ", s.message()));
   }
+  if (!cells.persons_sketch().empty() && !cells.closed()) {
+    return absl::InvalidArgumentError("cells.persons_sketch: only a closed month carries one (one release a month)");
+  }
   const auto& codebook = anon::Codebook();
   if (cells.cells_size() != static_cast<int>(codebook.size())) {
     return absl::InvalidArgumentError(
@@ -68,11 +71,22 @@ grpc::Status SyncServiceImpl::PushPeriod(grpc::ServerContext* ctx, const v1::Pus
     return ToGrpcStatus(absl::PermissionDeniedError(
         absl::StrCat("cells.centre: centre/", *centre, " may push only its own cells")));
   }
+  // A node older than kentra-anon/v2's private sketches sends a plain one, which
+  // identifies people: the hub never keeps it (its cells are taken, without).
+  const kentra::anon::v1::PeriodCells* cells = &req->cells();
+  kentra::anon::v1::PeriodCells without_plain_sketch;
+  const bool plain_sketch = cells->persons_sketch().size() == kPlainSketchBytes;
+  if (plain_sketch) {
+    without_plain_sketch = *cells;
+    without_plain_sketch.clear_persons_sketch();
+    cells = &without_plain_sketch;
+  }
   absl::Status valid = ValidateRunId(req->batch_id(), "batch_id");
-  if (valid.ok()) valid = ValidatePeriodCells(req->cells(), clock_->Now());
-  absl::StatusOr<bool> changed = valid.ok() ? store_->ReplacePeriod(req->cells()) : absl::StatusOr<bool>(valid);
+  if (valid.ok()) valid = ValidatePeriodCells(*cells, clock_->Now());
+  absl::StatusOr<bool> changed = valid.ok() ? store_->ReplacePeriod(*cells) : absl::StatusOr<bool>(valid);
   access_->Audit(ctx, Principal{Principal::Kind::kCentre, *centre, ""}, "SyncService", "PushPeriod",
-                 absl::StrCat(Utf8Prefix(req->cells().period(), 16), changed.ok() && *changed ? " (changed)" : ""),
+                 absl::StrCat(Utf8Prefix(req->cells().period(), 16), changed.ok() && *changed ? " (changed)" : "",
+                              plain_sketch ? " (a plain persons sketch, dropped: upgrade the node)" : ""),
                  changed.status());
   if (!changed.ok()) return ToGrpcStatus(changed.status());
   resp->set_changed(*changed);
@@ -116,10 +130,11 @@ grpc::Status SyncServiceImpl::ListHeldPeriods(grpc::ServerContext* ctx, const v1
     v1::HeldPeriod* p = resp->add_held_periods();
     p->set_period((*held)[i].period());
     p->set_batch_id(anon::CellsBatchId((*held)[i]));
-    // Released (closed by its centre, or past its release day): it never changes here.
     absl::CivilMonth month;
-    const bool released = anon::ParsePeriod((*held)[i].period(), &month) && store_->ReleaseDay(month) <= TodayAt(clock_->Now());
-    p->set_closed((*held)[i].closed() || released);
+    const bool past_release_day =
+        anon::ParsePeriod((*held)[i].period(), &month) && store_->ReleaseDay(month) <= TodayAt(clock_->Now());
+    p->set_closed((*held)[i].closed());
+    p->set_released((*held)[i].closed() || past_release_day);
   }
   if (static_cast<int>(held->size()) > page_size) resp->set_next_page_token(resp->held_periods(page_size - 1).period());
   return grpc::Status::OK;

@@ -60,7 +60,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, IndicatorCounters::HeldAtHub>> H
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
     KENTRA_RETURN_IF_ERROR(FromGrpcStatus(hub_->ListHeldPeriods(&ctx, request, &page)));
-    for (const auto& p : page.held_periods()) held[p.period()] = {p.batch_id(), p.closed()};
+    for (const auto& p : page.held_periods()) held[p.period()] = {p.batch_id(), p.closed(), p.released()};
     request.set_page_token(page.next_page_token());
   } while (!request.page_token().empty());
   return held;

@@ -74,8 +74,7 @@ absl::StatusOr<LockTable::Guard> IndicatorCounters::CountEvent(WriteBatch& batch
     // The first cell is T1, which every person served in the month is in: the
     // person joins the month's sketch exactly once.
     if (&cell == &cells.monthly_persons.front()) {
-      const anon::SketchUpdate update = anon::SketchUpdateFor(keys_, pseudonym);
-      batch.RaiseRegister(sketch_cf_, p, update.index, update.rank);
+      batch.RaiseRegister(sketch_cf_, p, anon::SketchBitFor(keys_, pseudonym), 1);
     }
   }
 
@@ -141,8 +140,9 @@ absl::StatusOr<kentra::anon::v1::PeriodCells> IndicatorCounters::Protected(absl:
   out.set_codebook(anon::kCodebookVersion);
   // Closed by date (a month closed by its coordinator has its frozen copy).
   out.set_closed(PastReleaseDay(period));
-  KENTRA_ASSIGN_OR_RETURN(auto sketch, store_->Get(sketch_cf_, out.period()));
-  if (sketch) out.set_persons_sketch(*sketch);
+  if (out.closed()) {
+    KENTRA_ASSIGN_OR_RETURN(*out.mutable_persons_sketch(), PrivateSketchOf(period));
+  }
   auto read = [&](const std::string& key, Counter* sum) -> absl::Status {
     KENTRA_ASSIGN_OR_RETURN(auto bytes, store_->Get(cf_, key));
     Counter c;
@@ -186,10 +186,16 @@ absl::Status IndicatorCounters::PutClose(WriteBatch& batch, absl::CivilMonth per
   // before it change the year-to-date sums of open months only.
   KENTRA_ASSIGN_OR_RETURN(kentra::anon::v1::PeriodCells frozen, Protected(period));
   frozen.set_closed(true);
+  KENTRA_ASSIGN_OR_RETURN(*frozen.mutable_persons_sketch(), PrivateSketchOf(period));
   batch.Put(cf_, absl::StrCat("frozen/", PeriodName(period)), frozen.SerializeAsString());
   batch.Put(cf_, absl::StrCat("closed/", PeriodName(period)), FormatLocalMinute(clock_->Now()));
   batch.Put(cf_, absl::StrCat("touched/", PeriodName(period)), NewMarker());
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> IndicatorCounters::PrivateSketchOf(absl::CivilMonth period) const {
+  KENTRA_ASSIGN_OR_RETURN(auto bits, store_->Get(sketch_cf_, PeriodName(period)));
+  return anon::PrivateSketch(bits ? *bits : "", sketch_noise_key_, PeriodName(period));
 }
 
 std::string IndicatorCounters::NewMarker() const {
@@ -212,14 +218,24 @@ absl::StatusOr<std::vector<IndicatorCounters::Pending>> IndicatorCounters::Pendi
       if (at_hub == held->end()) {
         due = true;
       } else if (at_hub->second.closed) {
-        // Released to the authorities: it never changes there again.
-        due = false;
-      } else if (!due) {
-        // Pushed before, unchanged since: due if the hub does not hold that push,
-        // or holds it open while it has closed here since.
+        due = false;  // final at the hub
+      } else if (!at_hub->second.released) {
+        // Pushed before, unchanged since: due if the hub does not hold that
+        // push, or holds it open while it has closed here since.
         KENTRA_ASSIGN_OR_RETURN(auto pushed, store_->Get(cf_, absl::StrCat("pushed/", period)));
         KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(p.period));
-        due = !pushed || at_hub->second.batch_id != *pushed || closed;
+        due = due || !pushed || at_hub->second.batch_id != *pushed || closed;
+      } else {
+        // Released at the hub, not closed there: only its closing here, with
+        // the values the hub holds, goes.
+        KENTRA_ASSIGN_OR_RETURN(bool closed, IsClosed(p.period));
+        due = false;
+        if (closed) {
+          KENTRA_ASSIGN_OR_RETURN(kentra::anon::v1::PeriodCells cells, Protected(p.period));
+          cells.set_closed(false);
+          cells.clear_persons_sketch();
+          due = anon::CellsBatchId(cells) == at_hub->second.batch_id;
+        }
       }
     }
     if (due) out.push_back(std::move(p));
@@ -281,6 +297,52 @@ absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf, Migrati
     KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
   }
   return absl::OkStatus();
+}
+
+}  // namespace kentra::node
+
+namespace kentra::node {
+
+absl::Status MigrateSketchesToVersion6(Store* store, int cf, int sketch_cf, const anon::AnonKeys& keys,
+                                       absl::string_view noise_key, MigrationWriter& out) {
+  // Every month's true sketch, from whom it counted: "pm/P\0p".
+  std::map<std::string, std::string> bits;
+  auto it = store->NewPrefixIterator(cf, "pm/");
+  for (it->Seek("pm/"); it->Valid(); it->Next()) {
+    const absl::string_view key = it->key();
+    const size_t nul = key.find('\0');
+    if (nul == absl::string_view::npos) {
+      return absl::DataLossError("an unreadable person-month key stops the migration to schema version 6");
+    }
+    std::string& month = bits[std::string(key.substr(3, nul - 3))];
+    if (month.empty()) month.assign(anon::kSketchBits, '\0');
+    month[anon::SketchBitFor(keys, key.substr(nul + 1))] = 1;
+  }
+  KENTRA_RETURN_IF_ERROR(it->status());
+  // The old registers go; each month's bits are written whole.
+  auto old = store->NewIterator(sketch_cf);
+  for (old->Seek(""); old->Valid(); old->Next()) {
+    if (!bits.count(std::string(old->key()))) out.batch().Delete(sketch_cf, old->key());
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
+  }
+  KENTRA_RETURN_IF_ERROR(old->status());
+  for (const auto& [month, b] : bits) {
+    out.batch().Put(sketch_cf, month, b);
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
+  }
+  // A closed month's frozen copy carried its plain sketch; now its private one.
+  auto frozen = store->NewPrefixIterator(cf, "frozen/");
+  for (frozen->Seek("frozen/"); frozen->Valid(); frozen->Next()) {
+    kentra::anon::v1::PeriodCells cells;
+    if (!cells.ParseFromArray(frozen->value().data(), static_cast<int>(frozen->value().size()))) {
+      return absl::DataLossError("a closed month's cells cannot be read; the migration to schema version 6 stops");
+    }
+    auto month = bits.find(cells.period());
+    cells.set_persons_sketch(anon::PrivateSketch(month == bits.end() ? "" : month->second, noise_key, cells.period()));
+    out.batch().Put(cf, frozen->key(), cells.SerializeAsString());
+    KENTRA_RETURN_IF_ERROR(out.MaybeWrite());
+  }
+  return frozen->status();
 }
 
 }  // namespace kentra::node

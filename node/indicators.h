@@ -47,16 +47,18 @@ namespace kentra::node {
 class IndicatorCounters {
  public:
   // `store` and `clock` are not owned; `cf` is the indicators column family and
-  // `sketch_cf` the register family of the months' persons sketches. Months close
-  // on their own `release_after_days` after they end.
+  // `sketch_cf` the register family of the months' true persons sketches,
+  // released private with the coins of `sketch_noise_key`. Months close on
+  // their own `release_after_days` after they end.
   IndicatorCounters(Store* store, int cf, int sketch_cf, const Clock* clock, std::string centre_id,
-                    anon::AnonKeys keys, int release_after_days)
+                    anon::AnonKeys keys, std::string sketch_noise_key, int release_after_days)
       : store_(store),
         cf_(cf),
         sketch_cf_(sketch_cf),
         clock_(clock),
         centre_id_(std::move(centre_id)),
         keys_(std::move(keys)),
+        sketch_noise_key_(std::move(sketch_noise_key)),
         release_after_days_(release_after_days) {}
 
   // Queues into `batch` what service event `e` of `person` changes. The returned
@@ -71,15 +73,18 @@ class IndicatorCounters {
   // per-person bookkeeping is needed).
   void CountReferral(WriteBatch& batch, absl::string_view referral_id, const std::vector<std::string>& cells);
 
-  // Every cell of month `period`, protected, in codebook order.
+  // Every cell of month `period`, protected, in codebook order; with the
+  // month's private persons sketch once it is closed (one release a month).
   absl::StatusOr<kentra::anon::v1::PeriodCells> Protected(absl::CivilMonth period) const;
 
   // The months to push, oldest first, each with the marker to record once its
   // push succeeded: those whose cells changed since they were last pushed and,
   // given what the hub holds (`held`, by month), those it lacks or holds
-  // otherwise than they were last pushed, unless it holds them closed (a closed
-  // month never changes at the hub; a node restored from an older backup must
-  // not stall on it).
+  // otherwise than they were last pushed, or holds open while they have closed
+  // here. Never a month the hub holds closed, nor one it has released with
+  // other values than the node's now (a released month never changes at the
+  // hub; a node restored from an older backup must not stall on it): of a
+  // released month only the closing of the values it holds goes.
   struct Pending {
     absl::CivilMonth period;
     std::string marker;
@@ -87,6 +92,7 @@ class IndicatorCounters {
   struct HeldAtHub {
     std::string batch_id;
     bool closed = false;
+    bool released = false;  // closed, or past the hub's release day
   };
   absl::StatusOr<std::vector<Pending>> PendingPeriods(
       const absl::flat_hash_map<std::string, HeldAtHub>* held = nullptr) const;
@@ -107,7 +113,10 @@ class IndicatorCounters {
   const Clock* clock_;
   std::string centre_id_;
   anon::AnonKeys keys_;
+  std::string sketch_noise_key_;
   int release_after_days_;
+  // The released form of `period`'s persons sketch.
+  absl::StatusOr<std::string> PrivateSketchOf(absl::CivilMonth period) const;
   // Whether `period`'s release day has come.
   bool PastReleaseDay(absl::CivilMonth period) const;
   // A marker no other change of this process has used.
@@ -125,6 +134,15 @@ class IndicatorCounters {
 // `cf` into the new records, through `out`; does not record the version. Cut
 // short, it resumes.
 absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf, MigrationWriter& out);
+
+// Schema version 6 keeps in register family `sketch_cf` each month's true
+// persons sketch as kSketchBits bits (anon::SketchBitFor) where version 5 kept
+// HyperLogLog registers, and a closed month's frozen copy carries its private
+// sketch. Rebuilds both from the person-month records of indicators family `cf`
+// (what a person's pseudonym was counted in), through `out`; does not record the
+// version. Cut short, it starts over.
+absl::Status MigrateSketchesToVersion6(Store* store, int cf, int sketch_cf, const anon::AnonKeys& keys,
+                                       absl::string_view noise_key, MigrationWriter& out);
 
 }  // namespace kentra::node
 

@@ -175,6 +175,13 @@ absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::
     return absl::FailedPreconditionError(absl::StrCat(store.status().message(),
                                                       " (is kentra-node running on this data dir? stop it first)"));
   }
+  // A migration needs the federation secret, which the bootstrap does not load.
+  KENTRA_ASSIGN_OR_RETURN(auto version, (*store)->Get(kMeta, kMetaSchemaVersion));
+  if (version && *version != absl::StrCat(kSchemaVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory has schema version ", *version, "; start kentra-node on it once (it migrates the store "
+        "to version ", kSchemaVersion, "), stop it, then bootstrap"));
+  }
   KENTRA_ASSIGN_OR_RETURN(auto records, CentreRecords::Open(store->get(), options.clock, settings.max_page_size(),
                                                             settings.release_after_days(), options.centre.id(), std::nullopt,
                                                             AuditJournalPath(options.data_dir)));

@@ -93,26 +93,33 @@ absl::StatusOr<std::unique_ptr<CentreRecords>> CentreRecords::Open(Store* store,
     WriteBatch batch;
     batch.Put(kMeta, kMetaSchemaVersion, ours);
     KENTRA_RETURN_IF_ERROR(store->Write(batch));
-  } else if (*version == "2" || *version == "3" || *version == "4") {
-    if (*version == "2") KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
-    if (*version != "4") KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
-    MigrationWriter out(store);
-    KENTRA_RETURN_IF_ERROR(MigrateIndicatorBookkeepingToVersion5(store, kIndicators, out));
-    KENTRA_RETURN_IF_ERROR(out.Finish("5"));
-  } else if (*version != ours) {
+  } else if (*version != "2" && *version != "3" && *version != "4" && *version != "5" && *version != ours) {
     return absl::FailedPreconditionError(absl::StrCat("the data directory has schema version ",
                                                       *version, "; this kentra-node reads version ",
                                                       ours));
   }
   KENTRA_ASSIGN_OR_RETURN(std::string page_key, GetOrCreateSecret(store, kMetaPageTokenKey));
   KENTRA_ASSIGN_OR_RETURN(std::string id_key, GetOrCreateSecret(store, kMetaIdentifierKey));
+  KENTRA_ASSIGN_OR_RETURN(std::string noise_key, GetOrCreateSecret(store, kMetaSketchNoiseKey));
   // Without one (plaintext development), a stand-in derived from a node-local
   // key: nothing extra is stored, and opening the store for the bootstrap of a
   // production node writes nothing it will not use.
   if (!federation_secret) federation_secret = HmacSha256(page_key, "stand-in federation secret");
+  const anon::AnonKeys keys = anon::AnonKeys::Derive(*federation_secret);
+  if (version && (*version == "2" || *version == "3" || *version == "4")) {
+    if (*version == "2") KENTRA_RETURN_IF_ERROR(MigrateAuditIndexToVersion3(store));
+    if (*version != "4") KENTRA_RETURN_IF_ERROR(MigrateCaseIndexToVersion4(store));
+    MigrationWriter out(store);
+    KENTRA_RETURN_IF_ERROR(MigrateIndicatorBookkeepingToVersion5(store, kIndicators, out));
+    KENTRA_RETURN_IF_ERROR(out.Finish("5"));
+  }
+  if (version && *version != ours) {
+    MigrationWriter out(store);
+    KENTRA_RETURN_IF_ERROR(MigrateSketchesToVersion6(store, kIndicators, kSketches, keys, noise_key, out));
+    KENTRA_RETURN_IF_ERROR(out.Finish("6"));
+  }
   auto indicators = std::make_unique<IndicatorCounters>(store, kIndicators, kSketches, clock, std::move(centre_id),
-                                                        anon::AnonKeys::Derive(*federation_secret),
-                                                        release_after_days);
+                                                        keys, std::move(noise_key), release_after_days);
   auto records = std::unique_ptr<CentreRecords>(new CentreRecords(
       store, clock, max_page_size, std::move(page_key), std::move(id_key), std::move(indicators)));
   // Entries still in the journal are moved first, so the counters see them.

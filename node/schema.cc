@@ -44,7 +44,7 @@ const std::vector<std::string>& ColumnFamilyNames() {
 Store::Options NodeStoreOptions() {
   Store::Options options;
   options.register_families = {kSketches};
-  options.register_count = anon::kSketchRegisters;
+  options.register_count = anon::kSketchBits;
   // The audit log and the outbox grow at their ends; the audit index grows at
   // the end of each actor's run and each block's of beneficiaries or cases (the
   // keys end in the entry's sequence number, after a NUL). Other resources have

@@ -23,9 +23,11 @@ namespace kentra::node {
 // Bumped when a layout changes; a node refuses a data dir of another version.
 // 2: case indexes sort newest first; 3: the audit index groups reads of
 // beneficiaries and cases by block; 4: the case listing indexes carry the case;
-// 5: the indicator bookkeeping is a record per person and month or year
-// (versions 2 to 4 are migrated when the node opens the store).
-inline constexpr int kSchemaVersion = 5;
+// 5: the indicator bookkeeping is a record per person and month or year;
+// 6: a month's persons sketch is a private (PCSA) sketch's bits, not
+// HyperLogLog registers (versions 2 to 5 are migrated when the node opens the
+// store).
+inline constexpr int kSchemaVersion = 6;
 
 // Column families, by the index the Store takes.
 enum Cf : int {
@@ -39,7 +41,7 @@ enum Cf : int {
   kUsers,             // user id -> storage.v1.StoredUser
   kSessions,          // SessionKey(token) -> storage.v1.StoredSession
   kIndicators,        // indicator counters and their bookkeeping (node/indicators.h)
-  kSketches,          // "P" -> the month's persons sketch (common/anon/sketch.h)
+  kSketches,          // "P" -> the month's true persons sketch: kSketchBits bits of 0 or 1 (common/anon/sketch.h)
   kReferrals,         // referrals, their listing indexes and applied messages (node/referrals.h)
   kOutbox,            // PaddedSequence(seq) -> storage.v1.OutboxItem, sealed for the hub
   kPosted,            // the outbox key -> storage.v1.OutboxItem posted, kept while the hub remembers it
@@ -55,6 +57,8 @@ Store::Options NodeStoreOptions();
 inline constexpr absl::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr absl::string_view kMetaPageTokenKey = "page_token_key";
 inline constexpr absl::string_view kMetaIdentifierKey = "identifier_key";
+// The key of the coins that make a month's persons sketch private (never leaves the node).
+inline constexpr absl::string_view kMetaSketchNoiseKey = "sketch_noise_key";
 inline constexpr absl::string_view kMetaReferralDirectory = "referral_directory";  // SignedDirectory (node/referral_directory.h)
 // The highest sequence number of the centre's mailbox at the hub that it has
 // stored (or refused), as decimal (node/referrals.h).

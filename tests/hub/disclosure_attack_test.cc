@@ -7,11 +7,13 @@
 
 #include "absl/strings/escaping.h"
 #include "common/anon/codebook.h"
+#include "common/anon/sketch.h"
 #include "common/crypto.h"
 #include "common/time_util.h"
 #include "kentra/hub/v1/admin_service.grpc.pb.h"
 #include "kentra/hub/v1/mailbox_service.grpc.pb.h"
 #include "kentra/hub/v1/stats_service.grpc.pb.h"
+#include "kentra/hub/v1/sync_service.grpc.pb.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::hub {
@@ -256,6 +258,42 @@ TEST_F(ReleasedMonthsTest, ANodeClosesAMonthOnItsOwnAndSendsItClosed) {
   ASSERT_TRUE(held.ok() && held->has_value());
   EXPECT_TRUE((*held)->closed()) << "the node sent its closing before the hub's own release day";
   EXPECT_EQ((*held)->SerializeAsString(), october.SerializeAsString());
+}
+
+// Attack 3 at the hub: a plain persons sketch (4096 HyperLogLog registers, as
+// nodes sent them before the private sketches) lets anyone with the nodes' hash
+// key test whether a person was served. The hub never keeps one: it deletes
+// those an earlier version kept, and drops one an older node pushes.
+TEST(DisclosureAttackTest, TheHubKeepsNoPlainSketch) {
+  TestHub hub;
+  auto with_plain = Cells("kassandra", absl::CivilMonth(2026, 10), true, [](const std::string&) { return int64_t{4}; });
+  with_plain.set_persons_sketch(std::string(kPlainSketchBytes, '\x05'));
+  ASSERT_TRUE(hub.server().store()->ReplacePeriod(with_plain).ok());  // as an earlier hub kept it
+  hub.Restart();
+  auto held = hub.server().store()->Get("kassandra", "2026-10");
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_TRUE((*held)->persons_sketch().empty());
+  EXPECT_EQ((*held)->cells_size(), with_plain.cells_size()) << "the cells stay";
+
+  auto sync = v1::SyncService::NewStub(hub.Channel("centres/thessaloniki"));
+  v1::PushPeriodRequest push;
+  *push.mutable_cells() = with_plain;
+  push.mutable_cells()->set_centre("thessaloniki");
+  push.set_batch_id("older-node");
+  v1::PushPeriodResponse pushed;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(sync->PushPeriod(&ctx, push, &pushed).ok());
+  held = hub.server().store()->Get("thessaloniki", "2026-10");
+  ASSERT_TRUE(held.ok() && held->has_value());
+  EXPECT_TRUE((*held)->persons_sketch().empty());
+  // A private sketch travels only with a closed month.
+  push.mutable_cells()->set_period("2026-11");
+  push.mutable_cells()->set_closed(false);
+  push.mutable_cells()->set_persons_sketch(std::string(anon::kSketchBytes, '\0'));
+  grpc::ClientContext open_ctx;
+  EXPECT_THAT(sync->PushPeriod(&open_ctx, push, &pushed),
+              GrpcStatusIs(grpc::INVALID_ARGUMENT, "cells.persons_sketch: only a closed month carries one"));
+  EXPECT_FALSE(*hub.server().store()->Released("thessaloniki", absl::CivilMonth(2026, 11)));
 }
 
 // Attack 4 (second half): the median band of days to acceptance read where the

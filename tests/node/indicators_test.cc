@@ -11,6 +11,7 @@
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
+#include "common/anon/sketch.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage.h"
 #include "kentra/storage/v1/records.pb.h"
@@ -286,6 +287,83 @@ TEST_F(IndicatorsTest, ConcurrentWritersNeverLoseACount) {
     }
   }
   EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
+}
+
+}  // namespace
+}  // namespace kentra::node
+
+namespace kentra::node {
+namespace {
+
+// Schema version 5 kept each month's persons sketch as HyperLogLog registers,
+// and a closed month's frozen copy carried them as its plain sketch, which a
+// push sent to the hub. Version 6 rebuilds each month's true bits from whom it
+// counted and gives the frozen copy its private sketch: no plain sketch is left,
+// and counting goes on.
+TEST_F(IndicatorsTest, AVersion5StoreLosesItsPlainSketchesAndKeepsCounting) {
+  std::vector<nv1::Beneficiary> people;
+  for (int i = 1; i <= 6; ++i) {
+    people.push_back(Person(i, tv1::GENDER_FEMALE, {tv1::TARGET_GROUP_UNEMPLOYED}));
+    Serve(people.back(), absl::CivilDay(2026, 9, i), tv1::SERVICE_TYPE_INFORMATION_LINKAGE);
+    if (i <= 3) Serve(people.back(), absl::CivilDay(2026, 10, i), tv1::SERVICE_TYPE_COUNSELLING);
+  }
+  nv1::CloseMonthRequest close;
+  close.set_period("2026-09");
+  kentra::anon::v1::PeriodCells closed;
+  ASSERT_TRUE(node_.NewStub()->CloseMonth(node_.Context("coord").get(), close, &closed).ok());
+
+  // Back to version 5's layout: registers in place of bits, and the plain
+  // sketch in the frozen copy.
+  Store* store = node_.server().store();
+  const std::string plain(4096, '\x03');
+  WriteBatch v5;
+  for (const char* month : {"2026-09", "2026-10"}) v5.Put(kSketches, month, plain);
+  auto frozen = store->Get(kIndicators, "frozen/2026-09");
+  ASSERT_TRUE(frozen.ok() && frozen->has_value());
+  kentra::anon::v1::PeriodCells frozen_cells;
+  ASSERT_TRUE(frozen_cells.ParseFromString(**frozen));
+  frozen_cells.set_persons_sketch(plain);
+  v5.Put(kIndicators, "frozen/2026-09", frozen_cells.SerializeAsString());
+  v5.Put(kMeta, kMetaSchemaVersion, "5");
+  ASSERT_TRUE(store->Write(v5).ok());
+
+  node_.Restart();
+  store = node_.server().store();
+  auto version = store->Get(kMeta, kMetaSchemaVersion);
+  ASSERT_TRUE(version.ok() && version->has_value());
+  EXPECT_EQ(**version, "6");
+  // Each month's bits are its people's, computed independently.
+  const anon::AnonKeys keys = ::kentra::testing::TestCentreKeys("kassandra");
+  auto bits_of = [&](int count) {
+    std::string bits(anon::kSketchBits, '\0');
+    for (int i = 0; i < count; ++i) bits[anon::SketchBitFor(keys, anon::Pseudonym(keys, "kassandra", people[static_cast<size_t>(i)]))] = 1;
+    return bits;
+  };
+  auto held_bits = [&](const char* month) {
+    auto b = store->Get(kSketches, month);
+    EXPECT_TRUE(b.ok() && b->has_value());
+    return b.ok() && b->has_value() ? **b : std::string();
+  };
+  EXPECT_EQ(held_bits("2026-09"), bits_of(6));
+  EXPECT_EQ(held_bits("2026-10"), bits_of(3));
+  // September's frozen copy now carries its private sketch, as the node sends it.
+  nv1::GetIndicatorsRequest get;
+  get.set_period("2026-09");
+  kentra::anon::v1::PeriodCells september;
+  ASSERT_TRUE(node_.NewStub()->GetIndicators(node_.Context("coord").get(), get, &september).ok());
+  EXPECT_TRUE(september.closed());
+  ASSERT_EQ(september.persons_sketch().size(), anon::kSketchBytes);
+  EXPECT_EQ(september.cells_size(), closed.cells_size());
+  for (int c = 0; c < closed.cells_size(); ++c) EXPECT_EQ(september.cells(c).value(), closed.cells(c).value());
+  // October is open: it sends no sketch. Counting goes on into the rebuilt bits.
+  get.set_period("2026-10");
+  kentra::anon::v1::PeriodCells october;
+  ASSERT_TRUE(node_.NewStub()->GetIndicators(node_.Context("coord").get(), get, &october).ok());
+  EXPECT_TRUE(october.persons_sketch().empty());
+  Serve(people[4], absl::CivilDay(2026, 10, 12), tv1::SERVICE_TYPE_COUNSELLING);
+  std::string expected = bits_of(3);
+  expected[anon::SketchBitFor(keys, anon::Pseudonym(keys, "kassandra", people[4]))] = 1;
+  EXPECT_EQ(held_bits("2026-10"), expected);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include "common/anon/codebook.h"
 #include "common/anon/keys.h"
 #include "common/anon/ptable.h"
-#include "common/anon/sketch.h"
 #include "tests/testing/test_util.h"
 
 namespace kentra::anon {
@@ -173,42 +172,6 @@ TEST(AnonKeysTest, AReferralsStepKeysAreIndependentAcrossCentresAndCells) {
   EXPECT_LT(across_steps, 40);
   EXPECT_EQ(ReferralStepKey(keys, "kassandra", sent, "ab"), ReferralStepKey(keys, "kassandra", sent, "ab"))
       << "stable: the same step always gets the same noise";
-}
-
-TEST(SketchTest, EstimatesDistinctPersonsAndMergesAsAUnion) {
-  const AnonKeys keys = AnonKeys::Derive(std::string(32, 's'));
-  auto sketch_of = [&](int from, int to) {
-    std::string sketch;
-    for (int i = from; i < to; ++i) ApplySketchUpdate(&sketch, SketchUpdateFor(keys, "person-" + std::to_string(i)));
-    return sketch;
-  };
-  for (int n : {100, 1000, 20000}) {
-    const double estimate = EstimateDistinct(sketch_of(0, n));
-    EXPECT_NEAR(estimate, n, 0.05 * n) << n;
-  }
-  // Adding someone twice changes nothing.
-  std::string twice = sketch_of(0, 500);
-  const std::string once = twice;
-  ApplySketchUpdate(&twice, SketchUpdateFor(keys, "person-7"));
-  EXPECT_EQ(twice, once);
-  // Merging two overlapping centres counts the people they share once.
-  std::string a = sketch_of(0, 3000), b = sketch_of(2000, 5000);
-  MergeSketch(&a, b);
-  EXPECT_NEAR(EstimateDistinct(a), 5000, 250);
-  EXPECT_EQ(EstimateDistinct(""), 0);
-  EXPECT_TRUE(ValidateSketch(a).ok());
-  EXPECT_TRUE(ValidateSketch("").ok());
-  EXPECT_FALSE(ValidateSketch("short").ok());
-  EXPECT_FALSE(ValidateSketch(std::string(kSketchRegisters, static_cast<char>(60))).ok());
-}
-
-TEST(SketchTest, OnlyRoundedEstimatesFromFiftyUpAreReleased) {
-  EXPECT_EQ(ReleasedEstimate(0), -1);
-  EXPECT_EQ(ReleasedEstimate(49.9), -1);
-  EXPECT_EQ(ReleasedEstimate(50.2), 50);
-  EXPECT_EQ(ReleasedEstimate(54.9), 50);
-  EXPECT_EQ(ReleasedEstimate(55.1), 60);
-  EXPECT_EQ(ReleasedEstimate(1234.0), 1230);
 }
 
 }  // namespace
