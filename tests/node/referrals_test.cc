@@ -140,6 +140,16 @@ TEST_F(ReferralTest, WrongSideAndIllegalTransitionsChangeNothing) {
     nv1::Referral out;
     return n.NewReferralStub()->AcceptReferral(n.Context().get(), r, &out);
   };
+  auto accept_needing_twice = [&](TestNode& n) {
+    nv1::AcceptReferralRequest r;
+    r.set_name(sent.name());
+    r.set_open_case(true);
+    for (auto need : {nv1::NEED_INCOME, nv1::NEED_HOUSING, nv1::NEED_INCOME}) r.add_needs(need);
+    nv1::Referral out;
+    grpc::Status s = n.NewReferralStub()->AcceptReferral(n.Context().get(), r, &out);
+    EXPECT_THAT(s, GrpcStatusIs(grpc::INVALID_ARGUMENT, "needs[2]: repeats needs[0]"));
+    return s;
+  };
   auto reject = [&](TestNode& n) {
     nv1::RejectReferralRequest r;
     r.set_name(sent.name());
@@ -190,6 +200,7 @@ TEST_F(ReferralTest, WrongSideAndIllegalTransitionsChangeNothing) {
          {"sender starts", &kassandra_, start, grpc::PERMISSION_DENIED},
          {"sender completes", &kassandra_, complete, grpc::PERMISSION_DENIED},
          {"receiver cancels", &thessaloniki_, cancel, grpc::PERMISSION_DENIED},
+         {"receiver accepts naming a need twice", &thessaloniki_, accept_needing_twice, grpc::INVALID_ARGUMENT},
          {"receiver starts before accepting", &thessaloniki_, start, grpc::FAILED_PRECONDITION},
          {"receiver completes before accepting", &thessaloniki_, complete, grpc::FAILED_PRECONDITION}});
   ASSERT_TRUE(reject(thessaloniki_).ok());
