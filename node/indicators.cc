@@ -299,10 +299,6 @@ absl::Status MigrateIndicatorBookkeepingToVersion5(Store* store, int cf, Migrati
   return absl::OkStatus();
 }
 
-}  // namespace kentra::node
-
-namespace kentra::node {
-
 absl::Status MigrateSketchesToVersion6(Store* store, int cf, int sketch_cf, const anon::AnonKeys& keys,
                                        absl::string_view noise_key, MigrationWriter& out) {
   // Every month's true sketch, from whom it counted: "pm/P\0p".
