@@ -1,5 +1,7 @@
 #include "common/backup_directory.h"
 
+#include "common/private_dir.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -70,7 +72,9 @@ absl::Status BackupDirectory::CheckOptions(const std::string& data_dir, const Op
     return absl::InvalidArgumentError(absl::StrCat("the backup directory ", options.dir,
                                                    " must lie outside the data directory, and it outside it"));
   }
-  return absl::OkStatus();
+  // Made 0700 by the first backup; one that is there already must be closed.
+  if (!fs::exists(options.dir, ec)) return absl::OkStatus();
+  return EnsurePrivateDirectory(options.dir, "the backup directory");
 }
 
 absl::StatusOr<std::vector<std::string>> BackupDirectory::Ids() const {

@@ -54,6 +54,8 @@ class BackupDirectory {
 
   // INVALID_ARGUMENT unless `options` fit a server whose data directory is
   // `data_dir`: backups outside it (and it outside them), at least one kept.
+  // FAILED_PRECONDITION if the backup directory exists open to other accounts
+  // (EnsurePrivateDirectory); the first backup makes it 0700.
   static absl::Status CheckOptions(const std::string& data_dir, const Options& options);
 
   // Takes a backup now, then deletes the oldest beyond `kept`. FAILED_PRECONDITION

@@ -1,6 +1,7 @@
 #include "common/server.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -90,6 +91,9 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
 }
 
 void InitServerProcess() {
+  // Everything the server creates (the store's files, logs, backups) is its
+  // owner's only: it holds personal data.
+  umask(077);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t set;
   sigemptyset(&set);

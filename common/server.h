@@ -47,9 +47,11 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services);
 
 // Prepares a server process; call at the top of main, before any thread exists.
-// Blocks SIGTERM and SIGINT in this thread and every thread it starts later (see
-// WaitForTerminationSignal), and turns off Abseil's mutex deadlock detection, which
-// Debian's Abseil leaves on and which records a stack trace on every lock.
+// Sets the file mode creation mask to 077 (what the server creates is its
+// owner's only), blocks SIGTERM and SIGINT in this thread and every thread it
+// starts later (see WaitForTerminationSignal), and turns off Abseil's mutex
+// deadlock detection, which Debian's Abseil leaves on and which records a stack
+// trace on every lock.
 void InitServerProcess();
 
 // Waits until SIGTERM or SIGINT arrives; returns its number.

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
+#include "common/private_dir.h"
 #include "common/status.h"
 #include "common/time_util.h"
 
@@ -40,6 +41,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   KENTRA_ASSIGN_OR_RETURN(hub->verifier_, PeerVerifier::Create(tls.ca_pem, options.revoked_serials, SystemClock::Get()));
   const int max_request_bytes = options.setup.hub.max_request_bytes();
   hub->registry_ = std::make_unique<CentreRegistry>(std::move(options.setup));
+  KENTRA_RETURN_IF_ERROR(EnsurePrivateDirectory(options.data_dir, "the data directory"));
   KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, options.backups));
   KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backups.dir.empty()));
   KENTRA_ASSIGN_OR_RETURN(hub->store_, IndicatorStore::Open(options.data_dir + "/indicators", options.clock,

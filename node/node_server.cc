@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
+#include "common/private_dir.h"
 #include "common/status.h"
 #include "node/schema.h"
 
@@ -60,12 +61,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   const BackupDirectory::Options backup_options{options.backup_dir, options.backups_kept};
   KENTRA_RETURN_IF_ERROR(BackupDirectory::CheckOptions(options.data_dir, backup_options));
   KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backup_dir.empty()));
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create the data directory ", options.data_dir, ": ", ec.message()));
-  }
+  KENTRA_RETURN_IF_ERROR(EnsurePrivateDirectory(options.data_dir, "the data directory"));
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions()));
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
@@ -168,8 +164,7 @@ NodeServer::~NodeServer() {
 absl::StatusOr<v1::User> BootstrapCoordinator(const NodeOptions& options, absl::string_view user_id,
                                               absl::string_view password) {
   const auto settings = EffectiveNodeSettings(options.centre);
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
+  KENTRA_RETURN_IF_ERROR(EnsurePrivateDirectory(options.data_dir, "the data directory"));
   auto store = Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions());
   if (!store.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(store.status().message(),

@@ -323,6 +323,11 @@ absl::StatusOr<kentra::anon::v1::PeriodCells> CentreRecords::GetIndicators(const
   if (!anon::ParsePeriod(std::string(period), &month)) {
     return absl::InvalidArgumentError("period: must be a month as YYYY-MM, 2016 or later");
   }
+  const absl::CivilMonth current(TodayAt(clock_->Now()));
+  if (month > current) {
+    return absl::InvalidArgumentError(absl::StrCat("period: ", period, " has not begun; the latest month is ",
+                                                   anon::PeriodName(current)));
+  }
   KENTRA_ASSIGN_OR_RETURN(auto cells, indicators_->Protected(month));
   KENTRA_RETURN_IF_ERROR(AuditRead(actor, "GetIndicators", absl::StrCat("indicators/", period), {}, ""));
   return cells;

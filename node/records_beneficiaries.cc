@@ -265,6 +265,24 @@ absl::StatusOr<v1::Beneficiary> CentreRecords::RecordConsent(const Actor& actor,
   KENTRA_RETURN_IF_ERROR(ValidateConsent(request.consent(), "consent"));
   auto guard = locks_.Lock({BeneficiaryKey(*id)});
   KENTRA_ASSIGN_OR_RETURN(v1::Beneficiary b, LoadBeneficiary(*id, "name"));
+  // Only a change is recorded: the same consent again (the same state and
+  // evidence as the person's latest for that purpose) would grow the record for
+  // nothing.
+  for (int i = b.consents_size() - 1; i >= 0; --i) {
+    const v1::Consent& latest = b.consents(i);
+    if (latest.purpose() != request.consent().purpose()) continue;
+    if (latest.state() == request.consent().state() && latest.evidence() == request.consent().evidence()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("consent: ", b.name(), "'s ", v1::ConsentPurpose_Name(latest.purpose()), " consent is already ",
+                       v1::ConsentState_Name(latest.state()), " with that evidence (recorded ",
+                       FormatLocalMinute(FromTimestamp(latest.record_time())), "); record only a change"));
+    }
+    break;
+  }
+  if (b.consents_size() >= kMaxConsentsPerPerson) {
+    return absl::ResourceExhaustedError(absl::StrCat("consent: ", b.name(), " has ", kMaxConsentsPerPerson,
+                                                     " consent records already, the most a person may have"));
+  }
   const absl::Time now = clock_->Now();
   v1::Consent* consent = b.add_consents();
   *consent = request.consent();

@@ -1,5 +1,7 @@
 #include "node/validation.h"
 
+#include <map>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -178,9 +180,16 @@ absl::Status ValidateBeneficiary(const Beneficiary& b, absl::Time now, absl::str
     }
     if (!seen.insert(g).second) return Invalid(f, "is listed twice");
   }
+  std::map<int, int> purpose_at;
   for (int i = 0; i < b.consents_size(); ++i) {
-    s = ValidateConsent(b.consents(i), absl::StrCat(Sub(field, "consents"), "[", i, "]"));
+    const std::string f = absl::StrCat(Sub(field, "consents"), "[", i, "]");
+    s = ValidateConsent(b.consents(i), f);
     if (!s.ok()) return s;
+    auto [at, fresh] = purpose_at.emplace(b.consents(i).purpose(), i);
+    if (!fresh) {
+      return Invalid(f + ".purpose", absl::StrCat("repeats ", Sub(field, "consents"), "[", at->second,
+                                                  "]'s; a new person has one consent per purpose"));
+    }
   }
   return absl::OkStatus();
 }

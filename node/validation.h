@@ -26,6 +26,8 @@ inline constexpr size_t kMaxEvidenceChars = 500;
 inline constexpr size_t kMaxRequestIdChars = 64;
 inline constexpr size_t kMaxFilterChars = 100;
 inline constexpr int kMaxHouseholdSize = 30;
+// Consent records one person may have (every change is kept).
+inline constexpr int kMaxConsentsPerPerson = 100;
 inline constexpr int kDefaultPageSize = 50;
 
 // The axis a service type belongs to.

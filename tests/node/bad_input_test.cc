@@ -29,6 +29,12 @@ class BadInputTest : public ::testing::Test {
     *create.mutable_beneficiary() = SampleBeneficiary(1);
     create.set_request_id("known-request");
     ASSERT_TRUE(stub_->CreateBeneficiary(node_.Context().get(), create, &ben_).ok());
+    nv1::RecordConsentRequest consent;
+    consent.set_name(ben_.name());
+    consent.mutable_consent()->set_purpose(nv1::CONSENT_PURPOSE_SERVICE_PROVISION);
+    consent.mutable_consent()->set_state(nv1::CONSENT_STATE_GIVEN);
+    consent.mutable_consent()->set_evidence("signed form 1");
+    ASSERT_TRUE(stub_->RecordConsent(node_.Context().get(), consent, &ben_).ok());
     nv1::OpenCaseRequest open;
     open.mutable_case_()->set_beneficiary(ben_.name());
     open.mutable_case_()->set_assigned_worker("m.papadaki");
@@ -117,6 +123,23 @@ TEST_F(BadInputTest, EachGetsItsStatusAndChangesNothing) {
        [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->set_municipality("Κασσάνδρα\x01"); }); }},
       {"consent purpose unspecified", G::INVALID_ARGUMENT, "beneficiary.consents[0].purpose",
        [](auto*, auto* s) { return Create(s, [](auto& r) { r.mutable_beneficiary()->add_consents()->set_state(nv1::CONSENT_STATE_GIVEN); }); }},
+      {"one consent purpose twice", G::INVALID_ARGUMENT, "beneficiary.consents[1].purpose: repeats beneficiary.consents[0]'s",
+       [](auto*, auto* s) { return Create(s, [](auto& r) {
+         for (int i = 0; i < 2; ++i) {
+           auto* c = r.mutable_beneficiary()->add_consents();
+           c->set_purpose(nv1::CONSENT_PURPOSE_SERVICE_PROVISION);
+           c->set_state(nv1::CONSENT_STATE_GIVEN);
+         }
+       }); }},
+      {"the same consent again", G::FAILED_PRECONDITION, "CONSENT_PURPOSE_SERVICE_PROVISION consent is already CONSENT_STATE_GIVEN",
+       [](BadInputTest* t, auto* s) { nv1::RecordConsentRequest r; r.set_name(t->ben_.name());
+                                      r.mutable_consent()->set_purpose(nv1::CONSENT_PURPOSE_SERVICE_PROVISION);
+                                      r.mutable_consent()->set_state(nv1::CONSENT_STATE_GIVEN);
+                                      r.mutable_consent()->set_evidence("signed form 1");
+                                      nv1::Beneficiary o; return s->RecordConsent(Ctx().get(), r, &o); }},
+      {"indicators of a month not begun", G::INVALID_ARGUMENT, "period: 2026-12 has not begun; the latest month is 2026-11",
+       [](auto*, auto* s) { nv1::GetIndicatorsRequest r; r.set_period("2026-12"); kentra::anon::v1::PeriodCells o;
+                            return s->GetIndicators(Ctx().get(), r, &o); }},
       {"ΑΜΚΑ already registered", G::ALREADY_EXISTS, "already registered to beneficiaries/1",
        [](auto*, auto* s) { return Create(s, [](auto& r) { *r.mutable_beneficiary() = SampleBeneficiary(1); }); }},
       {"request_id reused with another body", G::INVALID_ARGUMENT, "request_id: 'known-request' was already used",
@@ -218,6 +241,27 @@ TEST_F(BadInputTest, EachGetsItsStatusAndChangesNothing) {
     EXPECT_THAT(status, GrpcStatusIs(c.code, c.message));
     EXPECT_EQ(node_.StoreFingerprint(), before) << "the store changed";
   }
+}
+
+// 50,000 identical consents were once accepted: the same one again is refused,
+// a change is kept, and a person's history of consents has a limit.
+TEST_F(BadInputTest, AConsentIsRecordedOnlyWhenItChangesAndUpToALimit) {
+  nv1::RecordConsentRequest r;
+  r.set_name(ben_.name());
+  r.mutable_consent()->set_purpose(nv1::CONSENT_PURPOSE_REFERRAL_SHARING);
+  nv1::Beneficiary out;
+  int recorded = ben_.consents_size();
+  while (recorded < kMaxConsentsPerPerson) {
+    r.mutable_consent()->set_state(recorded % 2 ? nv1::CONSENT_STATE_GIVEN : nv1::CONSENT_STATE_WITHDRAWN);
+    ASSERT_TRUE(stub_->RecordConsent(node_.Context().get(), r, &out).ok()) << recorded;
+    ++recorded;
+  }
+  EXPECT_EQ(out.consents_size(), kMaxConsentsPerPerson);
+  r.mutable_consent()->set_state(recorded % 2 ? nv1::CONSENT_STATE_GIVEN : nv1::CONSENT_STATE_WITHDRAWN);
+  const std::string before = node_.FingerprintWithoutAudit();
+  EXPECT_THAT(stub_->RecordConsent(node_.Context().get(), r, &out),
+              GrpcStatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, "100 consent records already"));
+  EXPECT_EQ(node_.FingerprintWithoutAudit(), before);
 }
 
 TEST_F(BadInputTest, PageTokenForOtherFiltersOrExpiredIsRefused) {
