@@ -1,5 +1,8 @@
 #include "common/storage.h"
 
+#include <chrono>
+
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/filter_policy.h>
@@ -66,6 +69,20 @@ class RegisterMaxMergeOperator final : public rocksdb::AssociativeMergeOperator 
   }
   size_t count_;
 };
+
+// RocksDB opens a store with kentra's own options and writes a fresh OPTIONS
+// file, so a damaged one would go unnoticed: it is read first. DATA_LOSS if it
+// cannot be (a sign that the disk lost data); OK if there is none yet.
+absl::Status CheckOptionsFile(const std::string& dir) {
+  rocksdb::ConfigOptions config;
+  config.ignore_unknown_options = true;
+  config.ignore_unsupported_options = true;
+  rocksdb::DBOptions db_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  rocksdb::Status s = rocksdb::LoadLatestOptions(config, dir, &db_options, &descriptors);
+  if (s.ok() || s.IsNotFound()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("the OPTIONS file of ", dir, " cannot be read: ", s.ToString()));
+}
 
 // The one place rocksdb::Status becomes absl::Status.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -211,6 +228,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
 
   auto store = std::unique_ptr<Store>(new Store());
+  store->dir_ = dir;
+  store->options_damage_ = CheckOptionsFile(dir);
   store->sync_writes_ = options.sync_writes;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &store->db_);
@@ -225,6 +244,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // handles[0] is "default", which kentra does not use; the caller's index i is handles[i+1].
   store->handles_.assign(handles.begin() + 1, handles.end());
   store->db_->DestroyColumnFamilyHandle(handles[0]);
+  if (options.verify_checksums) {
+    const auto began = std::chrono::steady_clock::now();
+    store->damage_ = store->VerifyChecksums();
+    store->verify_time_ = absl::FromChrono(std::chrono::steady_clock::now() - began);
+    if (!store->damage_.ok()) {
+      store->RefuseWrites(absl::DataLossError(absl::StrCat(
+          store->damage_.message(), "; the store refuses writes until it is restored from a backup")));
+    }
+  }
   return store;
 }
 
@@ -243,7 +271,28 @@ absl::StatusOr<std::optional<std::string>> Store::Get(int cf, absl::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
+absl::Status Store::VerifyChecksums() const {
+  rocksdb::Status s = db_->VerifyChecksum();
+  if (!s.ok()) {
+    return absl::DataLossError(absl::StrCat("a table file of ", dir_, " fails its checksum: ", s.ToString()));
+  }
+  return options_damage_;
+}
+
+void Store::RefuseWrites(absl::Status why) {
+  absl::MutexLock lock(&refusal_mu_);
+  refusal_ = std::move(why);
+  refusing_writes_.store(true);
+}
+
+absl::Status Store::WriteRefusal() const {
+  if (!refusing_writes_.load(std::memory_order_relaxed)) return absl::OkStatus();
+  absl::MutexLock lock(&refusal_mu_);
+  return refusal_;
+}
+
 absl::Status Store::Write(WriteBatch& batch, Durability durability) {
+  KENTRA_RETURN_IF_ERROR(WriteRefusal());
   rocksdb::WriteBatch rb;
   int64_t bytes = 0;
   for (const auto& op : batch.ops_) {
@@ -266,6 +315,7 @@ absl::Status Store::Write(WriteBatch& batch, Durability durability) {
 }
 
 absl::Status Store::SyncWritten() {
+  KENTRA_RETURN_IF_ERROR(WriteRefusal());
   if (!sync_writes_) return absl::OkStatus();
   // A write is seen once its sequence number is published, which RocksDB does
   // only after writing it to the log file; a sync after that covers it.

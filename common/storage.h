@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -117,6 +118,11 @@ class Store {
     // of searching for its place from the top. A speed-up only: a wrong guess
     // costs a search, never the order or the content.
     std::map<int, InsertRunFn> insert_runs;
+    // Read every table file through at Open and check its checksums (and that
+    // the OPTIONS file is readable). A store that fails is opened all the same,
+    // for reading, but refuses every write: damage() says why. Reads the whole
+    // store once; verify_time() says how long that took.
+    bool verify_checksums = true;
   };
 
   // Opens (creating if needed) the database in `dir` with exactly these column
@@ -160,6 +166,17 @@ class Store {
   // keys beyond it (a queue's tombstones) to find the next live one.
   std::unique_ptr<StoreIterator> NewPrefixIterator(int cf, absl::string_view prefix) const;
 
+  // Reads every table file through and checks its checksums (RocksDB
+  // VerifyChecksum), and reports whether the OPTIONS file Open found could be
+  // read: DATA_LOSS naming what is corrupt. It reads the whole store once.
+  absl::Status VerifyChecksums() const;
+  // From now on every Write and SyncWritten returns `why` (which must not be
+  // OK) and changes nothing; reads go on. For a store found corrupt.
+  void RefuseWrites(absl::Status why);
+  // What the check at Open found (OK if sound or not checked), and its time.
+  const absl::Status& damage() const { return damage_; }
+  absl::Duration verify_time() const { return verify_time_; }
+
   // What Write has applied since Open: for operators' status and for benchmarks
   // that replay the same shape of write against bare RocksDB.
   struct WriteStats {
@@ -172,7 +189,16 @@ class Store {
 
  private:
   Store() = default;
+  // Why writes are refused, if they are.
+  absl::Status WriteRefusal() const;
+  std::string dir_;
+  absl::Status options_damage_;  // what reading the OPTIONS file at Open found
+  absl::Status damage_;
+  absl::Duration verify_time_;
   rocksdb::DB* db_ = nullptr;
+  std::atomic<bool> refusing_writes_{false};
+  mutable absl::Mutex refusal_mu_;
+  absl::Status refusal_ ABSL_GUARDED_BY(refusal_mu_);
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool sync_writes_ = true;
   // SyncWritten's shared syncs: synced_ is the last RocksDB sequence number a

@@ -49,6 +49,18 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Start(HubOptions options) 
   KENTRA_ASSIGN_OR_RETURN(hub->mailbox_, Mailbox::Open(options.data_dir + "/mailbox", options.clock,
                                                        absl::Hours(24) * hub->registry_->hub().mailbox_ttl_days()));
   KENTRA_ASSIGN_OR_RETURN(hub->audit_, HubAuditLog::Open(options.data_dir + "/audit", options.clock));
+  for (const auto& [part, store] : std::vector<std::pair<const char*, const Store*>>{
+           {"indicators", hub->store_->store()}, {"mailbox", hub->mailbox_->store()}, {"audit", hub->audit_->store()}}) {
+    std::fprintf(stderr, "kentra-hub: checked the checksums of its %s store in %s\n", part,
+                 absl::FormatDuration(store->verify_time()).c_str());
+    if (store->damage().ok()) continue;
+    std::fprintf(stderr,
+                 "kentra-hub: THE %s STORE IS DAMAGED: %s\n"
+                 "kentra-hub: it serves reads and refuses writes to it. Restore the newest backup: stop kentra-hub, "
+                 "move %s aside, copy the newest directory of --backup_dir (kentractl admin backup list) to it, and "
+                 "start kentra-hub; the nodes push their months and post their referral mail again.\n",
+                 part, std::string(store->damage().message()).c_str(), options.data_dir.c_str());
+  }
   hub->access_ = std::make_unique<HubAccess>(hub->verifier_.get(), hub->audit_.get());
   hub->sync_ = std::make_unique<SyncServiceImpl>(hub->access_.get(), hub->store_.get(), hub->registry_.get(), options.clock);
   const auto& budget = hub->registry_->hub().query_budget();

@@ -1,5 +1,7 @@
 #include "node/node_server.h"
 
+#include <cstdio>
+
 #include <filesystem>
 
 #include "absl/algorithm/container.h"
@@ -63,6 +65,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(const NodeOptions&
   KENTRA_RETURN_IF_ERROR(BackupSchedule::CheckEvery(options.backup_every, !options.backup_dir.empty()));
   KENTRA_RETURN_IF_ERROR(EnsurePrivateDirectory(options.data_dir, "the data directory"));
   KENTRA_ASSIGN_OR_RETURN(node->store_, Store::Open(options.data_dir, ColumnFamilyNames(), NodeStoreOptions()));
+  std::fprintf(stderr, "kentra-node: checked the checksums of the store in %s in %s\n", options.data_dir.c_str(),
+               absl::FormatDuration(node->store_->verify_time()).c_str());
+  if (!node->store_->damage().ok()) {
+    std::fprintf(stderr,
+                 "kentra-node: THE STORE IS DAMAGED: %s\n"
+                 "kentra-node: it serves reads and refuses every write. Restore the newest backup: stop kentra-node, "
+                 "move %s aside, copy the newest directory of the backup directory (kentractl backup list; "
+                 "--backup_dir) to %s, check it with kentra-node --check, and start kentra-node. Referral mail "
+                 "stored after the backup comes again from the hub.\n",
+                 std::string(node->store_->damage().message()).c_str(), options.data_dir.c_str(),
+                 options.data_dir.c_str());
+  }
   KENTRA_ASSIGN_OR_RETURN(node->records_,
                           CentreRecords::Open(node->store_.get(), options.clock, settings.max_page_size(),
                                               settings.release_after_days(), node->centre_id_,

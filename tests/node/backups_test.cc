@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -153,6 +154,36 @@ TEST_F(BackupTest, ANodeWithoutABackupDirectorySaysSo) {
   EXPECT_THAT(Backup(&backup), GrpcStatusIs(grpc::FAILED_PRECONDITION, "--backup_dir"));
   tv1::ListBackupsResponse list;
   EXPECT_THAT(List({}, &list), GrpcStatusIs(grpc::FAILED_PRECONDITION, "--backup_dir"));
+}
+
+// A store with a table file that fails its checksum is found when the node
+// starts, not when a read lands on the damaged block: the node serves reads,
+// refuses every write with DATA_LOSS, and its log says how to restore.
+TEST_F(BackupTest, ANodeOnADamagedStoreRefusesWritesAndSaysHowToRestore) {
+  for (int i = 1; i <= 30; ++i) Register(i);
+  tv1::Backup backup;
+  ASSERT_TRUE(Backup(&backup).ok());  // flushes the store into table files
+  node_.Stop();
+  fs::remove_all(backup.path());  // its files are hard links of the store's: damage the store's alone
+  bool damaged = false;
+  for (const auto& entry : fs::directory_iterator(node_.data_dir())) {
+    if (entry.path().extension() != ".sst" || entry.file_size() < 4096) continue;
+    std::fstream f(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(entry.file_size() / 3));
+    f.write("damaged by the test, damaged by the test", 40);
+    damaged = true;
+    break;
+  }
+  ASSERT_TRUE(damaged) << "no table file to damage";
+  node_.Restart();
+  ASSERT_TRUE(node_.server().store()->damage().code() == absl::StatusCode::kDataLoss) << node_.server().store()->damage();
+  const std::string before = node_.StoreFingerprint();
+  nv1::CreateBeneficiaryRequest r;
+  *r.mutable_beneficiary() = SampleBeneficiary(99);
+  nv1::Beneficiary out;
+  EXPECT_THAT(node_.NewStub()->CreateBeneficiary(node_.Context().get(), r, &out),
+              GrpcStatusIs(grpc::DATA_LOSS, "refuses writes until it is restored from a backup"));
+  EXPECT_EQ(node_.StoreFingerprint(), before);
 }
 
 }  // namespace
