@@ -26,6 +26,17 @@ struct ServerOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // Interceptors for every call (tests use them to see what crosses the wire).
   std::vector<std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // A connection that has not finished its TLS handshake this long after it was
+  // accepted is closed: a half-open one holds a socket and memory for nothing.
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // A connection with no call for this long is closed (a client reconnects when
+  // it calls again).
+  absl::Duration max_connection_idle = absl::Minutes(5);
+  // A connection quiet for this long is pinged, and closed unless the ping is
+  // answered within keepalive_timeout: a peer gone without a word (a watch's
+  // node cut off the network) does not hold its connection and stream forever.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
 };
 
 struct RunningServer {

@@ -237,12 +237,12 @@ absl::StatusOr<std::vector<MailboxMessage>> Mailbox::Fetch(absl::string_view rec
   return messages;
 }
 
-bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout) {
+bool Mailbox::AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout, uint64_t watch) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
   Box& box = boxes_[recipient];
   auto has_new = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return box.visible_through > after && box.pending > 0; };
-  while (!closed_ && !has_new()) {
+  while (!closed_ && !has_new() && (watch == 0 || box.newest_watch == watch)) {
     if (box.changed.WaitWithDeadline(&mu_, deadline)) break;  // timed out
   }
   return !closed_ && has_new();
@@ -433,9 +433,18 @@ absl::StatusOr<Mailbox::Status> Mailbox::StatusOf(absl::string_view recipient) c
   return status;
 }
 
-void Mailbox::WatchOpened(absl::string_view recipient) {
+uint64_t Mailbox::WatchOpened(absl::string_view recipient) {
   absl::MutexLock lock(&mu_);
-  ++boxes_[recipient].watches;
+  Box& box = boxes_[recipient];
+  ++box.watches;
+  box.changed.SignalAll();  // a watch it replaces ends now
+  return ++box.newest_watch;
+}
+
+bool Mailbox::WatchReplaced(absl::string_view recipient, uint64_t watch) const {
+  absl::MutexLock lock(&mu_);
+  auto box = boxes_.find(recipient);
+  return box != boxes_.end() && box->second.newest_watch != watch;
 }
 
 void Mailbox::WatchClosed(absl::string_view recipient) {

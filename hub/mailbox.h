@@ -51,8 +51,9 @@ class Mailbox {
                                                                      int limit, bool* more) const;
 
   // Waits up to `timeout` until `recipient` has a message after `after`, or
-  // Close() is called. Returns whether one is there.
-  bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout);
+  // Close() is called, or (with a `watch` from WatchOpened) a newer watch
+  // replaced that one. Returns whether a message is there.
+  bool AwaitAfter(absl::string_view recipient, int64_t after, absl::Duration timeout, uint64_t watch = 0);
 
   // Deletes these of `recipient`'s messages; returns how many were there. The
   // deletion survives the hub's process crashing, not the machine's: after a
@@ -97,9 +98,13 @@ class Mailbox {
     bool watched = false;
   };
   absl::StatusOr<Status> StatusOf(absl::string_view recipient) const;
-  // Counts the open watches on `recipient`'s mailbox (WatchMessages calls these).
-  void WatchOpened(absl::string_view recipient);
+  // Counts the open watches on `recipient`'s mailbox (WatchMessages calls
+  // these). A centre has one watch: each one opened replaces those before it
+  // (WatchReplaced), and wakes them. Returns the new watch's number.
+  uint64_t WatchOpened(absl::string_view recipient);
   void WatchClosed(absl::string_view recipient);
+  // Whether watch `watch` of `recipient` was replaced by a newer one.
+  bool WatchReplaced(absl::string_view recipient, uint64_t watch) const;
 
   // The RocksDB store underneath, for backups.
   const Store* store() const { return store_.get(); }
@@ -130,6 +135,7 @@ class Mailbox {
     std::set<int64_t> in_flight;  // given out, being written
     int pending = 0;              // messages held
     int watches = 0;              // open WatchMessages streams
+    uint64_t newest_watch = 0;    // the number of the one that counts
     int64_t acknowledged_through = 0;  // on disk: the highest sequence its recipient acknowledged
     // Signalled when visible_through moves, and at Close(). Each mailbox has its
     // own, so that a post wakes only its recipient's watches: a Condition on mu_

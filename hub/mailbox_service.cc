@@ -140,7 +140,7 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
   }
   access_->Audit(ctx, caller, kService, "WatchMessages", absl::StrCat("after ", req->after_sequence()),
                  absl::OkStatus());
-  mailbox_->WatchOpened(*me);
+  const uint64_t watch = mailbox_->WatchOpened(*me);
   absl::Cleanup closed = [&] { mailbox_->WatchClosed(*me); };
   int64_t after = req->after_sequence();
   bool look = true;  // whether the mailbox may hold something after `after`
@@ -149,8 +149,12 @@ grpc::Status MailboxServiceImpl::WatchMessages(grpc::ServerContext* ctx, const v
     // Write, or while idle, once a second: asking the sync server whether the
     // call is cancelled polls its completion queue, which on every message
     // cost some 6% of a busy hub's CPU.
+    if (mailbox_->WatchReplaced(*me, watch)) {
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          absl::StrCat("centre/", *me, " opened a newer watch of its mailbox, which replaces this one"));
+    }
     if (!look) {
-      look = mailbox_->AwaitAfter(*me, after, absl::Seconds(1));
+      look = mailbox_->AwaitAfter(*me, after, absl::Seconds(1), watch);
       if (!look && (mailbox_->closed() || ctx->IsCancelled())) break;
       continue;
     }

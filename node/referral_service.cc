@@ -56,7 +56,9 @@ grpc::Status ReferralServiceImpl::WatchReferrals(grpc::ServerContext* ctx, const
   absl::StatusOr<Actor> actor = access_->Admit(ctx, "ReferralService", "WatchReferrals", &session);
   if (!actor.ok()) return ToGrpcStatus(actor.status());
   ReferralWatchers& watchers = referrals_->watchers();
-  const int id = watchers.Add();
+  absl::StatusOr<int> added = watchers.Add(actor->name);
+  if (!added.ok()) return ToGrpcStatus(added.status());
+  const int id = *added;
   grpc::Status result = grpc::Status::OK;
   for (;;) {
     {

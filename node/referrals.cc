@@ -21,15 +21,26 @@ namespace rv1 = kentra::referral::v1;
 
 // ---- Watchers ----
 
-int ReferralWatchers::Add() {
+absl::StatusOr<int> ReferralWatchers::Add(const std::string& user) {
   absl::MutexLock lock(&mu_);
+  int& open = open_by_user_[user];
+  if (open >= kMaxWatchesPerUser) {
+    return absl::ResourceExhaustedError(absl::StrCat(user, " holds ", kMaxWatchesPerUser,
+                                                     " referral watches open already; close one first"));
+  }
+  ++open;
   queues_[++next_id_];
+  user_of_[next_id_] = user;
   return next_id_;
 }
 
 void ReferralWatchers::Remove(int id) {
   absl::MutexLock lock(&mu_);
   queues_.erase(id);
+  auto user = user_of_.find(id);
+  if (user == user_of_.end()) return;
+  if (--open_by_user_[user->second] == 0) open_by_user_.erase(user->second);
+  user_of_.erase(user);
 }
 
 void ReferralWatchers::Publish(const v1::Referral& referral, v1::ReferralAction action, absl::Time stored) {

@@ -56,8 +56,11 @@ class ReferralWatchers {
     v1::ReferralAction action;
     absl::Time stored;  // when the change was durable
   };
-  // A new watcher's id.
-  int Add();
+  // Open watches one staff member may hold (a browser tab each, a terminal).
+  static constexpr int kMaxWatchesPerUser = 8;
+  // A new watcher's id, for staff member `user`; RESOURCE_EXHAUSTED if the user
+  // holds kMaxWatchesPerUser already.
+  absl::StatusOr<int> Add(const std::string& user);
   void Remove(int id);
   void Publish(const v1::Referral& referral, v1::ReferralAction action, absl::Time stored);
   // The watcher's events, waiting up to `timeout` for the first.
@@ -68,6 +71,8 @@ class ReferralWatchers {
   absl::Mutex mu_;
   int next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, std::deque<Event>> queues_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::string> user_of_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> open_by_user_ ABSL_GUARDED_BY(mu_);
 };
 
 // The outbox floor (every key below it posted) once the items with keys

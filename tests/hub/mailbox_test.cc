@@ -483,5 +483,33 @@ TEST(MailboxWaitTest, AWaitingWatchWakesForItsOwnMailAndEveryOneAtClose) {
   }
 }
 
+// One client held 200 watches of one mailbox open. A centre has one watch: a
+// new one replaces the old, which ends at once, and mail goes to the new one.
+TEST_F(MailboxTest, ANewWatchReplacesTheCentresOldOne) {
+  auto stub = v1::MailboxService::NewStub(hub_.Channel("centres/thessaloniki"));
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::WatchMessagesResponse>>> watches;
+  for (int i = 0; i < 3; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    watches.push_back(stub->WatchMessages(contexts.back().get(), v1::WatchMessagesRequest()));
+    // Each is open at the hub before the next (its first post reaches it).
+    v1::BatchPostMessagesResponse out;
+    ASSERT_TRUE(BatchPost({Post("thessaloniki")}, &out).ok());
+    v1::WatchMessagesResponse got;
+    ASSERT_TRUE(watches.back()->Read(&got));
+  }
+  for (int i = 0; i < 2; ++i) {
+    v1::WatchMessagesResponse more;
+    while (watches[static_cast<size_t>(i)]->Read(&more)) {
+    }
+    EXPECT_THAT(watches[static_cast<size_t>(i)]->Finish(),
+                GrpcStatusIs(grpc::ABORTED, "centre/thessaloniki opened a newer watch of its mailbox"));
+  }
+  EXPECT_TRUE(hub_.server().mailbox()->StatusOf("thessaloniki")->watched);
+  contexts.back()->TryCancel();
+  watches.back()->Finish();
+}
+
 }  // namespace
 }  // namespace kentra::hub

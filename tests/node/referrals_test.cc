@@ -579,5 +579,22 @@ TEST_F(ReferralTest, BadRequestsGetThePreciseStatusAndChangeNothing) {
               GrpcStatusIs(grpc::INVALID_ARGUMENT, "reason"));
 }
 
+// One client held 200 referral watches open. A staff member may hold a few (a
+// browser tab each), no more; one that closes makes room.
+TEST(ReferralWatchersTest, AStaffMemberHoldsAtMostEightWatches) {
+  node::ReferralWatchers watchers;
+  std::vector<int> ids;
+  for (int i = 0; i < node::ReferralWatchers::kMaxWatchesPerUser; ++i) {
+    auto id = watchers.Add("users/m.papadaki");
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  EXPECT_THAT(watchers.Add("users/m.papadaki"),
+              ::kentra::testing::StatusIs(absl::StatusCode::kResourceExhausted, "holds 8 referral watches open"));
+  EXPECT_TRUE(watchers.Add("users/coord").ok()) << "another's are their own";
+  watchers.Remove(ids.front());
+  EXPECT_TRUE(watchers.Add("users/m.papadaki").ok());
+}
+
 }  // namespace
 }  // namespace kentra::testing
