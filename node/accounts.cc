@@ -103,6 +103,8 @@ StaffAccounts::StaffAccounts(Store* store, CentreRecords* audit, const Clock* cl
       limits_(limits),
       hasher_(limits.cost),
       peer_failures_(limits.peer_failures_per_10_minutes, absl::Minutes(10), clock),
+      peer_user_failed_(1, absl::Minutes(10), clock),
+      peer_all_failures_(5 * limits.peer_failures_per_10_minutes, absl::Minutes(10), clock),
       page_tokens_(std::move(page_key), clock) {}
 
 absl::StatusOr<std::optional<StoredUser>> StaffAccounts::ReadUser(absl::string_view user_id) const {
@@ -150,7 +152,11 @@ absl::Status StaffAccounts::PutExpiredSessionDeletes(WriteBatch& batch) const {
 
 absl::Status StaffAccounts::FailLogin(const Actor& from, absl::string_view user_id, absl::string_view cause,
                                       StoredUser* user) {
-  peer_failures_.RecordFailure(PeerAddress(from.peer));
+  const std::string address = PeerAddress(from.peer);
+  const std::string address_and_user = absl::StrCat(address, std::string(1, '\0'), user_id);
+  if (peer_user_failed_.RetryAfter(address_and_user) == absl::ZeroDuration()) peer_failures_.RecordFailure(address);
+  peer_user_failed_.RecordFailure(address_and_user);
+  peer_all_failures_.RecordFailure(address);
   WriteBatch batch;
   std::string detail(cause);
   if (user != nullptr) {
@@ -174,7 +180,8 @@ absl::Status StaffAccounts::FailLogin(const Actor& from, absl::string_view user_
 }
 
 absl::StatusOr<v1::LoginResponse> StaffAccounts::Login(const Actor& from, const v1::LoginRequest& request) {
-  const absl::Duration wait = peer_failures_.RetryAfter(PeerAddress(from.peer));
+  const absl::Duration wait = std::max(peer_failures_.RetryAfter(PeerAddress(from.peer)),
+                                       peer_all_failures_.RetryAfter(PeerAddress(from.peer)));
   const bool valid_id = ValidateUserName(request.user_id(), "user_id").ok();
   if (wait > absl::ZeroDuration()) {
     const auto refusal = absl::ResourceExhaustedError(absl::StrCat(

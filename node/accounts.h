@@ -119,7 +119,15 @@ class StaffAccounts {
   std::string token_prefix_;
   Limits limits_;
   PasswordHasher hasher_;
+  // Failed log-ins per network address, counted once per user name in the
+  // window: a guesser trying many names is stopped at the limit, while one
+  // person's typos (which lock that person's account) never shut out everyone
+  // else behind the same address (a centre's NAT, a web front end). Beside it,
+  // every failure counts in a window five times as large, so that one name
+  // tried over and over cannot burn a password hash each time without end.
   FailureWindow peer_failures_;
+  FailureWindow peer_user_failed_;
+  FailureWindow peer_all_failures_;
   PageTokens page_tokens_;
   LockTable locks_;
 
