@@ -61,8 +61,10 @@ class IndicatorStore {
                                                                         absl::string_view after_period,
                                                                         int limit) const;
 
-  // The day from which every centre's `period` is released, closed or not.
+  // The day from which every centre's `period` is released, closed or not, and
+  // whether it has come.
   absl::CivilDay ReleaseDay(absl::CivilMonth period) const;
+  bool PastReleaseDay(absl::CivilMonth period) const;
   // Whether `centre`'s `period` is released to the authorities: held closed, or
   // its release day has come (held or not: a centre with nothing of it adds 0).
   absl::StatusOr<bool> Released(absl::string_view centre, absl::CivilMonth period) const;
@@ -80,8 +82,6 @@ class IndicatorStore {
  private:
   IndicatorStore(std::unique_ptr<Store> store, const Clock* clock, int release_after_days)
       : store_(std::move(store)), clock_(clock), release_after_days_(release_after_days) {}
-  // Whether `period`'s release day has come.
-  bool PastReleaseDay(absl::CivilMonth period) const;
   std::unique_ptr<Store> store_;
   const Clock* clock_;
   int release_after_days_;

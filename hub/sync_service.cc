@@ -131,8 +131,7 @@ grpc::Status SyncServiceImpl::ListHeldPeriods(grpc::ServerContext* ctx, const v1
     p->set_period((*held)[i].period());
     p->set_batch_id(anon::CellsBatchId((*held)[i]));
     absl::CivilMonth month;
-    const bool past_release_day =
-        anon::ParsePeriod((*held)[i].period(), &month) && store_->ReleaseDay(month) <= TodayAt(clock_->Now());
+    const bool past_release_day = anon::ParsePeriod((*held)[i].period(), &month) && store_->PastReleaseDay(month);
     p->set_closed((*held)[i].closed());
     p->set_released((*held)[i].closed() || past_release_day);
   }

@@ -289,11 +289,6 @@ TEST_F(IndicatorsTest, ConcurrentWritersNeverLoseACount) {
   EXPECT_EQ(Sent("2026-11"), Expected(absl::CivilMonth(2026, 11)));
 }
 
-}  // namespace
-}  // namespace kentra::node
-
-namespace kentra::node {
-namespace {
 
 // Schema version 5 kept each month's persons sketch as HyperLogLog registers,
 // and a closed month's frozen copy carried them as its plain sketch, which a
